@@ -1,0 +1,134 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Google.Protobuf.WellKnownTypes;
+using Npgsql;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>The seed's content_json: {"text": "...", "media": [{"type": "image", "url": "..."}]}.</summary>
+public sealed record ContentJson(
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("media")] IReadOnlyList<MediaJson> Media)
+{
+    public static string Serialize(Content content) => JsonSerializer.Serialize(new ContentJson(
+        content.Text,
+        content.Media.Select(m => new MediaJson(m.Type.ToString().ToLowerInvariant(), m.Url)).ToList()));
+
+    public static Content Deserialize(string json)
+    {
+        var parsed = JsonSerializer.Deserialize<ContentJson>(json)!;
+        var content = new Content { Text = parsed.Text ?? "" };
+        foreach (var media in parsed.Media ?? [])
+        {
+            content.Media.Add(new Media
+            {
+                Type = System.Enum.TryParse<MediaType>(media.Type, ignoreCase: true, out var type) ? type : MediaType.Unspecified,
+                Url = media.Url,
+            });
+        }
+        return content;
+    }
+}
+
+public sealed record MediaJson([property: JsonPropertyName("type")] string Type, [property: JsonPropertyName("url")] string Url);
+
+/// <summary>Column list and reader for scheduled_posts, shared by every query that returns posts.</summary>
+public static class PostRows
+{
+    public const string Columns = """
+        id, channel_id, platform, content_json::text, publish_at, time_zone, rrule, status, platform_post_id,
+        error_message, retry_count, created_at, updated_at, published_at, permalink, version
+        """;
+
+    /// <summary>How many columns <see cref="Columns"/> selects; extra columns of a query start here.</summary>
+    public const int ColumnCount = 16;
+
+    public static ScheduledPost Read(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetGuid(0).ToString(),
+        ChannelId = reader.GetGuid(1).ToString(),
+        Platform = Vocabulary.ToPlatform(reader.GetString(2)),
+        Content = ContentJson.Deserialize(reader.GetString(3)),
+        PublishAt = Timestamp.FromDateTime(reader.GetDateTime(4)),
+        TimeZone = reader.IsDBNull(5) ? "" : reader.GetString(5),
+        Rrule = reader.IsDBNull(6) ? "" : reader.GetString(6),
+        Status = Vocabulary.ToPostStatus(reader.GetString(7)),
+        PlatformPostId = reader.IsDBNull(8) ? "" : reader.GetString(8),
+        ErrorMessage = reader.IsDBNull(9) ? "" : reader.GetString(9),
+        RetryCount = reader.GetInt32(10),
+        CreatedAt = Timestamp.FromDateTime(reader.GetDateTime(11)),
+        UpdatedAt = Timestamp.FromDateTime(reader.GetDateTime(12)),
+        PublishedAt = reader.IsDBNull(13) ? null : Timestamp.FromDateTime(reader.GetDateTime(13)),
+        Permalink = reader.IsDBNull(14) ? "" : reader.GetString(14),
+        Etag = reader.GetInt32(15).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}
+
+/// <summary>Column list and reader for channels (never the token).</summary>
+public static class ChannelRows
+{
+    public const string Columns = "id, platform, account_id, display_name, settings::text, state, state_reason, created_at, updated_at, version";
+
+    private static readonly Google.Protobuf.JsonParser Parser = new(Google.Protobuf.JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
+
+    public static Channel Read(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetGuid(0).ToString(),
+        Platform = Vocabulary.ToPlatform(reader.GetString(1)),
+        AccountId = reader.GetString(2),
+        DisplayName = reader.GetString(3),
+        Settings = ReadSettings(reader.GetString(4)),
+        State = Vocabulary.ToChannelState(reader.GetString(5)),
+        StateReason = reader.IsDBNull(6) ? "" : reader.GetString(6),
+        CreatedAt = Timestamp.FromDateTime(reader.GetDateTime(7)),
+        UpdatedAt = Timestamp.FromDateTime(reader.GetDateTime(8)),
+        Etag = reader.GetInt32(9).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    public static ChannelSettings ReadSettings(string json) => Parser.Parse<ChannelSettings>(json);
+
+    public static string WriteSettings(ChannelSettings? settings) =>
+        Google.Protobuf.JsonFormatter.Default.Format(settings ?? new ChannelSettings());
+}
+
+/// <summary>Column list and reader for post_runs.</summary>
+public static class RunRows
+{
+    public const string Columns = "id, scheduled_post_id, attempt, started_at, finished_at, status, error, error_code, error_class, created_at";
+
+    public static PostRun Read(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetGuid(0).ToString(),
+        ScheduledPostId = reader.GetGuid(1).ToString(),
+        Attempt = reader.GetInt32(2),
+        StartedAt = Timestamp.FromDateTime(reader.GetDateTime(3)),
+        FinishedAt = reader.IsDBNull(4) ? null : Timestamp.FromDateTime(reader.GetDateTime(4)),
+        Status = reader.GetString(5),
+        Error = reader.IsDBNull(6) ? "" : reader.GetString(6),
+        ErrorCode = reader.IsDBNull(7) ? 0 : reader.GetInt32(7),
+        ErrorClass = reader.IsDBNull(8) ? "" : reader.GetString(8),
+        CreatedAt = Timestamp.FromDateTime(reader.GetDateTime(9)),
+    };
+}
+
+/// <summary>Opaque page tokens (AIP-158): callers must not build them, so their form may change.</summary>
+public static class PageTokens
+{
+    public static string Encode(int offset) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"o1:{offset}"));
+
+    public static int? Decode(string token)
+    {
+        try
+        {
+            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            return text.StartsWith("o1:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(3), out var offset) && offset >= 0 ? offset : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

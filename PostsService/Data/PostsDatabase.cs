@@ -1,0 +1,53 @@
+using Npgsql;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>
+/// Two pools on one database: <see cref="Owner"/> (the table owner: migrations and the internal RPCs of the other
+/// services) and <see cref="App"/> (the non-owner API role, under row-level security, for every user request).
+/// </summary>
+public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configuration) : IAsyncDisposable
+{
+    public const string AppRole = "socialsync_app";
+
+    private readonly Lazy<NpgsqlDataSource> _app = new(() => CreateAppDataSource(owner, configuration));
+
+    public NpgsqlDataSource Owner { get; } = owner;
+
+    public NpgsqlDataSource App => _app.Value;
+
+    public string AppRolePassword { get; } = configuration["Database:AppPassword"] ?? "socialsync-app-dev-password";
+
+    /// <summary>Runs <paramref name="work"/> in a transaction that sees only <paramref name="userId"/>'s rows.</summary>
+    public async Task<T> InUserTransactionAsync<T>(Guid userId, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await App.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var setUser = new NpgsqlCommand("select set_config('app.user_id', @user, true)", connection, transaction))
+        {
+            setUser.Parameters.AddWithValue("user", userId.ToString());
+            await setUser.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var result = await work(connection, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    private static NpgsqlDataSource CreateAppDataSource(NpgsqlDataSource owner, IConfiguration configuration)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(owner.ConnectionString)
+        {
+            Username = AppRole,
+            Password = configuration["Database:AppPassword"] ?? "socialsync-app-dev-password",
+        };
+        return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app.IsValueCreated)
+        {
+            await _app.Value.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System.Text.RegularExpressions;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Grpc;
+
+namespace SocialSync.PostsService.Domain;
+
+/// <summary>What each platform accepts (../shared/meta-graph-api.md), checked before a post is accepted.</summary>
+public static partial class ContentRules
+{
+    public const int WhatsAppTextMax = 4096;
+    public const int WhatsAppCaptionMax = 1024;
+    public const int InstagramCaptionMax = 2200;
+    public const int InstagramHashtagsMax = 30;
+    public const int InstagramMentionsMax = 20;
+    public const int InstagramDirectMessageMax = 1000;
+    public const int MaxMediaItems = 10;
+    public const int MaxUrlLength = 2048;
+
+    /// <summary>Checks content that does not depend on the channel (shape, URLs, types).</summary>
+    public static void CheckShape(Content? content, string field, FieldViolations violations)
+    {
+        if (content is null)
+        {
+            violations.Add(field, "is required");
+            return;
+        }
+        if (string.IsNullOrWhiteSpace(content.Text) && content.Media.Count == 0)
+        {
+            violations.Add(field, "needs text or at least one media item");
+        }
+        if (content.Text.Length > WhatsAppTextMax * 4)
+        {
+            violations.Add($"{field}.text", $"is longer than {WhatsAppTextMax * 4} characters");
+        }
+        if (content.Media.Count > MaxMediaItems)
+        {
+            violations.Add($"{field}.media", $"has more than {MaxMediaItems} items");
+        }
+        for (var i = 0; i < content.Media.Count && i < MaxMediaItems; i++)
+        {
+            var media = content.Media[i];
+            if (media.Type == MediaType.Unspecified || !System.Enum.IsDefined(media.Type))
+            {
+                violations.Add($"{field}.media[{i}].type", "must be image, video or document");
+            }
+            if (!IsHttpUrl(media.Url))
+            {
+                violations.Add($"{field}.media[{i}].url", "must be an absolute http(s) URL of at most 2048 characters");
+            }
+        }
+    }
+
+    /// <summary>Checks content against the channel's platform and mode.</summary>
+    public static void CheckForChannel(Content content, Platform platform, ChannelSettings settings, string field, FieldViolations violations)
+    {
+        if (platform == Platform.Whatsapp)
+        {
+            var limit = content.Media.Count > 0 ? WhatsAppCaptionMax : WhatsAppTextMax;
+            if (content.Text.Length > limit)
+            {
+                violations.Add($"{field}.text", content.Media.Count > 0
+                    ? $"is a WhatsApp caption and must be at most {WhatsAppCaptionMax} characters"
+                    : $"must be at most {WhatsAppTextMax} characters on WhatsApp");
+            }
+            return;
+        }
+
+        var mode = settings.InstagramMode == InstagramMode.Unspecified ? InstagramMode.Feed : settings.InstagramMode;
+        if (mode == InstagramMode.DirectMessage)
+        {
+            if (content.Text.Length >= InstagramDirectMessageMax)
+            {
+                violations.Add($"{field}.text", $"must be under {InstagramDirectMessageMax} characters in an Instagram direct message");
+            }
+            return;
+        }
+
+        if (content.Text.Length > InstagramCaptionMax)
+        {
+            violations.Add($"{field}.text", $"must be at most {InstagramCaptionMax} characters on Instagram");
+        }
+        if (HashtagPattern().Count(content.Text) > InstagramHashtagsMax)
+        {
+            violations.Add($"{field}.text", $"has more than {InstagramHashtagsMax} hashtags");
+        }
+        if (MentionPattern().Count(content.Text) > InstagramMentionsMax)
+        {
+            violations.Add($"{field}.text", $"has more than {InstagramMentionsMax} @mentions");
+        }
+        if (content.Media.Count == 0)
+        {
+            violations.Add($"{field}.media", "Instagram posts need at least one image or video");
+        }
+        for (var i = 0; i < content.Media.Count; i++)
+        {
+            if (content.Media[i].Type == MediaType.Document)
+            {
+                violations.Add($"{field}.media[{i}].type", "Instagram accepts images and videos only");
+            }
+        }
+        if (mode is InstagramMode.Reel && (content.Media.Count != 1 || content.Media[0].Type != MediaType.Video))
+        {
+            violations.Add($"{field}.media", "a reel is exactly one video");
+        }
+        if (mode is InstagramMode.Story && content.Media.Count != 1)
+        {
+            violations.Add($"{field}.media", "a story is exactly one image or video");
+        }
+    }
+
+    public static bool IsHttpUrl(string url) =>
+        url.Length is > 0 and <= MaxUrlLength
+        && Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+        && !string.IsNullOrEmpty(uri.Host);
+
+    [GeneratedRegex(@"(?<!\w)#\w+")]
+    private static partial Regex HashtagPattern();
+
+    [GeneratedRegex(@"(?<!\w)@[\w.]+")]
+    private static partial Regex MentionPattern();
+}

@@ -1,0 +1,53 @@
+using SocialSync.Posts.V1;
+
+namespace SocialSync.PostsService.Domain;
+
+/// <summary>The seed's words in the database, the protos' enums in the API.</summary>
+public static class Vocabulary
+{
+    public static string ToDb(this Platform platform) => platform switch
+    {
+        Platform.Whatsapp => "whatsapp",
+        Platform.Instagram => "instagram",
+        _ => throw new ArgumentOutOfRangeException(nameof(platform)),
+    };
+
+    public static Platform ToPlatform(string value) => value switch
+    {
+        "whatsapp" => Platform.Whatsapp,
+        "instagram" => Platform.Instagram,
+        _ => Platform.Unspecified,
+    };
+
+    public static string ToDb(this PostStatus status) => status switch
+    {
+        PostStatus.Queued => "queued",
+        PostStatus.Publishing => "publishing",
+        PostStatus.Published => "published",
+        PostStatus.Failed => "failed",
+        PostStatus.Cancelled => "cancelled",
+        PostStatus.Missed => "missed",
+        PostStatus.Unconfirmed => "unconfirmed",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+
+    public static PostStatus ToPostStatus(string value) => value switch
+    {
+        "queued" => PostStatus.Queued,
+        "publishing" => PostStatus.Publishing,
+        "published" => PostStatus.Published,
+        "failed" => PostStatus.Failed,
+        "cancelled" => PostStatus.Cancelled,
+        "missed" => PostStatus.Missed,
+        "unconfirmed" => PostStatus.Unconfirmed,
+        _ => PostStatus.Unspecified,
+    };
+
+    public static ChannelState ToChannelState(string value) => value switch
+    {
+        "active" => ChannelState.Active,
+        "paused" => ChannelState.Paused,
+        "needs_reconnect" => ChannelState.NeedsReconnect,
+        _ => ChannelState.Unspecified,
+    };
+}

@@ -1,0 +1,23 @@
+using SocialSync.ServiceDefaults.Security;
+
+namespace SocialSync.PostsService.Extensions;
+
+/// <summary>
+/// `dotnet run --project PostsService -- mint-token [user-uuid] [hours]` prints a user token signed with the
+/// configured key (the development key by default), for grpcurl, buf curl and curl.
+/// </summary>
+public static class DevelopmentTokenCommand
+{
+    public static bool TryRun(string[] args, IConfiguration configuration)
+    {
+        if (args.Length == 0 || args[0] != "mint-token")
+        {
+            return false;
+        }
+        var userId = args.Length > 1 ? Guid.Parse(args[1]) : Guid.NewGuid();
+        var hours = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 12;
+        var issuer = new TokenIssuer(configuration.GetAuthOptions(), TimeProvider.System);
+        Console.WriteLine(issuer.CreateUserToken(userId, TimeSpan.FromHours(hours)));
+        return true;
+    }
+}

@@ -1,0 +1,63 @@
+using SocialSync.PostsService.Data;
+using SocialSync.PostsService.Domain;
+using SocialSync.PostsService.Grpc;
+using SocialSync.ServiceDefaults.Hosting;
+using SocialSync.ServiceDefaults.Security;
+
+namespace SocialSync.PostsService.Extensions;
+
+public static class Extensions
+{
+    public const string CorsPolicy = "grpc-web";
+
+    public static void AddApplicationServices(this WebApplicationBuilder builder)
+    {
+        builder.UseGrpcAndHttpEndpoints();
+        builder.AddNpgsqlDataSource("postsdb");
+        builder.AddSocialSyncAuthentication();
+
+        var services = builder.Services;
+        services.AddSingleton<PostsDatabase>();
+        services.AddSingleton<MigrationRunner>();
+        services.AddSingleton<AccessTokenProtector>();
+        services.AddSingleton<PostsMetrics>();
+        services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
+        services.AddSingleton<RetryPolicy>();
+        services.AddSingleton<ScheduleChangeNotifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<ScheduleChangeNotifier>());
+
+        services.AddGrpc(options =>
+        {
+            options.Interceptors.Add<ExceptionMappingInterceptor>();
+            options.EnableDetailedErrors = false;
+        }).AddJsonTranscoding();
+        services.AddGrpcReflection();
+        services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy
+            .WithOrigins(builder.Configuration.GetSection("Cors:Origins").Get<string[]>() ?? [])
+            .AllowAnyMethod()
+            .AllowAnyHeader()
+            .WithExposedHeaders("Grpc-Status", "Grpc-Message", "Grpc-Encoding", "Grpc-Accept-Encoding")));
+
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres");
+        services.AddGrpcHealthChecks();
+    }
+
+    public static async Task MigrateDatabaseAsync(this WebApplication app)
+    {
+        await app.Services.GetRequiredService<MigrationRunner>().MigrateAsync(app.Lifetime.ApplicationStopping);
+    }
+
+    public static void MapApplicationEndpoints(this WebApplication app)
+    {
+        app.UseCors(CorsPolicy);
+        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapGrpcService<PostGrpcService>();
+        app.MapGrpcService<ChannelGrpcService>();
+        app.MapGrpcService<PostsInternalGrpcService>();
+        app.MapGrpcReflectionService();
+        app.MapDefaultEndpoints();
+    }
+}

@@ -1,0 +1,56 @@
+using SocialSync.Posts.V1;
+using SocialSync.Publisher.V1;
+using SocialSync.SchedulerService.Grpc;
+using SocialSync.SchedulerService.Scheduling;
+using SocialSync.ServiceDefaults.Hosting;
+using SocialSync.ServiceDefaults.Security;
+using StackExchange.Redis;
+
+namespace SocialSync.SchedulerService.Extensions;
+
+public static class Extensions
+{
+    public static void AddApplicationServices(this WebApplicationBuilder builder)
+    {
+        builder.UseGrpcAndHttpEndpoints();
+        builder.AddRedisClient("redis", configureOptions: redis =>
+        {
+            redis.AbortOnConnectFail = false;
+            redis.ConnectTimeout = 2000;
+            redis.SyncTimeout = 2000;
+            redis.AsyncTimeout = 2000;
+        });
+        builder.AddSocialSyncAuthentication();
+
+        var services = builder.Services;
+        services.Configure<SchedulerOptions>(builder.Configuration.GetSection(SchedulerOptions.SectionName));
+        services.AddServiceTokens();
+        services.AddInternalGrpcClient<PostsInternalService.PostsInternalServiceClient>("posts-service");
+        services.AddInternalGrpcClient<PublisherService.PublisherServiceClient>("publisher-service");
+
+        services.AddSingleton<SchedulerState>();
+        services.AddSingleton<WakeSignal>();
+        services.AddSingleton<DispatchIndex>();
+        services.AddSingleton<Claimer>();
+        services.AddSingleton<PublishDispatcher>();
+        services.AddSingleton<SafetyNet>();
+        services.AddHostedService(sp => sp.GetRequiredService<PublishDispatcher>());
+        services.AddHostedService<OutboxRelay>();
+        services.AddHostedService<DispatchLoop>();
+        services.AddHostedService(sp => sp.GetRequiredService<SafetyNet>());
+        services.AddHostedService<WakeSubscription>();
+
+        services.AddGrpc();
+        services.AddGrpcReflection();
+        services.AddHealthChecks().AddCheck<SchedulerHealthCheck>("dispatch");
+    }
+
+    public static void MapApplicationEndpoints(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<SchedulerGrpcService>();
+        app.MapGrpcReflectionService();
+        app.MapDefaultEndpoints();
+    }
+}

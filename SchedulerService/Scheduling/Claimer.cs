@@ -1,0 +1,41 @@
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
+using SocialSync.Posts.V1;
+
+namespace SocialSync.SchedulerService.Scheduling;
+
+/// <summary>Claims posts in PostgreSQL (through PostsService), then hands the claimed ones to the dispatcher.</summary>
+public sealed class Claimer(
+    PostsInternalService.PostsInternalServiceClient posts,
+    PublishDispatcher dispatcher,
+    IOptions<SchedulerOptions> options,
+    TimeProvider time)
+{
+    private readonly SchedulerOptions _options = options.Value;
+
+    public async Task<ClaimDuePostsResponse> ClaimAsync(IEnumerable<string> postIds, CancellationToken cancellationToken)
+    {
+        var request = new ClaimDuePostsRequest { LeaseSeconds = (int)_options.Lease.TotalSeconds };
+        request.PostIds.AddRange(postIds);
+        return await SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>The safety net: claims overdue queued posts straight from PostgreSQL, whatever the index holds.</summary>
+    public async Task<ClaimDuePostsResponse> ClaimOverdueAsync(int max, CancellationToken cancellationToken) =>
+        await SendAsync(new ClaimDuePostsRequest
+        {
+            LeaseSeconds = (int)_options.Lease.TotalSeconds,
+            MaxPosts = max,
+            MinOverdueMs = (int)_options.SafetyNetGrace.TotalMilliseconds,
+        }, cancellationToken);
+
+    private async Task<ClaimDuePostsResponse> SendAsync(ClaimDuePostsRequest request, CancellationToken cancellationToken)
+    {
+        var response = await posts.ClaimDuePostsAsync(request,
+            deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
+        await dispatcher.EnqueueAsync(response.Claimed, cancellationToken);
+        return response;
+    }
+
+    public static DateTimeOffset DueAt(QueuedPost post) => post.PublishAt.ToDateTimeOffset();
+}

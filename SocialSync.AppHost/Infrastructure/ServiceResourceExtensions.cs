@@ -1,0 +1,30 @@
+namespace SocialSync.AppHost.Infrastructure;
+
+public static class ServiceResourceExtensions
+{
+    /// <summary>
+    /// Two endpoints per service: "grpc" (HTTP/2 prior knowledge, for gRPC) and "http" (HTTP/1.1, for gRPC-Web,
+    /// JSON transcoding and /health). Service-to-service clients address the first as http://_grpc.{name}.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithGrpcAndHttpEndpoints(this IResourceBuilder<ProjectResource> service) =>
+        service
+            .WithHttpEndpoint(name: "grpc", env: "GRPC_PORT")
+            .WithHttpEndpoint(name: "http", env: "HTTP_PORT")
+            .WithHttpHealthCheck("/health", endpointName: "http");
+
+    /// <summary>Points PublisherService at Meta's Graph API: the local emulator unless SocialSync:GraphApiBaseUrl is set.</summary>
+    public static IResourceBuilder<ProjectResource> WithGraphApi(
+        this IResourceBuilder<ProjectResource> publisher, IResourceBuilder<ProjectResource> emulator)
+    {
+        var realGraphApi = publisher.ApplicationBuilder.Configuration["SocialSync:GraphApiBaseUrl"];
+        if (!string.IsNullOrWhiteSpace(realGraphApi))
+        {
+            return publisher.WithEnvironment("Meta__GraphApiBaseUrl", realGraphApi);
+        }
+
+        var endpoint = emulator.GetEndpoint("http");
+        return publisher
+            .WithEnvironment("Meta__GraphApiBaseUrl", endpoint)
+            .WaitFor(emulator);
+    }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs a local PostgreSQL for SocialSync without containers.
+# usage: postgres.sh DATA_DIR PORT DATABASE   (env: POSTGRES_PASSWORD, POSTGRES_EXTRA_ARGS)
+# initdb's the data folder once, starts postgres (as the postgres user when run as root, since postgres refuses
+# root), creates DATABASE if missing, and stays in the foreground until SIGTERM.
+set -euo pipefail
+data_dir=$1 port=$2 database=$3
+password=${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}
+
+bin_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$bin_dir" ] || bin_dir=$(dirname "$(command -v initdb || command -v postgres || echo /nonexistent/x)")
+if [ ! -x "$bin_dir/initdb" ] || [ ! -x "$bin_dir/postgres" ]; then
+  echo "PostgreSQL server binaries not found: install them with 'apt-get install -y postgresql'" >&2
+  exit 127
+fi
+
+as_owner=()
+if [ "$(id -u)" = 0 ]; then
+  as_owner=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+fi
+
+mkdir -p "$data_dir"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$data_dir"
+chmod 700 "$data_dir"
+if [ ! -s "$data_dir/PG_VERSION" ]; then
+  pwfile=$(mktemp)
+  printf '%s\n' "$password" > "$pwfile"
+  [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
+  "${as_owner[@]}" "$bin_dir/initdb" -D "$data_dir" -U postgres --pwfile="$pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+  rm -f "$pwfile"
+fi
+
+# shellcheck disable=SC2086
+"${as_owner[@]}" "$bin_dir/postgres" -D "$data_dir" -p "$port" -k /tmp \
+  -c listen_addresses=localhost -c max_connections=300 ${POSTGRES_EXTRA_ARGS:-} 2>&1 &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0' TERM INT
+
+until "$bin_dir/pg_isready" -q -h /tmp -p "$port"; do
+  kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit 1; }
+  sleep 0.1
+done
+if ! "$bin_dir/psql" -h /tmp -p "$port" -U postgres -Atc "select 1 from pg_database where datname = '$database'" | grep -q 1; then
+  "$bin_dir/createdb" -h /tmp -p "$port" -U postgres "$database"
+fi
+echo "postgres ready on port $port, database $database"
+wait "$pid"
