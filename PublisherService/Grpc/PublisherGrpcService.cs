@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using SocialSync.Posts.V1;
+using SocialSync.Publisher.V1;
+using SocialSync.PublisherService.Publishing;
+using SocialSync.ServiceDefaults;
+using SocialSync.ServiceDefaults.Security;
+
+namespace SocialSync.PublisherService.Grpc;
+
+/// <summary>
+/// Publishes a batch of claimed posts and reports all outcomes to PostsService in one call. The platform work runs
+/// on the host's lifetime, not the caller's: a scheduler that gives up waiting must not cut a send in half.
+/// </summary>
+[Authorize(Policy = SocialSyncAuth.ServicePolicy)]
+public sealed partial class PublisherGrpcService(
+    PostPublisher publisher,
+    OutcomeReporter reporter,
+    IHostApplicationLifetime lifetime,
+    ILogger<PublisherGrpcService> log) : Publisher.V1.PublisherService.PublisherServiceBase
+{
+    private const int MaxParallelPosts = 32;
+
+    public override async Task<PublishPostsResponse> PublishPosts(PublishPostsRequest request, ServerCallContext context)
+    {
+        var stopping = lifetime.ApplicationStopping;
+        var outcomes = new PublishOutcome?[request.Posts.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, request.Posts.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = MaxParallelPosts, CancellationToken = stopping },
+            async (i, ct) =>
+            {
+                var post = request.Posts[i];
+                using var activity = StartPostActivity(post);
+                try
+                {
+                    outcomes[i] = await publisher.PublishAsync(post.PostId, post.Attempt, ct);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    // StartRun unreachable or a bug: the claim's lease brings the post back.
+                    LogPublishFailed(post.PostId, ex.Message);
+                    activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                }
+            });
+
+        var response = new PublishPostsResponse();
+        var toReport = outcomes.OfType<PublishOutcome>().ToList();
+        await reporter.ReportAsync(toReport, stopping);
+        for (var i = 0; i < request.Posts.Count; i++)
+        {
+            response.Results.Add(new PublishResult
+            {
+                PostId = request.Posts[i].PostId,
+                Outcome = outcomes[i]?.Kind.ToString().ToLowerInvariant() ?? "stale",
+                Detail = outcomes[i]?.Error ?? "",
+            });
+        }
+        return response;
+    }
+
+    private static Activity? StartPostActivity(PostToPublish post)
+    {
+        ActivityContext.TryParse(post.Traceparent, null, out var parent);
+        var activity = SocialSyncTelemetry.ActivitySource.StartActivity("publish post", ActivityKind.Internal, parent);
+        activity?.SetTag(SocialSyncTelemetry.Tags.PostId, post.PostId);
+        activity?.SetTag(SocialSyncTelemetry.Tags.Attempt, post.Attempt);
+        return activity;
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Publishing post {PostId} failed before an outcome; its lease will bring it back: {Reason}")]
+    private partial void LogPublishFailed(string postId, string reason);
+}

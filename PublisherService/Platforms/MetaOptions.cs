@@ -1,0 +1,22 @@
+namespace SocialSync.PublisherService.Platforms;
+
+public sealed class MetaOptions
+{
+    public const string SectionName = "Meta";
+
+    /// <summary>https://graph.facebook.com in production; the local emulator by default (set by the AppHost).</summary>
+    public Uri GraphApiBaseUrl { get; set; } = new("https://graph.facebook.com");
+
+    public string ApiVersion { get; set; } = "v23.0";
+
+    /// <summary>One HTTP request's budget. A POST that times out is ambiguous: it may have been applied.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long to hold a channel after a rate limit that names no time of its own.</summary>
+    public TimeSpan DefaultRateLimitDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Instagram: how long to wait for a container to finish processing (polls are not retries).</summary>
+    public TimeSpan ContainerProcessingBudget { get; set; } = TimeSpan.FromMinutes(5);
+
+    public TimeSpan ContainerPollInterval { get; set; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using SocialSync.Posts.V1;
+using SocialSync.PublisherService.Platforms;
+using SocialSync.ServiceDefaults;
+
+namespace SocialSync.PublisherService.Publishing;
+
+/// <summary>
+/// One attempt at one post: record the attempt (StartRun, fenced by the claim's attempt number) before any platform
+/// call, publish or reconcile, and turn what happened into an outcome for PostsService.
+/// </summary>
+public sealed partial class PostPublisher(
+    PostsInternalService.PostsInternalServiceClient posts,
+    IEnumerable<IPlatformPublisher> platforms,
+    ChannelThrottle throttle,
+    PublisherMetrics metrics,
+    TimeProvider time,
+    ILogger<PostPublisher> log)
+{
+    private readonly Dictionary<Platform, IPlatformPublisher> _platforms = platforms.ToDictionary(p => p.Platform);
+
+    /// <summary>The outcome to report, or null when the attempt is no longer the current claim (fenced out).</summary>
+    public async Task<PublishOutcome?> PublishAsync(string postId, int attempt, CancellationToken cancellationToken)
+    {
+        StartRunResponse run;
+        try
+        {
+            run = await posts.StartRunAsync(new StartRunRequest { PostId = postId, Attempt = attempt },
+                deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
+        {
+            LogStale(postId, attempt);
+            return null;
+        }
+
+        var channel = run.Channel;
+        Activity.Current?.SetTag(SocialSyncTelemetry.Tags.ChannelId, channel.ChannelId);
+        Activity.Current?.SetTag(SocialSyncTelemetry.Tags.Platform, channel.Platform.ToString().ToLowerInvariant());
+        var outcome = new PublishOutcome { PostId = postId, Attempt = attempt, RunId = run.RunId };
+
+        if (channel.State != ChannelState.Active)
+        {
+            outcome.Kind = OutcomeKind.Held;
+            outcome.Error = $"The channel is {channel.State}; the post waits until it is active again.";
+            return Finish(outcome, channel.Platform);
+        }
+        if (throttle.HeldUntil(channel.ChannelId) is { } heldUntil)
+        {
+            outcome.Kind = OutcomeKind.Deferred;
+            outcome.RetryAt = Timestamp.FromDateTimeOffset(heldUntil);
+            outcome.Error = "The platform rate-limited this channel; deferred without using a retry.";
+            return Finish(outcome, channel.Platform);
+        }
+        if (!_platforms.TryGetValue(channel.Platform, out var platform))
+        {
+            outcome.Kind = OutcomeKind.PermanentFailure;
+            outcome.Error = $"No publisher handles {channel.Platform}.";
+            return Finish(outcome, channel.Platform);
+        }
+
+        var job = new PublishJob(run.Post, channel, attempt, run.NeedsReconciliation, run.PlatformStateJson);
+        var result = await platform.PublishAsync(job, cancellationToken);
+        outcome.PlatformStateJson = result.StateJson ?? "";
+        switch (result)
+        {
+            case PublishedResult published:
+                outcome.Kind = OutcomeKind.Published;
+                outcome.PlatformPostId = published.PlatformPostId;
+                outcome.Permalink = published.Permalink ?? "";
+                break;
+            case UnconfirmedResult unconfirmed:
+                outcome.Kind = OutcomeKind.Unconfirmed;
+                outcome.Error = unconfirmed.Error;
+                break;
+            case FailedResult failed:
+                outcome.Kind = failed.ErrorClass switch
+                {
+                    ErrorClass.Transient => OutcomeKind.TransientFailure,
+                    ErrorClass.RateLimited => OutcomeKind.Deferred,
+                    ErrorClass.Auth => OutcomeKind.AuthFailure,
+                    _ => OutcomeKind.PermanentFailure,
+                };
+                outcome.Error = failed.ErrorClass == ErrorClass.Auth
+                    ? $"The {channel.Platform} account needs to be reconnected: its access token was rejected ({failed.Error})."
+                    : failed.Error;
+                outcome.ErrorCode = failed.Code;
+                outcome.ErrorSubcode = failed.Subcode ?? 0;
+                if (failed.ErrorClass == ErrorClass.RateLimited && failed.RetryAt is { } retryAt)
+                {
+                    throttle.Hold(channel.ChannelId, retryAt);
+                    outcome.RetryAt = Timestamp.FromDateTimeOffset(retryAt);
+                }
+                break;
+        }
+        return Finish(outcome, channel.Platform);
+    }
+
+    private PublishOutcome Finish(PublishOutcome outcome, Platform platform)
+    {
+        outcome.FinishedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+        metrics.Outcome(platform, outcome.Kind);
+        Activity.Current?.SetTag(SocialSyncTelemetry.Tags.Outcome, outcome.Kind.ToString());
+        return outcome;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Post {PostId} attempt {Attempt} is no longer the current claim; skipped")]
+    private partial void LogStale(string postId, int attempt);
+}
