@@ -1,0 +1,4 @@
+using SocialSync.GraphApiEmulator;
+
+var app = EmulatorApp.Build(args);
+app.Run();
