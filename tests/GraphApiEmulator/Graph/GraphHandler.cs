@@ -20,6 +20,11 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
         var request = await GraphRequest.ReadAsync(context);
         var now = clock.GetUtcNow();
         var route = Resolve(request);
+        if (route.Account is { } accountId && route.Operation is not (Operations.GetObject or Operations.Unsupported))
+        {
+            state.Account(accountId); // account edges create the account on first use
+        }
+
         var fault = state.Faults.Match(request.Method, request.Path, route.Account, route.Recipient);
 
         var entry = new JournalEntry
@@ -158,7 +163,6 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
         switch (route.Operation)
         {
             case Operations.WhatsAppSend:
-                state.Account(account);
                 return WhatsAppApi.Send(state, request, account, now, seq);
             case Operations.InstagramCreateMedia:
                 return InstagramApi.CreateMedia(state, request, account, now);
@@ -219,7 +223,7 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
                 {
                     null => "",
                     JsonValue value when value.TryGetValue<string>(out var text) => text,
-                    var node => node.ToJsonString(),
+                    var node => node.ToJsonString(GraphJson.Options),
                 },
                 RawContentType = fault.ResponseBody is JsonObject or JsonArray ? JsonContentType : "text/plain; charset=UTF-8",
                 Headers = fault.ResponseHeaders,
@@ -294,8 +298,8 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
         {
             http.ContentType = JsonContentType;
             body = response.Error is { } error
-                ? error.ToJson(route.Product, traceId).ToJsonString()
-                : response.Json?.ToJsonString() ?? "{}";
+                ? error.ToJson(route.Product, traceId).ToJsonString(GraphJson.Options)
+                : response.Json?.ToJsonString(GraphJson.Options) ?? "{}";
         }
 
         if (body.Length > 0)

@@ -37,6 +37,15 @@ public sealed class GraphResponse
 /// <summary>What the emulator took a request for, and whom it concerns (for faults, journal and usage headers).</summary>
 public readonly record struct GraphRoute(string Operation, Product Product, string? Account, string? Recipient);
 
+/// <summary>JSON output like Meta's: no HTML-escaping of '+', quotes or non-ASCII.</summary>
+public static class GraphJson
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Options = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+}
+
 public static class Operations
 {
     public const string WhatsAppSend = "wa_send";
