@@ -29,6 +29,20 @@ public sealed class ControlApiTests(EmulatorFixture emulator) : IClassFixture<Em
     }
 
     [Fact]
+    public async Task Since_also_accepts_a_time_and_rejects_garbage()
+    {
+        var pnid = Ids.Next();
+        await http.PostJsonAsync($"/v23.0/{pnid}/messages", GraphHttp.WhatsAppText("16505551234", "one"));
+        var time = (await http.EffectsAsync(pnid))[0]!["time"]!.GetValue<string>();
+
+        var fromTime = (await http.ControlAsync(HttpMethod.Get, $"/__emu/effects?account={pnid}&since={Uri.EscapeDataString(time)}"))["data"]!.AsArray();
+        using var garbage = await http.GetAsync("/__emu/effects?since=yesterday-ish");
+
+        Assert.Single(fromTime);
+        Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+    }
+
+    [Fact]
     public async Task Account_settings_are_readable_back()
     {
         var account = Ids.Next();

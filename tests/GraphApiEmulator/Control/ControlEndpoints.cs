@@ -75,10 +75,11 @@ public static class ControlEndpoints
         });
         emu.MapPut("/containers/{id}", PutContainer);
 
-        emu.MapGet("/requests", (string? account, long? since, string? operation, int? limit, EmulatorState state) =>
+        emu.MapGet("/requests", (string? account, string? since, string? operation, int? limit, EmulatorState state) =>
         {
+            var (sinceSeq, sinceTime) = ParseSince(since);
             IEnumerable<JournalEntry> entries = state.Journal.Snapshot()
-                .Where(e => (account is null || e.Account == account) && (since is null || e.Seq > since)
+                .Where(e => (account is null || e.Account == account) && e.Seq > sinceSeq && e.Time >= sinceTime
                     && (operation is null || e.Operation == operation))
                 .OrderBy(e => e.Seq);
             if (limit is > 0)
@@ -90,10 +91,11 @@ public static class ControlEndpoints
             return Results.Json(new { count = data.Count, data }, Json);
         });
 
-        emu.MapGet("/effects", (string? account, string? kind, long? since, EmulatorState state) =>
+        emu.MapGet("/effects", (string? account, string? kind, string? since, EmulatorState state) =>
         {
+            var (sinceSeq, sinceTime) = ParseSince(since);
             var data = state.Effects.Snapshot()
-                .Where(e => (account is null || e.Account == account) && (kind is null || e.Kind == kind) && (since is null || e.Seq > since))
+                .Where(e => (account is null || e.Account == account) && (kind is null || e.Kind == kind) && e.Seq > sinceSeq && e.Time >= sinceTime)
                 .OrderBy(e => e.Seq)
                 .ToList();
             return Results.Json(new { count = data.Count, data }, Json);
@@ -324,6 +326,24 @@ public static class ControlEndpoints
         now = state.Clock.GetUtcNow(),
         offset_seconds = state.Clock.Offset.TotalSeconds,
     };
+
+    /// <summary><c>since</c> is a seq (entries with a greater seq) or an ISO-8601 time (entries at or after it).</summary>
+    private static (long Seq, DateTimeOffset Time) ParseSince(string? since)
+    {
+        if (string.IsNullOrEmpty(since))
+        {
+            return (0, DateTimeOffset.MinValue);
+        }
+
+        if (long.TryParse(since, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seq))
+        {
+            return (seq, DateTimeOffset.MinValue);
+        }
+
+        return DateTimeOffset.TryParse(since, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? (0, time)
+            : throw new ControlException($"since must be a seq number or an ISO-8601 time, got \"{since}\"");
+    }
 
     private static TimeSpan ParseDuration(string text)
     {
