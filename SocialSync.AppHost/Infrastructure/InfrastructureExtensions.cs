@@ -41,7 +41,7 @@ public static class InfrastructureExtensions
     {
         RequireBinary("initdb", "postgresql", "/usr/lib/postgresql");
         var dataDir = Path.Combine(DataDirectory(builder), "postgres");
-        var script = Path.Combine(AppContext.BaseDirectory, "scripts", "postgres.sh");
+        var script = Path.Combine(builder.AppHostDirectory, "scripts", "postgres.sh");
 
         var postgres = builder.AddExecutable("postgres", "bash", builder.AppHostDirectory)
             .WithEndpoint(name: "tcp", scheme: "tcp");
@@ -65,7 +65,7 @@ public static class InfrastructureExtensions
         {
             try
             {
-                var cs = await postsdb.Resource.GetConnectionStringAsync(ct);
+                var cs = await ((IResourceWithConnectionString)postsdb.Resource).GetConnectionStringAsync(ct);
                 await using var connection = new NpgsqlConnection(cs + ";Timeout=3;Pooling=false");
                 await connection.OpenAsync(ct);
                 return HealthCheckResult.Healthy();
@@ -107,7 +107,7 @@ public static class InfrastructureExtensions
         {
             try
             {
-                var cs = await connection.Resource.GetConnectionStringAsync(ct);
+                var cs = await ((IResourceWithConnectionString)connection.Resource).GetConnectionStringAsync(ct);
                 await using var mux = await ConnectionMultiplexer.ConnectAsync(cs + ",connectTimeout=2000,abortConnect=true");
                 await mux.GetDatabase().PingAsync();
                 return HealthCheckResult.Healthy();

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SocialSync's one entry point: ./build.sh run | test | chaos | bench | token [user-uuid]
+# Each command installs what a fresh Debian 12 + .NET 10 machine lacks (redis-server, PostgreSQL binaries).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    log "apt-get update"
+    as_root apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  log "installing $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_prerequisites() {
+  command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)." >&2; exit 1; }
+  command -v redis-server >/dev/null || apt_install redis-server
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+    apt_install postgresql
+  fi
+  # The packaged services are not ours to run: SocialSync starts its own servers on free ports.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
+    as_root systemctl stop redis-server || true
+  fi
+}
+
+# Sums every test assembly's "Passed: N, Failed: N" into one closing line.
+summarize_tests() {
+  local out=$1
+  awk '
+    /(Passed|Failed)!  - Failed:/ {
+      for (i = 1; i <= NF; i++) {
+        if ($i == "Failed:")  { f += $(i+1) + 0 }
+        if ($i == "Passed:")  { p += $(i+1) + 0 }
+        if ($i == "Skipped:") { s += $(i+1) + 0 }
+      }
+    }
+    END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$out"
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  run)
+    ensure_prerequisites
+    log "starting SocialSync (AppHost + dashboard at http://localhost:15080)"
+    exec dotnet run --project SocialSync.AppHost --launch-profile http -- "$@"
+    ;;
+  test)
+    ensure_prerequisites
+    log "building"
+    dotnet build SocialSync.sln -c Debug -nologo -v quiet -warnaserror
+    log "running every test"
+    out=$(mktemp)
+    set +e
+    dotnet test SocialSync.sln -c Debug --no-build -nologo "$@" 2>&1 | tee "$out"
+    status=${PIPESTATUS[0]}
+    set -e
+    summarize_tests "$out"
+    rm -f "$out"
+    exit "$status"
+    ;;
+  chaos)
+    ensure_prerequisites
+    dotnet build tests/SocialSync.Chaos -c Release -nologo -v quiet
+    exec dotnet run --project tests/SocialSync.Chaos -c Release --no-build -- "$@"
+    ;;
+  bench)
+    ensure_prerequisites
+    dotnet build tests/SocialSync.Benchmarks -c Release -nologo -v quiet
+    exec dotnet run --project tests/SocialSync.Benchmarks -c Release --no-build -- "$@"
+    ;;
+  token)
+    exec dotnet run --project PostsService -v quiet -- mint-token "$@"
+    ;;
+  *)
+    echo "usage: ./build.sh run | test | chaos [--posts N] | bench | token [user-uuid]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,73 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace SocialSync.Testing;
+
+/// <summary>The Graph API emulator as a real HTTP server process, and a client for its control API.</summary>
+public sealed class EmulatorProcess : IAsyncDisposable
+{
+    private readonly ManagedProcess _process;
+
+    private EmulatorProcess(ManagedProcess process, int port)
+    {
+        _process = process;
+        BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Http { get; }
+
+    public static async Task<EmulatorProcess> StartAsync()
+    {
+        var port = Ports.Free();
+        var process = ManagedProcess.Start("graph-api-emulator", "dotnet",
+            [RepositoryPaths.ServiceAssembly(Path.Combine("tests", "GraphApiEmulator")), "--urls", $"http://127.0.0.1:{port}"],
+            new Dictionary<string, string?> { ["Logging__LogLevel__Default"] = "Warning" });
+        await Ports.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(60), () => !process.HasExited);
+        return new EmulatorProcess(process, port);
+    }
+
+    /// <summary>Side effects (messages sent, media published), optionally for one account.</summary>
+    public async Task<IReadOnlyList<JsonElement>> EffectsAsync(string? account = null)
+    {
+        var path = account is null ? "/__emu/effects" : $"/__emu/effects?account={Uri.EscapeDataString(account)}";
+        var json = await Http.GetFromJsonAsync<JsonElement>(path);
+        return Items(json);
+    }
+
+    public async Task<IReadOnlyList<JsonElement>> RequestsAsync(string? account = null)
+    {
+        var path = account is null ? "/__emu/requests" : $"/__emu/requests?account={Uri.EscapeDataString(account)}";
+        var json = await Http.GetFromJsonAsync<JsonElement>(path);
+        return Items(json);
+    }
+
+    public async Task<string> AddFaultAsync(object fault)
+    {
+        using var response = await Http.PostAsJsonAsync("/__emu/faults", fault);
+        response.EnsureSuccessStatusCode();
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return json.TryGetProperty("id", out var id) ? id.ToString() : "";
+    }
+
+    public async Task ClearFaultsAsync() => (await Http.DeleteAsync("/__emu/faults")).EnsureSuccessStatusCode();
+
+    public async Task ConfigureAccountAsync(string account, object settings) =>
+        (await Http.PutAsJsonAsync($"/__emu/accounts/{Uri.EscapeDataString(account)}", settings)).EnsureSuccessStatusCode();
+
+    private static IReadOnlyList<JsonElement> Items(JsonElement json) => json.ValueKind switch
+    {
+        JsonValueKind.Array => json.EnumerateArray().ToList(),
+        JsonValueKind.Object when json.TryGetProperty("items", out var items) => items.EnumerateArray().ToList(),
+        JsonValueKind.Object when json.TryGetProperty("data", out var data) => data.EnumerateArray().ToList(),
+        _ => [],
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _process.DisposeAsync();
+    }
+}

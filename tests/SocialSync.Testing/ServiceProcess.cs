@@ -1,0 +1,92 @@
+namespace SocialSync.Testing;
+
+/// <summary>One SocialSync service running as its own process on two fixed loopback ports, restartable.</summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly string _project;
+    private readonly Dictionary<string, string?> _environment;
+    private ManagedProcess? _process;
+
+    public ServiceProcess(string name, string project, IDictionary<string, string?> environment)
+    {
+        Name = name;
+        _project = project;
+        GrpcPort = Ports.Free();
+        HttpPort = Ports.Free();
+        _environment = new Dictionary<string, string?>(environment)
+        {
+            ["GRPC_PORT"] = GrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["HTTP_PORT"] = HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ASPNETCORE_URLS"] = null,
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__SocialSync"] = "Information",
+        };
+    }
+
+    public string Name { get; }
+
+    public int GrpcPort { get; }
+
+    public int HttpPort { get; }
+
+    public Uri GrpcAddress => new($"http://127.0.0.1:{GrpcPort}");
+
+    public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public string RecentOutput => _process?.RecentOutput ?? "";
+
+    public async Task StartAsync(TimeSpan? timeout = null)
+    {
+        _process = ManagedProcess.Start(Name, "dotnet", [RepositoryPaths.ServiceAssembly(_project)], _environment,
+            Path.GetDirectoryName(RepositoryPaths.ServiceAssembly(_project)));
+        await WaitHealthyAsync(timeout ?? TimeSpan.FromSeconds(60));
+    }
+
+    public async Task WaitHealthyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process is null || _process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited:{Environment.NewLine}{RecentOutput}");
+            }
+            try
+            {
+                using var response = await http.GetAsync(new Uri(HttpAddress, "/health"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{Name} was not healthy within {timeout}:{Environment.NewLine}{RecentOutput}");
+    }
+
+    /// <summary>kill -9, as a crash.</summary>
+    public void Kill()
+    {
+        _process?.Kill();
+        _process = null;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.StopAsync(TimeSpan.FromSeconds(15));
+            _process = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+}

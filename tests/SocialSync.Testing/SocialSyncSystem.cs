@@ -1,0 +1,121 @@
+using Grpc.Net.Client;
+using SocialSync.Posts.V1;
+
+namespace SocialSync.Testing;
+
+public sealed record SystemOptions
+{
+    /// <summary>PostgreSQL with fsync on, for runs that claim durability (chaos, benchmarks).</summary>
+    public bool DurablePostgres { get; init; }
+
+    public int SchedulerReplicas { get; init; } = 1;
+
+    /// <summary>Extra configuration for every service (e.g. Retry__BaseDelay).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>
+/// The whole of SocialSync as real processes: PostgreSQL, Redis, the Graph API emulator, PostsService,
+/// PublisherService and one or more SchedulerService replicas, wired as the AppHost wires them.
+/// </summary>
+public sealed class SocialSyncSystem : IAsyncDisposable
+{
+    private readonly List<ServiceProcess> _schedulers = [];
+    private readonly List<IAsyncDisposable> _owned = [];
+    private GrpcChannel? _postsChannel;
+
+    private SocialSyncSystem()
+    {
+    }
+
+    public PostgresServer Postgres { get; private set; } = null!;
+    public RedisServer Redis { get; private set; } = null!;
+    public EmulatorProcess Emulator { get; private set; } = null!;
+    public ServiceProcess Posts { get; private set; } = null!;
+    public ServiceProcess Publisher { get; private set; } = null!;
+    public IReadOnlyList<ServiceProcess> Schedulers => _schedulers;
+    public string Database { get; private set; } = "";
+
+    public GrpcChannel PostsChannel => _postsChannel ??= GrpcChannel.ForAddress(Posts.GrpcAddress);
+
+    public PostService.PostServiceClient PostClient => new(PostsChannel);
+
+    public ChannelService.ChannelServiceClient ChannelClient => new(PostsChannel);
+
+    public static async Task<SocialSyncSystem> StartAsync(SystemOptions? options = null)
+    {
+        options ??= new SystemOptions();
+        var system = new SocialSyncSystem();
+        try
+        {
+            await system.StartInternalAsync(options);
+            return system;
+        }
+        catch
+        {
+            await system.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartInternalAsync(SystemOptions options)
+    {
+        var infrastructure = await Task.WhenAll(
+            Task.Run(async () => (object)await PostgresServer.StartAsync(options.DurablePostgres)),
+            Task.Run(async () => (object)await RedisServer.StartAsync()),
+            Task.Run(async () => (object)await EmulatorProcess.StartAsync()));
+        Postgres = (PostgresServer)infrastructure[0];
+        Redis = (RedisServer)infrastructure[1];
+        Emulator = (EmulatorProcess)infrastructure[2];
+        _owned.AddRange([Emulator, Redis, Postgres]);
+        Database = await Postgres.CreateDatabaseAsync();
+
+        var common = new Dictionary<string, string?>(options.Settings);
+        Posts = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>(common)
+        {
+            ["ConnectionStrings__postsdb"] = Postgres.ConnectionString(Database),
+        });
+        await Posts.StartAsync();
+        _owned.Insert(0, Posts);
+
+        var postsAddress = Posts.GrpcAddress.ToString().TrimEnd('/');
+        Publisher = new ServiceProcess("publisher-service", "PublisherService", new Dictionary<string, string?>(common)
+        {
+            ["services__posts-service__grpc__0"] = postsAddress,
+            ["Meta__GraphApiBaseUrl"] = Emulator.BaseAddress.ToString(),
+        });
+        await Publisher.StartAsync();
+        _owned.Insert(0, Publisher);
+
+        for (var i = 0; i < options.SchedulerReplicas; i++)
+        {
+            var scheduler = new ServiceProcess($"scheduler-service-{i}", "SchedulerService", new Dictionary<string, string?>(common)
+            {
+                ["ConnectionStrings__redis"] = Redis.ConnectionString,
+                ["services__posts-service__grpc__0"] = postsAddress,
+                ["services__publisher-service__grpc__0"] = Publisher.GrpcAddress.ToString().TrimEnd('/'),
+            });
+            await scheduler.StartAsync();
+            _schedulers.Add(scheduler);
+            _owned.Insert(0, scheduler);
+        }
+    }
+
+    public string PostsConnectionString => Postgres.ConnectionString(Database);
+
+    public async ValueTask DisposeAsync()
+    {
+        _postsChannel?.Dispose();
+        foreach (var owned in _owned)
+        {
+            try
+            {
+                await owned.DisposeAsync();
+            }
+            catch (Exception)
+            {
+                // Best effort: one failed stop must not leave the other processes running.
+            }
+        }
+    }
+}
