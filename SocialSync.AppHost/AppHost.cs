@@ -9,24 +9,24 @@ var dbAppPassword = builder.AddParameter("postsdb-app-password", "socialsync-app
 var (postsdb, redis) = builder.AddSocialSyncInfrastructure();
 
 var emulator = builder.AddProject<Projects.GraphApiEmulator>("graph-api-emulator", launchProfileName: null)
-    .WithHttpEndpoint(name: "http")
+    .WithHttpEndpoint(port: 5400, name: "http")
     .WithHttpHealthCheck("/health");
 
 var posts = builder.AddProject<Projects.PostsService>("posts-service", launchProfileName: null)
-    .WithGrpcAndHttpEndpoints()
+    .WithGrpcAndHttpEndpoints(basePort: 5100)
     .WithReference(postsdb).WaitFor(postsdb)
     .WithEnvironment("Auth__SigningKey", jwtSigningKey)
     .WithEnvironment("Tokens__EncryptionKey", tokenEncryptionKey)
     .WithEnvironment("Database__AppPassword", dbAppPassword);
 
 var scheduler = builder.AddProject<Projects.SchedulerService>("scheduler-service", launchProfileName: null)
-    .WithGrpcAndHttpEndpoints()
+    .WithGrpcAndHttpEndpoints(basePort: 5200)
     .WithReference(redis).WaitFor(redis)
     .WithReference(posts).WaitFor(posts)
     .WithEnvironment("Auth__SigningKey", jwtSigningKey);
 
 var publisher = builder.AddProject<Projects.PublisherService>("publisher-service", launchProfileName: null)
-    .WithGrpcAndHttpEndpoints()
+    .WithGrpcAndHttpEndpoints(basePort: 5300)
     .WithReference(posts).WaitFor(posts)
     .WithEnvironment("Auth__SigningKey", jwtSigningKey)
     .WithGraphApi(emulator);

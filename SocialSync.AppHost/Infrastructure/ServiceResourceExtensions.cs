@@ -6,10 +6,14 @@ public static class ServiceResourceExtensions
     /// Two endpoints per service: "grpc" (HTTP/2 prior knowledge, for gRPC) and "http" (HTTP/1.1, for gRPC-Web,
     /// JSON transcoding and /health). Service-to-service clients address the first as http://_grpc.{name}.
     /// </summary>
-    public static IResourceBuilder<ProjectResource> WithGrpcAndHttpEndpoints(this IResourceBuilder<ProjectResource> service) =>
+    /// <remarks>
+    /// The ports are fixed (http = <paramref name="basePort"/>, grpc = basePort + 1) so the README's curl and grpcurl
+    /// commands work against every run; Aspire.Hosting.Testing randomizes them.
+    /// </remarks>
+    public static IResourceBuilder<ProjectResource> WithGrpcAndHttpEndpoints(this IResourceBuilder<ProjectResource> service, int basePort) =>
         service
-            .WithHttpEndpoint(name: "grpc", env: "GRPC_PORT")
-            .WithHttpEndpoint(name: "http", env: "HTTP_PORT")
+            .WithHttpEndpoint(port: basePort + 1, name: "grpc", env: "GRPC_PORT")
+            .WithHttpEndpoint(port: basePort, name: "http", env: "HTTP_PORT")
             .WithHttpHealthCheck("/health", endpointName: "http");
 
     /// <summary>Points PublisherService at Meta's Graph API: the local emulator unless SocialSync:GraphApiBaseUrl is set.</summary>
