@@ -453,6 +453,31 @@ public sealed partial class PostsInternalGrpcService(
         };
     }
 
+    public override async Task<SavePlatformStateResponse> SavePlatformState(SavePlatformStateRequest request, ServerCallContext context)
+    {
+        var postId = RequestFields.RequireId(request.PostId, "post_id");
+        try
+        {
+            using var _ = System.Text.Json.JsonDocument.Parse(string.IsNullOrEmpty(request.PlatformStateJson) ? "{}" : request.PlatformStateJson);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw Problems.InvalidArgument("platform_state_json", "must be a JSON document");
+        }
+        await using var save = database.Owner.CreateCommand("""
+            update scheduled_posts set platform_state = @state::jsonb
+            where id = @id and attempt = @attempt and status = 'publishing'
+            """);
+        save.Parameters.AddWithValue("state", string.IsNullOrEmpty(request.PlatformStateJson) ? "{}" : request.PlatformStateJson);
+        save.Parameters.AddWithValue("id", postId);
+        save.Parameters.AddWithValue("attempt", request.Attempt);
+        if (await save.ExecuteNonQueryAsync(context.CancellationToken) == 0)
+        {
+            throw Problems.FailedPrecondition($"Attempt {request.Attempt} of post {request.PostId} is not the current claim.");
+        }
+        return new SavePlatformStateResponse();
+    }
+
     private static DateTimeOffset Clamp(DateTimeOffset? retryAt, DateTimeOffset now)
     {
         var earliest = now + TimeSpan.FromSeconds(1);

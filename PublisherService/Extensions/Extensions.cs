@@ -1,6 +1,7 @@
 using SocialSync.Posts.V1;
 using SocialSync.PublisherService.Grpc;
 using SocialSync.PublisherService.Platforms;
+using SocialSync.PublisherService.Platforms.Instagram;
 using SocialSync.PublisherService.Platforms.WhatsApp;
 using SocialSync.PublisherService.Publishing;
 using SocialSync.ServiceDefaults.Hosting;
@@ -30,7 +31,9 @@ public static class Extensions
                 ConnectTimeout = TimeSpan.FromSeconds(5),
             });
 
+        services.AddSingleton<IPlatformStateStore, PlatformStateStore>();
         services.AddSingleton<IPlatformPublisher, WhatsAppPublisher>();
+        services.AddSingleton<IPlatformPublisher, InstagramPublisher>();
         services.AddSingleton<ChannelThrottle>();
         services.AddSingleton<PublisherMetrics>();
         services.AddSingleton<OutcomeReporter>();

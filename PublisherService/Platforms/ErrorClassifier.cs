@@ -10,7 +10,9 @@ public enum ErrorClass
 
 /// <summary>
 /// Classifies Meta errors by code and subcode (never by message text), after ../shared/meta-graph-api.md §3.
-/// Unknown codes are permanent: retrying what we do not understand only burns quota.
+/// Unknown codes are permanent: retrying what we do not understand only burns quota. Meta's own
+/// <c>is_transient: true</c> turns a would-be permanent error into a transient one (e.g. 100/33 during a Meta
+/// incident); it never softens an auth or rate-limit error.
 /// </summary>
 public static class ErrorClassifier
 {
@@ -29,7 +31,13 @@ public static class ErrorClassifier
     private static readonly HashSet<int> RateLimitCodes = [4, 17, 32, 341, 613, 80001, 80002, 80003, 80004, 80005, 80006, 80007, 80008, 80009, 80014, 130429, 131056, 131049];
     private static readonly HashSet<int> AuthCodes = [0, 10, 190, 131005];
 
-    public static ErrorClass Classify(int code, int? subcode)
+    public static ErrorClass Classify(int code, int? subcode, bool? isTransient = null)
+    {
+        var byTable = ClassifyByTable(code, subcode);
+        return byTable == ErrorClass.Permanent && isTransient == true ? ErrorClass.Transient : byTable;
+    }
+
+    private static ErrorClass ClassifyByTable(int code, int? subcode)
     {
         if (subcode is { } sub && BySubcode.TryGetValue((code, sub), out var special))
         {

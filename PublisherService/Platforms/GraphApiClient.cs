@@ -94,7 +94,7 @@ public sealed partial class GraphApiClient(HttpClient http, IOptions<MetaOptions
             return new GraphApiException(errorClass, $"The Graph API answered HTTP {(int)response.StatusCode} without an error body.",
                 retryAt: errorClass == ErrorClass.RateLimited ? RetryAt(response, 0) : null);
         }
-        var classified = ErrorClassifier.Classify(error.Code, error.Subcode);
+        var classified = ErrorClassifier.Classify(error.Code, error.Subcode, error.IsTransient);
         if (!ErrorClassifier.IsKnown(error.Code, error.Subcode))
         {
             LogUnknownCode(error.Code, error.Subcode ?? 0);

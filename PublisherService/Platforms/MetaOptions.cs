@@ -19,4 +19,10 @@ public sealed class MetaOptions
     public TimeSpan ContainerProcessingBudget { get; set; } = TimeSpan.FromMinutes(5);
 
     public TimeSpan ContainerPollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Instagram: how long to defer a post when the 24-hour publishing quota is used up. Meta's
+    /// content_publishing_limit tells how much is used, not when the oldest publish leaves the rolling window.
+    /// </summary>
+    public TimeSpan QuotaRetryDelay { get; set; } = TimeSpan.FromHours(1);
 }

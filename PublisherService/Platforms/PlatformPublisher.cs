@@ -19,6 +19,12 @@ public sealed record FailedResult(ErrorClass ErrorClass, string Error, int Code,
 /// <summary>The platform may or may not have the post; a person decides (never resent blindly).</summary>
 public sealed record UnconfirmedResult(string Error, string? StateJson) : PlatformResult(StateJson);
 
+/// <summary>Keeps a platform's state for the current attempt (false when it could not be saved, e.g. fenced out).</summary>
+public interface IPlatformStateStore
+{
+    Task<bool> SaveAsync(PublishJob job, string stateJson, CancellationToken cancellationToken);
+}
+
 /// <summary>One social platform. Implementations reconcile first when <see cref="PublishJob.NeedsReconciliation"/>.</summary>
 public interface IPlatformPublisher
 {

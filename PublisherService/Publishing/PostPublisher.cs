@@ -84,7 +84,7 @@ public sealed partial class PostPublisher(
                     _ => OutcomeKind.PermanentFailure,
                 };
                 outcome.Error = failed.ErrorClass == ErrorClass.Auth
-                    ? $"The {channel.Platform} account needs to be reconnected: its access token was rejected ({failed.Error})."
+                    ? $"The {PlatformName(channel.Platform)} account needs to be reconnected: Meta rejected its access or permissions ({failed.Error}). Later posts on this channel wait until it is reconnected."
                     : failed.Error;
                 outcome.ErrorCode = failed.Code;
                 outcome.ErrorSubcode = failed.Subcode ?? 0;
@@ -97,6 +97,13 @@ public sealed partial class PostPublisher(
         }
         return Finish(outcome, channel.Platform);
     }
+
+    private static string PlatformName(Platform platform) => platform switch
+    {
+        Platform.Whatsapp => "WhatsApp",
+        Platform.Instagram => "Instagram",
+        _ => platform.ToString(),
+    };
 
     private PublishOutcome Finish(PublishOutcome outcome, Platform platform)
     {
