@@ -28,7 +28,7 @@ public static class ErrorClassifier
     };
 
     private static readonly HashSet<int> TransientCodes = [1, 2, -1, -2, 131000, 131016, 131057, 133004, 9004, 9007];
-    private static readonly HashSet<int> RateLimitCodes = [4, 17, 32, 341, 613, 80001, 80002, 80003, 80004, 80005, 80006, 80007, 80008, 80009, 80014, 130429, 131056, 131049];
+    private static readonly HashSet<int> RateLimitCodes = [4, 17, 32, 341, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80007, 80008, 80009, 80014, 130429, 131056, 131049];
     private static readonly HashSet<int> AuthCodes = [0, 10, 190, 131005];
 
     public static ErrorClass Classify(int code, int? subcode, bool? isTransient = null)
