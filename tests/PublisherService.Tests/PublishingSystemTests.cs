@@ -153,6 +153,14 @@ public sealed class PublishingSystemTests(SystemFixture fixture) : IClassFixture
         Assert.True(held.PublishAt.ToDateTimeOffset() < DateTimeOffset.UtcNow, "the post was due and came up while the channel needed a reconnect");
         Assert.Empty(await user.RunsAsync(held));
         Assert.Equal(requestsAfterFirst, (await user.RequestsAsync(account)).Count);
+        await using var db = new NpgsqlConnection(System.PostsConnectionString);
+        await db.OpenAsync();
+        await using var query = new NpgsqlCommand("select attempt, due_at > publish_at from scheduled_posts where id = @id", db);
+        query.Parameters.AddWithValue("id", Guid.Parse(second.Id));
+        await using var reader = await query.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.True(reader.GetInt32(0) >= 1, "the held post was claimed");
+        Assert.True(reader.GetBoolean(1), "and put back for later rather than failed");
     }
 
     [Fact]
