@@ -39,11 +39,12 @@ public static class PostRows
 {
     public const string Columns = """
         id, channel_id, platform, content_json::text, publish_at, time_zone, rrule, status, platform_post_id,
-        error_message, retry_count, created_at, updated_at, published_at, permalink, version
+        error_message, retry_count, created_at, updated_at, published_at, permalink, version,
+        coalesce(series_id, case when rrule is not null then id end)
         """;
 
     /// <summary>How many columns <see cref="Columns"/> selects; extra columns of a query start here.</summary>
-    public const int ColumnCount = 16;
+    public const int ColumnCount = 17;
 
     public static ScheduledPost Read(NpgsqlDataReader reader) => new()
     {
@@ -63,6 +64,7 @@ public static class PostRows
         PublishedAt = reader.IsDBNull(13) ? null : Timestamp.FromDateTime(reader.GetDateTime(13)),
         Permalink = reader.IsDBNull(14) ? "" : reader.GetString(14),
         Etag = reader.GetInt32(15).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        SeriesId = reader.IsDBNull(16) ? "" : reader.GetGuid(16).ToString(),
     };
 }
 

@@ -1,6 +1,7 @@
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
 using SocialSync.PostsService.Grpc;
+using SocialSync.PostsService.Rest;
 using SocialSync.ServiceDefaults.Hosting;
 using SocialSync.ServiceDefaults.Security;
 
@@ -30,7 +31,12 @@ public static class Extensions
         {
             options.Interceptors.Add<ExceptionMappingInterceptor>();
             options.EnableDetailedErrors = false;
-        }).AddJsonTranscoding();
+        }).AddJsonTranscoding(transcoding =>
+        {
+            // REST reads and writes enum values without their type prefix ("QUEUED", "IMAGE"); RestConventionsMiddleware
+            // also accepts the seed's lower-case words ("queued", "image").
+            transcoding.JsonSettings.RemoveEnumPrefix = true;
+        });
         services.AddGrpcReflection();
         services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy
             .WithOrigins(builder.Configuration.GetSection("Cors:Origins").Get<string[]>() ?? [])
@@ -53,6 +59,7 @@ public static class Extensions
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<RestConventionsMiddleware>();
 
         app.MapGrpcService<PostGrpcService>();
         app.MapGrpcService<ChannelGrpcService>();

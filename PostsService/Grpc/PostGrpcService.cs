@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
@@ -25,24 +26,22 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
         var channelId = RequestFields.ParseId(request.ChannelId, "channel_id", violations);
         ContentRules.CheckShape(request.Content, "content", violations);
         var publishAt = RequestFields.ParseTime(request.PublishAt, "publish_at", violations);
-        var now = time.GetUtcNow();
-        if (publishAt is { } at && at < now - PastTolerance)
-        {
-            violations.Add("publish_at", "must be in the future");
-        }
-        else if (publishAt is { } far && far > now + FarthestFuture)
-        {
-            violations.Add("publish_at", "must be within two years");
-        }
+        CheckPublishWindow(publishAt, time.GetUtcNow(), violations);
         if (request.RequestId.Length > 64)
         {
             violations.Add("request_id", "must be at most 64 characters");
+        }
+        var timeZone = Recurrence.NormalizeTimeZone(request.TimeZone, "time_zone", violations);
+        var rrule = Recurrence.NormalizeRule(request.Rrule, "rrule", violations);
+        if (rrule is not null && publishAt is { } first && !violations.Any)
+        {
+            Recurrence.CheckEvaluates(rrule, timeZone, first, "rrule", violations);
         }
         violations.ThrowIfAny();
 
         var post = await database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            var channel = await LoadChannelAsync(connection, transaction, channelId!.Value, context.CancellationToken)
+            var channel = await LoadChannelAsync(connection, transaction, channelId!.Value, context.CancellationToken, lockForShare: true)
                 ?? throw Problems.NotFound("channel", request.ChannelId);
             ContentRules.CheckForChannel(request.Content, channel.Platform, channel.Settings, "content", violations);
             violations.ThrowIfAny();
@@ -58,8 +57,8 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
             insert.Parameters.AddWithValue("platform", channel.Platform.ToDb());
             insert.Parameters.AddWithValue("content", ContentJson.Serialize(request.Content));
             insert.Parameters.AddWithValue("publish_at", publishAt!.Value);
-            insert.Parameters.AddWithValue("time_zone", NullIfEmpty(request.TimeZone));
-            insert.Parameters.AddWithValue("rrule", NullIfEmpty(request.Rrule));
+            insert.Parameters.AddWithValue("time_zone", NullIfEmpty(timeZone));
+            insert.Parameters.AddWithValue("rrule", NullIfEmpty(rrule));
             insert.Parameters.AddWithValue("request_id", NullIfEmpty(request.RequestId));
             insert.Parameters.AddWithValue("traceparent", NullIfEmpty(Activity.Current?.Id));
             var created = await ReadSingleAsync(insert, context.CancellationToken);
@@ -156,22 +155,31 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
     public override async Task<ScheduledPost> CancelPost(CancelPostRequest request, ServerCallContext context)
     {
         var userId = context.UserId();
-        var id = RequestFields.RequireId(request.Id, "id");
+        var violations = new FieldViolations();
+        var id = RequestFields.ParseId(request.Id, "id", violations);
+        var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
+        violations.ThrowIfAny();
         return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             await using var cancel = new NpgsqlCommand($"""
                 update scheduled_posts set status = 'cancelled', lease_expires_at = null
                 where id = @id and status in ('queued', 'failed', 'missed', 'unconfirmed')
+                  and (@etag::int is null or version = @etag)
                 returning {PostRows.Columns}
                 """, connection, transaction);
-            cancel.Parameters.AddWithValue("id", id);
+            cancel.Parameters.AddWithValue("id", id!.Value);
+            cancel.Parameters.Add(new NpgsqlParameter("etag", NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
             var cancelled = await ReadSingleAsync(cancel, context.CancellationToken);
             if (cancelled is not null)
             {
                 return cancelled;
             }
-            var current = await GetStatusAsync(connection, transaction, id, context.CancellationToken)
+            var (current, version) = await GetStatusAsync(connection, transaction, id.Value, context.CancellationToken)
                 ?? throw Problems.NotFound("post", request.Id);
+            if (etag is { } expected && expected != version && current is "queued" or "failed" or "missed" or "unconfirmed")
+            {
+                throw StaleEtag("post");
+            }
             return current switch
             {
                 "cancelled" => throw Problems.FailedPrecondition("The post is already cancelled."),
@@ -179,6 +187,260 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
                 _ => throw Problems.FailedPrecondition($"The post is {current}; it can be cancelled once the attempt finishes."),
             };
         }, context.CancellationToken);
+    }
+
+    private static readonly string[] UpdatablePostFields = ["content", "publish_at", "time_zone", "rrule"];
+
+    /// <summary>
+    /// Edits a post that has not gone out. A queued post is edited in place; a failed, missed or unconfirmed one is
+    /// queued again (retries reset, error cleared) at its publish_at, which must then be in the future. Publishing,
+    /// published and cancelled posts are refused with FAILED_PRECONDITION. The UPDATE is guarded by the status and
+    /// version it read, so a concurrent claim or edit makes it fail (FAILED_PRECONDITION / ABORTED), never both win.
+    /// </summary>
+    public override async Task<ScheduledPost> UpdatePost(UpdatePostRequest request, ServerCallContext context)
+    {
+        var userId = context.UserId();
+        var violations = new FieldViolations();
+        var id = RequestFields.ParseId(request.Id, "id", violations);
+        var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
+        var paths = RequestFields.UpdatePaths(request.UpdateMask, UpdatablePostFields, field => field switch
+        {
+            "content" => request.Content is not null,
+            "publish_at" => request.PublishAt is not null,
+            "time_zone" => request.TimeZone.Length > 0,
+            "rrule" => request.Rrule.Length > 0,
+            _ => false,
+        }, violations);
+        if (paths.Contains("content"))
+        {
+            ContentRules.CheckShape(request.Content, "content", violations);
+        }
+        var now = time.GetUtcNow();
+        DateTimeOffset? newPublishAt = null;
+        if (paths.Contains("publish_at"))
+        {
+            newPublishAt = RequestFields.ParseTime(request.PublishAt, "publish_at", violations);
+            CheckPublishWindow(newPublishAt, now, violations);
+        }
+        var newTimeZone = paths.Contains("time_zone") ? Recurrence.NormalizeTimeZone(request.TimeZone, "time_zone", violations) : null;
+        var newRule = paths.Contains("rrule") ? Recurrence.NormalizeRule(request.Rrule, "rrule", violations) : null;
+        violations.ThrowIfAny();
+
+        return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            var current = await LoadEditableAsync(connection, transaction, id!.Value, context.CancellationToken)
+                ?? throw Problems.NotFound("post", request.Id);
+            if (etag is { } expected && expected != current.Version)
+            {
+                throw StaleEtag("post");
+            }
+            var requeue = current.Status switch
+            {
+                "queued" => false,
+                "failed" or "missed" or "unconfirmed" => true,
+                "publishing" => throw Problems.FailedPrecondition("The post is being published; it can be edited once the attempt finishes."),
+                "published" => throw Problems.FailedPrecondition("A published post cannot be edited."),
+                _ => throw Problems.FailedPrecondition($"A {current.Status} post cannot be edited."),
+            };
+
+            var channel = await LoadChannelAsync(connection, transaction, current.ChannelId, context.CancellationToken, lockForShare: requeue)
+                ?? throw Problems.FailedPrecondition("The post's channel was deleted; the post cannot be edited.");
+            var content = paths.Contains("content") ? request.Content : ContentJson.Deserialize(current.ContentJson);
+            if (paths.Contains("content"))
+            {
+                ContentRules.CheckForChannel(content, channel.Platform, channel.Settings, "content", violations);
+            }
+            var publishAt = newPublishAt ?? current.PublishAt;
+            if (requeue && publishAt < now - PastTolerance)
+            {
+                violations.Add("publish_at", $"must be moved into the future to queue this {current.Status} post again");
+            }
+            var timeZone = paths.Contains("time_zone") ? newTimeZone : current.TimeZone;
+            var rule = paths.Contains("rrule") ? newRule : current.Rrule;
+            var recurrenceChanged = paths.Contains("rrule") || paths.Contains("time_zone");
+            if (rule is not null && (recurrenceChanged || newPublishAt is not null) && !violations.Any)
+            {
+                Recurrence.CheckEvaluates(rule, timeZone, publishAt, "rrule", violations);
+            }
+            violations.ThrowIfAny();
+
+            await using var update = new NpgsqlCommand($"""
+                update scheduled_posts set
+                    content_json = @content::jsonb, publish_at = @publish_at, due_at = @due_at,
+                    time_zone = @time_zone, rrule = @rrule, status = 'queued',
+                    series_start = case when @reanchor then null else series_start end,
+                    retry_count = case when @requeue then 0 else retry_count end,
+                    error_message = case when @requeue then null else error_message end,
+                    lease_expires_at = null
+                where id = @id and status = @status and version = @version
+                returning {PostRows.Columns}
+                """, connection, transaction);
+            update.Parameters.AddWithValue("content", ContentJson.Serialize(content));
+            update.Parameters.AddWithValue("publish_at", publishAt);
+            // Moving publish_at (or queueing again) moves due_at, so the outbox trigger re-indexes the post.
+            update.Parameters.AddWithValue("due_at", newPublishAt is not null || requeue ? publishAt : current.DueAt);
+            update.Parameters.AddWithValue("time_zone", NullIfEmpty(timeZone));
+            update.Parameters.AddWithValue("rrule", NullIfEmpty(rule));
+            // A changed rule or zone starts the series afresh from this post; moving one later occurrence moves only it.
+            update.Parameters.AddWithValue("reanchor", recurrenceChanged);
+            update.Parameters.AddWithValue("requeue", requeue);
+            update.Parameters.AddWithValue("id", id!.Value);
+            update.Parameters.AddWithValue("status", current.Status);
+            update.Parameters.AddWithValue("version", current.Version);
+            ScheduledPost? updated;
+            try
+            {
+                updated = await ReadSingleAsync(update, context.CancellationToken);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                throw Problems.FailedPrecondition("Another occurrence of this recurring post is already scheduled at that time.");
+            }
+            if (updated is not null)
+            {
+                return updated;
+            }
+            // Lost a race with a claim or another edit: say which.
+            var (status, _) = await GetStatusAsync(connection, transaction, id.Value, context.CancellationToken)
+                ?? throw Problems.NotFound("post", request.Id);
+            throw status is "queued" or "failed" or "missed" or "unconfirmed"
+                ? StaleEtag("post")
+                : Problems.FailedPrecondition($"The post became {status} while it was being edited.");
+        }, context.CancellationToken);
+    }
+
+    /// <summary>Removes a post and its runs. Refused while it is publishing (the attempt's outcome must land first).</summary>
+    public override async Task<Empty> DeletePost(DeletePostRequest request, ServerCallContext context)
+    {
+        var userId = context.UserId();
+        var violations = new FieldViolations();
+        var id = RequestFields.ParseId(request.Id, "id", violations);
+        var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
+        violations.ThrowIfAny();
+        return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            await using var delete = new NpgsqlCommand("""
+                delete from scheduled_posts
+                where id = @id and status <> 'publishing' and (@etag::int is null or version = @etag)
+                """, connection, transaction);
+            delete.Parameters.AddWithValue("id", id!.Value);
+            delete.Parameters.Add(new NpgsqlParameter("etag", NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
+            if (await delete.ExecuteNonQueryAsync(context.CancellationToken) == 1)
+            {
+                return new Empty();
+            }
+            var (status, _) = await GetStatusAsync(connection, transaction, id.Value, context.CancellationToken)
+                ?? throw Problems.NotFound("post", request.Id);
+            throw status == "publishing"
+                ? Problems.FailedPrecondition("The post is being published; it can be deleted once the attempt finishes.")
+                : StaleEtag("post");
+        }, context.CancellationToken);
+    }
+
+    /// <summary>
+    /// The seed's monitoring figures for the caller's posts, computed in SQL under row-level security. "Finished in
+    /// the last 24 h": published (by published_at) or failed / missed / unconfirmed (by updated_at) since now - 24 h.
+    /// </summary>
+    public override async Task<PostStatistics> GetPostStatistics(GetPostStatisticsRequest request, ServerCallContext context)
+    {
+        var userId = context.UserId();
+        var since = time.GetUtcNow() - TimeSpan.FromHours(24);
+        return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            // No user_id filter: row-level security limits the rows to the caller's.
+            await using var query = new NpgsqlCommand("""
+                with posts as (
+                    select platform, status, retry_count,
+                           (status = 'published' and published_at >= @since)
+                           or (status in ('failed', 'missed', 'unconfirmed') and updated_at >= @since) as finished,
+                           case when status = 'published' and published_at >= @since
+                                then extract(epoch from published_at - publish_at) end as delay
+                    from scheduled_posts)
+                select platform, count(*),
+                       count(*) filter (where status = 'queued'),
+                       count(*) filter (where status = 'publishing'),
+                       count(*) filter (where status = 'published'),
+                       count(*) filter (where status = 'failed'),
+                       count(*) filter (where status = 'cancelled'),
+                       count(*) filter (where status = 'missed'),
+                       count(*) filter (where status = 'unconfirmed'),
+                       count(*) filter (where finished),
+                       count(*) filter (where finished and status = 'published'),
+                       count(*) filter (where finished and retry_count > 0),
+                       coalesce(sum(delay), 0)::float8,
+                       count(delay)
+                from posts group by platform order by platform
+                """, connection, transaction);
+            query.Parameters.AddWithValue("since", since);
+            var statistics = new PostStatistics();
+            long finished = 0, finishedPublished = 0, finishedRetried = 0, delays = 0;
+            double delaySum = 0;
+            await using var reader = await query.ExecuteReaderAsync(context.CancellationToken);
+            while (await reader.ReadAsync(context.CancellationToken))
+            {
+                statistics.Total += reader.GetInt64(1);
+                statistics.Queued += reader.GetInt64(2);
+                statistics.Publishing += reader.GetInt64(3);
+                statistics.Published += reader.GetInt64(4);
+                statistics.Failed += reader.GetInt64(5);
+                statistics.Cancelled += reader.GetInt64(6);
+                statistics.Missed += reader.GetInt64(7);
+                statistics.Unconfirmed += reader.GetInt64(8);
+                finished += reader.GetInt64(9);
+                finishedPublished += reader.GetInt64(10);
+                finishedRetried += reader.GetInt64(11);
+                delaySum += reader.GetDouble(12);
+                delays += reader.GetInt64(13);
+                statistics.Platforms.Add(new PlatformStatistics
+                {
+                    Platform = reader.GetString(0),
+                    Total = reader.GetInt64(1),
+                    Queued = reader.GetInt64(2),
+                    Published = reader.GetInt64(4),
+                    Failed = reader.GetInt64(5),
+                    SuccessRate24H = Ratio(reader.GetInt64(10), reader.GetInt64(9)),
+                });
+            }
+            statistics.Finished24H = finished;
+            statistics.SuccessRate24H = Ratio(finishedPublished, finished);
+            statistics.RetryRate24H = Ratio(finishedRetried, finished);
+            statistics.MeanPublishDelaySeconds24H = delays == 0 ? 0 : delaySum / delays;
+            return statistics;
+        }, context.CancellationToken);
+    }
+
+    private static double Ratio(long part, long whole) => whole == 0 ? 0 : (double)part / whole;
+
+    private static void CheckPublishWindow(DateTimeOffset? publishAt, DateTimeOffset now, FieldViolations violations)
+    {
+        if (publishAt is { } at && at < now - PastTolerance)
+        {
+            violations.Add("publish_at", "must be in the future");
+        }
+        else if (publishAt is { } far && far > now + FarthestFuture)
+        {
+            violations.Add("publish_at", "must be within two years");
+        }
+    }
+
+    private sealed record EditablePost(string Status, int Version, Guid ChannelId, string ContentJson, DateTimeOffset PublishAt,
+        DateTimeOffset DueAt, string? TimeZone, string? Rrule);
+
+    private static async Task<EditablePost?> LoadEditableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken)
+    {
+        await using var query = new NpgsqlCommand("""
+            select status, version, channel_id, content_json::text, publish_at, due_at, time_zone, rrule
+            from scheduled_posts where id = @id
+            """, connection, transaction);
+        query.Parameters.AddWithValue("id", id);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new EditablePost(reader.GetString(0), reader.GetInt32(1), reader.GetGuid(2), reader.GetString(3),
+            reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5),
+            reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7));
     }
 
     public override async Task<ListPostRunsResponse> ListPostRuns(ListPostRunsRequest request, ServerCallContext context)
@@ -215,20 +477,31 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
         }, context.CancellationToken);
     }
 
-    internal static async Task<Channel?> LoadChannelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken)
+    /// <summary>
+    /// A channel that has not been deleted. <paramref name="lockForShare"/> holds it until commit, so a concurrent
+    /// DeleteChannel cannot miss a post queued on it (it waits, then cancels that post too).
+    /// </summary>
+    internal static async Task<Channel?> LoadChannelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
+        CancellationToken cancellationToken, bool lockForShare = false)
     {
-        await using var query = new NpgsqlCommand($"select {ChannelRows.Columns} from channels where id = @id", connection, transaction);
+        await using var query = new NpgsqlCommand(
+            $"select {ChannelRows.Columns} from channels where id = @id and deleted_at is null{(lockForShare ? " for share" : "")}",
+            connection, transaction);
         query.Parameters.AddWithValue("id", id);
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ChannelRows.Read(reader) : null;
     }
 
-    private static async Task<string?> GetStatusAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken)
+    private static async Task<(string Status, int Version)?> GetStatusAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken)
     {
-        await using var query = new NpgsqlCommand("select status from scheduled_posts where id = @id", connection, transaction);
+        await using var query = new NpgsqlCommand("select status, version from scheduled_posts where id = @id", connection, transaction);
         query.Parameters.AddWithValue("id", id);
-        return (string?)await query.ExecuteScalarAsync(cancellationToken);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), reader.GetInt32(1)) : null;
     }
+
+    internal static RpcException StaleEtag(string resource) =>
+        Problems.Aborted($"The {resource} changed since this etag was read; get it again and retry.");
 
     private static async Task<ScheduledPost?> ReadSingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

@@ -437,6 +437,7 @@ public sealed partial class PostsInternalGrpcService(
             await channel.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        await Recurrence.ScheduleNextAsync(connection, transaction, postId, status, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
         metrics.Outcome(platform, outcome.Kind.ToString().ToLowerInvariant());

@@ -52,4 +52,55 @@ public static class RequestFields
         }
         return value.ToDateTimeOffset();
     }
+
+    /// <summary>An etag this API issued (the row's version), or null when none was sent.</summary>
+    public static int? ParseEtag(string value, string field, FieldViolations violations)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+        // Accept the quoted form HTTP clients copy from ETag headers.
+        var text = value.Trim('"');
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) && version > 0)
+        {
+            return version;
+        }
+        violations.Add(field, "is not an etag this API issued");
+        return null;
+    }
+
+    /// <summary>
+    /// The fields an update changes: the mask's paths when it has any (each must be one of
+    /// <paramref name="allowed"/>), otherwise those <paramref name="present"/> says the request carries (AIP-134).
+    /// </summary>
+    public static HashSet<string> UpdatePaths(FieldMask? mask, IReadOnlyCollection<string> allowed, Func<string, bool> present, FieldViolations violations)
+    {
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        if (mask is { Paths.Count: > 0 })
+        {
+            foreach (var path in mask.Paths)
+            {
+                if (path == "*")
+                {
+                    paths.UnionWith(allowed);
+                }
+                else if (allowed.Contains(path))
+                {
+                    paths.Add(path);
+                }
+                else
+                {
+                    violations.Add("update_mask", $"'{path}' cannot be updated; updatable: {string.Join(", ", allowed)}");
+                }
+            }
+            return paths;
+        }
+        paths.UnionWith(allowed.Where(present));
+        if (paths.Count == 0)
+        {
+            violations.Add("update_mask", $"names no field to update; updatable: {string.Join(", ", allowed)}");
+        }
+        return paths;
+    }
 }
