@@ -36,6 +36,8 @@ public static class Extensions
             // REST reads and writes enum values without their type prefix ("QUEUED", "IMAGE"); RestConventionsMiddleware
             // also accepts the seed's lower-case words ("queued", "image").
             transcoding.JsonSettings.RemoveEnumPrefix = true;
+            // Error bodies carry google.rpc details (BadRequest field violations): the formatter must know them.
+            transcoding.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor);
         });
         services.AddGrpcReflection();
         services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy

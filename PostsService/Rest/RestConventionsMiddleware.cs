@@ -35,6 +35,12 @@ public sealed class RestConventionsMiddleware(RequestDelegate next)
         }
         if (metadata.HttpRule.Body == "*")
         {
+            // These routes take JSON only: a body sent without a JSON content type (curl -d's default) is read as JSON.
+            if (context.Request.ContentType is null
+                || context.Request.ContentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+            {
+                context.Request.ContentType = "application/json";
+            }
             await NormalizeBodyAsync(context.Request, input);
         }
         if (metadata.HttpRule.PatternCase == HttpRule.PatternOneofCase.Post
