@@ -1,0 +1,168 @@
+using System.Net.Http.Headers;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Npgsql;
+using SocialSync.Posts.V1;
+using SocialSync.Testing;
+
+namespace SocialSync.PostsService.Tests;
+
+/// <summary>One PostgreSQL and one PostsService process shared by every test; each test makes its own users.</summary>
+public sealed class PostsServiceFixture : IAsyncLifetime
+{
+    public const string AppRolePassword = "posts-tests-app-password";
+
+    private GrpcChannel? _channel;
+
+    public PostgresServer Postgres { get; private set; } = null!;
+    public ServiceProcess Service { get; private set; } = null!;
+    public string ConnectionString { get; private set; } = "";
+    public HttpClient Http { get; private set; } = null!;
+
+    public PostService.PostServiceClient Posts => new(_channel!);
+    public ChannelService.ChannelServiceClient Channels => new(_channel!);
+    public PostsInternalService.PostsInternalServiceClient Internal => new(_channel!);
+
+    /// <summary>The API's own role, under row-level security.</summary>
+    public string AppConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)
+    {
+        Username = "socialsync_app",
+        Password = AppRolePassword,
+    }.ConnectionString;
+
+    public async Task InitializeAsync()
+    {
+        Postgres = await PostgresServer.StartAsync();
+        var database = await Postgres.CreateDatabaseAsync();
+        ConnectionString = Postgres.ConnectionString(database);
+        Service = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__postsdb"] = ConnectionString,
+            ["Database__AppPassword"] = AppRolePassword,
+            ["Tokens__EncryptionKey"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("posts-tests-encryption-key")),
+        });
+        await Service.StartAsync();
+        _channel = GrpcChannel.ForAddress(Service.GrpcAddress);
+        Http = new HttpClient { BaseAddress = Service.HttpAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        _channel?.Dispose();
+        if (Service is not null)
+        {
+            await Service.DisposeAsync();
+        }
+        if (Postgres is not null)
+        {
+            await Postgres.DisposeAsync();
+        }
+    }
+
+    public TestUser NewUser() => new(Guid.NewGuid());
+
+    public async Task<Channel> CreateWhatsAppChannelAsync(TestUser user, string token = "EAAG-test-token")
+    {
+        return await Channels.CreateChannelAsync(new CreateChannelRequest
+        {
+            Platform = Platform.Whatsapp,
+            AccountId = "10" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999),
+            AccessToken = token,
+            DisplayName = "Shop",
+            Settings = new ChannelSettings { Recipients = { "+16505551234" } },
+        }, user.Headers);
+    }
+
+    public async Task<Channel> CreateInstagramChannelAsync(TestUser user)
+    {
+        return await Channels.CreateChannelAsync(new CreateChannelRequest
+        {
+            Platform = Platform.Instagram,
+            AccountId = "17841" + Random.Shared.NextInt64(100_000_000, 999_999_999),
+            AccessToken = "IGQ-test-token",
+            Settings = new ChannelSettings { InstagramMode = InstagramMode.Feed },
+        }, user.Headers);
+    }
+
+    public async Task<ScheduledPost> CreatePostAsync(TestUser user, Channel channel, string text = "Hello", TimeSpan? inFuture = null, string requestId = "")
+    {
+        var content = new Content { Text = text };
+        if (channel.Platform == Platform.Instagram)
+        {
+            content.Media.Add(new Media { Type = MediaType.Image, Url = "https://example.com/image.jpg" });
+        }
+        return await Posts.CreatePostAsync(new CreatePostRequest
+        {
+            ChannelId = channel.Id,
+            Content = content,
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow + (inFuture ?? TimeSpan.FromHours(1))),
+            RequestId = requestId,
+        }, user.Headers);
+    }
+
+    /// <summary>Runs SQL as the table owner (bypassing row-level security), to set up states the API cannot reach.</summary>
+    public async Task<object?> OwnerScalarAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        return await command.ExecuteScalarAsync();
+    }
+
+    public HttpRequestMessage Rest(HttpMethod method, string path, TestUser? user, string? json = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (user is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.Token);
+        }
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        }
+        return request;
+    }
+}
+
+public sealed record TestUser(Guid Id)
+{
+    public string Token { get; } = TestTokens.User(Id);
+    public Metadata Headers => TestTokens.Bearer(Token);
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostsServiceCollection : ICollectionFixture<PostsServiceFixture>
+{
+    public const string Name = "posts-service";
+}
+
+public static class Expect
+{
+    public static async Task<RpcException> Status(StatusCode code, Func<Task> call)
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.True(ex.StatusCode == code, $"expected {code}, got {ex.StatusCode}: {ex.Status.Detail}");
+        return ex;
+    }
+
+    /// <summary>INVALID_ARGUMENT whose google.rpc.BadRequest names <paramref name="fields"/>.</summary>
+    public static async Task<BadRequest> BadFields(Func<Task> call, params string[] fields)
+    {
+        var ex = await Status(StatusCode.InvalidArgument, call);
+        var badRequest = ex.GetRpcStatus()?.GetDetail<BadRequest>();
+        Assert.NotNull(badRequest);
+        var named = badRequest.FieldViolations.Select(v => v.Field).ToHashSet();
+        foreach (var field in fields)
+        {
+            Assert.True(named.Contains(field), $"no violation for '{field}' in: {string.Join(", ", named)}");
+        }
+        return badRequest;
+    }
+}
