@@ -32,6 +32,12 @@ public static class Recurrence
         {
             return zone.Id;
         }
+        // The zone files' names are case-sensitive; accept "europe/paris" by the canonical list's spelling.
+        var canonical = TimeZoneInfo.GetSystemTimeZones().FirstOrDefault(z => z.HasIanaId && string.Equals(z.Id, value, StringComparison.OrdinalIgnoreCase));
+        if (canonical is not null)
+        {
+            return canonical.Id;
+        }
         violations.Add(field, "must be an IANA time zone such as Europe/Paris or America/New_York");
         return null;
     }
