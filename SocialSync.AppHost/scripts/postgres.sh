@@ -31,11 +31,23 @@ if [ ! -s "$data_dir/PG_VERSION" ]; then
   rm -f "$pwfile"
 fi
 
+# A postmaster killed with SIGKILL leaves its lock files behind; where nothing reaps orphans (a container's PID 1)
+# its pid stays a zombie, which postgres would take for a running server. Remove such stale locks.
+for lock in "$data_dir/postmaster.pid" "/tmp/.s.PGSQL.$port.lock"; do
+  [ -f "$lock" ] || continue
+  old_pid=$(head -n 1 "$lock" | tr -d ' -')
+  if [ ! -d "/proc/$old_pid" ] || grep -q '^State:[[:space:]]*Z' "/proc/$old_pid/status" 2>/dev/null \
+     || ! grep -q postgres "/proc/$old_pid/comm" 2>/dev/null; then
+    rm -f "$lock"
+  fi
+done
+
 # shellcheck disable=SC2086
 "${as_owner[@]}" "$bin_dir/postgres" -D "$data_dir" -p "$port" -k /tmp \
   -c listen_addresses=localhost -c max_connections=300 ${POSTGRES_EXTRA_ARGS:-} 2>&1 &
 pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0' TERM INT
+# SIGINT is PostgreSQL's fast shutdown: it does not wait for clients' pooled connections to close.
+trap 'kill -INT "$pid" 2>/dev/null; wait "$pid"; exit 0' TERM INT
 
 until "$bin_dir/pg_isready" -q -h /tmp -p "$port"; do
   kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit 1; }
