@@ -66,6 +66,9 @@ public static class SocialSyncTelemetry
         return new SpanScope(activity, previous);
     }
 
+    /// <summary>The current span's context when it is recorded (a batch span to link to), else default.</summary>
+    public static ActivityContext RecordedCurrent => Activity.Current is { Recorded: true } current ? current.Context : default;
+
     /// <summary>Starts a new trace (no parent, even inside another span): a batch's root, or a retry's.</summary>
     public static SpanScope StartRoot(string name, ActivityKind kind = ActivityKind.Internal, ActivityContext link = default,
         DateTimeOffset startTime = default)
