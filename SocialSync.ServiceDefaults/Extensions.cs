@@ -44,6 +44,7 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddMeter(SocialSyncTelemetry.MeterPrefix + "*"))
             .WithTracing(tracing => tracing
+                .AddProcessor(new BackgroundNoiseFilter())
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(SocialSyncTelemetry.ActivitySourceName)
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsHealthRequest(ctx.Request.Path))
