@@ -6,6 +6,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using SocialSync.ServiceDefaults;
+using SocialSync.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -21,6 +22,9 @@ public static class Extensions
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
             http.AddServiceDiscovery();
+            // Header values (Authorization: a Meta access token or a service token) never reach a log line, even
+            // at Trace level. .NET 9+ redacts by default; this keeps it so whatever a later default becomes.
+            http.RedactLoggedHeaders(_ => true);
         });
         return builder;
     }
@@ -40,12 +44,21 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddMeter(SocialSyncTelemetry.MeterPrefix + "*"))
             .WithTracing(tracing => tracing
+                .AddProcessor(new BackgroundNoiseFilter())
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(SocialSyncTelemetry.ActivitySourceName)
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsHealthRequest(ctx.Request.Path))
                 .AddGrpcClientInstrumentation()
                 .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = r => !IsHealthRequest(r.RequestUri?.AbsolutePath))
                 .AddSource("Npgsql"));
+
+        // Spans as JSON lines in a folder: for tests that run the services as processes, or a look without a collector.
+        if (builder.Configuration["Telemetry:SpanDirectory"] is { Length: > 0 } spanDirectory)
+        {
+            var service = builder.Environment.ApplicationName;
+            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing =>
+                tracing.AddProcessor(new SimpleActivityExportProcessor(new SpanFileExporter(spanDirectory, service))));
+        }
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
@@ -71,7 +84,7 @@ public static class Extensions
     /// <summary>Maps /health (readiness: every check), /alive (liveness) and the gRPC health service.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/health");
+        app.MapHealthChecks("/health", new() { ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapHealthChecks("/alive", new() { Predicate = r => r.Tags.Contains("live") });
         app.MapGrpcHealthChecksService();
         return app;

@@ -2,6 +2,7 @@ using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
 using SocialSync.PostsService.Grpc;
 using SocialSync.PostsService.Rest;
+using SocialSync.PostsService.Telemetry;
 using SocialSync.ServiceDefaults.Hosting;
 using SocialSync.ServiceDefaults.Security;
 
@@ -22,6 +23,7 @@ public static class Extensions
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<AccessTokenProtector>();
         services.AddSingleton<PostsMetrics>();
+        services.AddHostedService<PostsGauges>();
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<ScheduleChangeNotifier>();
@@ -46,7 +48,7 @@ public static class Extensions
             .AllowAnyHeader()
             .WithExposedHeaders("Grpc-Status", "Grpc-Message", "Grpc-Encoding", "Grpc-Accept-Encoding")));
 
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres");
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres").AddCheck<OutboxHealthCheck>("outbox");
         services.AddGrpcHealthChecks();
     }
 

@@ -78,6 +78,7 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
                 ?? throw Problems.Aborted("A concurrent create with the same request_id is in progress; retry.");
         }, context.CancellationToken);
 
+        Telemetry.PostTracing.Created(post);
         return post;
     }
 

@@ -5,7 +5,9 @@ using Npgsql;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
+using SocialSync.PostsService.Telemetry;
 using SocialSync.ServiceDefaults.Security;
+using SocialSync.ServiceDefaults.Telemetry;
 
 namespace SocialSync.PostsService.Grpc;
 
@@ -48,7 +50,7 @@ public sealed partial class PostsInternalGrpcService(
     private async Task<PullScheduleChangesResponse> ReadOutboxAsync(int max, CancellationToken cancellationToken)
     {
         await using var query = database.Owner.CreateCommand("""
-            select o.id, o.post_id, p.status, p.due_at
+            select o.id, o.post_id, p.status, p.due_at, p.traceparent
             from (select id, post_id from schedule_outbox order by id limit @max) o
             left join scheduled_posts p on p.id = o.post_id
             order by o.id
@@ -65,6 +67,7 @@ public sealed partial class PostsInternalGrpcService(
                 PostId = reader.GetGuid(1).ToString(),
                 Kind = queued ? ScheduleChangeKind.Upsert : ScheduleChangeKind.Remove,
                 PublishAt = queued ? Timestamp.FromDateTime(reader.GetDateTime(3)) : null,
+                Traceparent = reader.IsDBNull(4) ? "" : reader.GetString(4),
             });
         }
         return response;
@@ -211,6 +214,7 @@ public sealed partial class PostsInternalGrpcService(
         if (response.Missed.Count > 0)
         {
             LogMissed(response.Missed.Count);
+            metrics.Missed(response.Missed.Count);
         }
         return response;
     }
@@ -248,6 +252,7 @@ public sealed partial class PostsInternalGrpcService(
         if (response.Requeued + response.SentToReconciliation > 0)
         {
             LogLeasesRecovered(response.Requeued, response.SentToReconciliation);
+            metrics.LeasesExpired(response.Requeued, response.SentToReconciliation);
         }
         return response;
     }
@@ -332,6 +337,8 @@ public sealed partial class PostsInternalGrpcService(
     private async Task<OutcomeResult> ApplyOutcomeAsync(PublishOutcome outcome, CancellationToken cancellationToken)
     {
         var postId = RequestFields.RequireId(outcome.PostId, "outcomes.post_id");
+        using var span = PostTracing.StartRecordOutcome(outcome);
+        using var scope = log.BeginPostScope(outcome.PostId, outcome.Attempt);
         var now = time.GetUtcNow();
         var finishedAt = outcome.FinishedAt?.ToDateTimeOffset() ?? now;
         await using var connection = await database.Owner.OpenConnectionAsync(cancellationToken);
@@ -341,8 +348,9 @@ public sealed partial class PostsInternalGrpcService(
         int retryCount;
         DateTimeOffset publishAt;
         Guid channelId;
+        bool reconciled;
         await using (var current = new NpgsqlCommand("""
-            select platform, retry_count, publish_at, channel_id from scheduled_posts
+            select platform, retry_count, publish_at, channel_id, needs_reconciliation from scheduled_posts
             where id = @id and attempt = @attempt and status = 'publishing' for update
             """, connection, transaction))
         {
@@ -352,12 +360,14 @@ public sealed partial class PostsInternalGrpcService(
             if (!await reader.ReadAsync(cancellationToken))
             {
                 LogStaleReport(outcome.PostId, outcome.Attempt);
+                span.SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.Status, "stale");
                 return new OutcomeResult { PostId = outcome.PostId, Accepted = false };
             }
             platform = reader.GetString(0);
             retryCount = reader.GetInt32(1);
             publishAt = reader.GetFieldValue<DateTimeOffset>(2);
             channelId = reader.GetGuid(3);
+            reconciled = reader.GetBoolean(4);
         }
 
         var (status, dueAt, runStatus, errorClass, retries) = outcome.Kind switch
@@ -379,6 +389,9 @@ public sealed partial class PostsInternalGrpcService(
             OutcomeKind.TransientFailure when status == "failed" => $"Gave up after {retries} retries: {outcome.Error}",
             _ => NullIfEmpty(outcome.Error),
         };
+        var traceparent = status == "queued" && dueAt is { } nextDue
+            ? PostTracing.StartRetryTrace(span, outcome.PostId, outcome.Attempt, errorClass ?? "held", nextDue)
+            : null;
 
         await using (var update = new NpgsqlCommand("""
             update scheduled_posts set
@@ -392,7 +405,8 @@ public sealed partial class PostsInternalGrpcService(
                 platform_state = coalesce(@platform_state::jsonb, platform_state),
                 lease_expires_at = null,
                 call_started = false,
-                needs_reconciliation = case when @status = 'published' then false else needs_reconciliation end
+                needs_reconciliation = case when @status = 'published' then false else needs_reconciliation end,
+                traceparent = coalesce(@traceparent, traceparent)
             where id = @id and attempt = @attempt
             """, connection, transaction))
         {
@@ -406,6 +420,7 @@ public sealed partial class PostsInternalGrpcService(
             update.Parameters.AddWithValue("platform_state", (object?)NullIfEmpty(outcome.PlatformStateJson) ?? DBNull.Value);
             update.Parameters.AddWithValue("id", postId);
             update.Parameters.AddWithValue("attempt", outcome.Attempt);
+            update.Parameters.Add(new NpgsqlParameter("traceparent", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)traceparent ?? DBNull.Value });
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -440,7 +455,12 @@ public sealed partial class PostsInternalGrpcService(
         await Recurrence.ScheduleNextAsync(connection, transaction, postId, status, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
-        metrics.Outcome(platform, outcome.Kind.ToString().ToLowerInvariant());
+        metrics.OutcomeApplied(platform, outcome.Kind, status, errorClass, reconciled);
+        span.SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.Platform, platform)
+            .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.ChannelId, channelId.ToString())
+            .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.Status, status)
+            .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.ErrorClass, errorClass);
+        LogOutcomeApplied(outcome.PostId, outcome.Attempt, PostsMetrics.OutcomeName(outcome.Kind), status);
         if (status == "published")
         {
             metrics.Published(platform, finishedAt - publishAt);
@@ -496,6 +516,9 @@ public sealed partial class PostsInternalGrpcService(
 
     [LoggerMessage(2, LogLevel.Warning, "Marked {Count} posts missed: overdue beyond the misfire window")]
     private partial void LogMissed(int count);
+
+    [LoggerMessage(80, LogLevel.Information, "Post {PostId} attempt {Attempt}: {Outcome}, now {Status}")]
+    private partial void LogOutcomeApplied(string postId, int attempt, string outcome, string status);
 
     [LoggerMessage(3, LogLevel.Warning, "Recovered expired leases: {Requeued} requeued, {Reconcile} sent to reconciliation")]
     private partial void LogLeasesRecovered(int requeued, int reconcile);

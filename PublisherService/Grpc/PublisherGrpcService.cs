@@ -6,6 +6,7 @@ using SocialSync.Publisher.V1;
 using SocialSync.PublisherService.Publishing;
 using SocialSync.ServiceDefaults;
 using SocialSync.ServiceDefaults.Security;
+using SocialSync.ServiceDefaults.Telemetry;
 
 namespace SocialSync.PublisherService.Grpc;
 
@@ -32,6 +33,7 @@ public sealed partial class PublisherGrpcService(
             {
                 var post = request.Posts[i];
                 using var activity = StartPostActivity(post);
+                using var scope = log.BeginPostScope(post.PostId, post.Attempt);
                 try
                 {
                     outcomes[i] = await publisher.PublishAsync(post.PostId, post.Attempt, ct);
@@ -40,7 +42,7 @@ public sealed partial class PublisherGrpcService(
                 {
                     // StartRun unreachable or a bug: the claim's lease brings the post back.
                     LogPublishFailed(post.PostId, ex.Message);
-                    activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                    activity.Activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                 }
             });
 
@@ -59,14 +61,14 @@ public sealed partial class PublisherGrpcService(
         return response;
     }
 
-    private static Activity? StartPostActivity(PostToPublish post)
-    {
-        ActivityContext.TryParse(post.Traceparent, null, out var parent);
-        var activity = SocialSyncTelemetry.ActivitySource.StartActivity("publish post", ActivityKind.Internal, parent);
-        activity?.SetTag(SocialSyncTelemetry.Tags.PostId, post.PostId);
-        activity?.SetTag(SocialSyncTelemetry.Tags.Attempt, post.Attempt);
-        return activity;
-    }
+    /// <summary>
+    /// The attempt's span: a child of the scheduler's "dispatch post" (the context sent with the post), linked to
+    /// this batch call, so each post of a batch stays in its own trace.
+    /// </summary>
+    private static SocialSyncTelemetry.SpanScope StartPostActivity(PostToPublish post) =>
+        SocialSyncTelemetry.StartPostSpan(SocialSyncTelemetry.Spans.PublishPost, ActivityKind.Internal, post.Traceparent, post.PostId,
+                SocialSyncTelemetry.RecordedCurrent)
+            .SetTag(SocialSyncTelemetry.Tags.Attempt, post.Attempt);
 
     [LoggerMessage(1, LogLevel.Warning, "Publishing post {PostId} failed before an outcome; its lease will bring it back: {Reason}")]
     private partial void LogPublishFailed(string postId, string reason);

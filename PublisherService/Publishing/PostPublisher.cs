@@ -108,8 +108,14 @@ public sealed partial class PostPublisher(
     private PublishOutcome Finish(PublishOutcome outcome, Platform platform)
     {
         outcome.FinishedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-        metrics.Outcome(platform, outcome.Kind);
+        metrics.Outcome(platform, outcome);
         Activity.Current?.SetTag(SocialSyncTelemetry.Tags.Outcome, outcome.Kind.ToString());
+        if (outcome.ErrorCode != 0)
+        {
+            Activity.Current?.SetTag("socialsync.error_code", outcome.ErrorCode);
+        }
+        // The outcome is recorded in PostsService as a child of this attempt's span.
+        outcome.Traceparent = Activity.Current?.Id ?? "";
         return outcome;
     }
 

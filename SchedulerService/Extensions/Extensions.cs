@@ -2,6 +2,7 @@ using SocialSync.Posts.V1;
 using SocialSync.Publisher.V1;
 using SocialSync.SchedulerService.Grpc;
 using SocialSync.SchedulerService.Scheduling;
+using SocialSync.SchedulerService.Telemetry;
 using SocialSync.ServiceDefaults.Hosting;
 using SocialSync.ServiceDefaults.Security;
 using StackExchange.Redis;
@@ -34,6 +35,9 @@ public static class Extensions
         services.AddSingleton<Claimer>();
         services.AddSingleton<PublishDispatcher>();
         services.AddSingleton<SafetyNet>();
+        services.AddSingleton<SchedulerMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<SchedulerMetrics>());
+        services.AddSingleton<SchedulerHealthCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<PublishDispatcher>());
         services.AddHostedService<OutboxRelay>();
         services.AddHostedService<DispatchLoop>();

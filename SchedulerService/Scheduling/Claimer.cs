@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
 using SocialSync.Posts.V1;
+using SocialSync.SchedulerService.Telemetry;
 
 namespace SocialSync.SchedulerService.Scheduling;
 
@@ -8,6 +9,7 @@ namespace SocialSync.SchedulerService.Scheduling;
 public sealed class Claimer(
     PostsInternalService.PostsInternalServiceClient posts,
     PublishDispatcher dispatcher,
+    SchedulerMetrics metrics,
     IOptions<SchedulerOptions> options,
     TimeProvider time)
 {
@@ -17,7 +19,7 @@ public sealed class Claimer(
     {
         var request = new ClaimDuePostsRequest { LeaseSeconds = (int)_options.Lease.TotalSeconds };
         request.PostIds.AddRange(postIds);
-        return await SendAsync(request, cancellationToken);
+        return await SendAsync(request, "index", cancellationToken);
     }
 
     /// <summary>The safety net: claims overdue queued posts straight from PostgreSQL, whatever the index holds.</summary>
@@ -27,12 +29,15 @@ public sealed class Claimer(
             LeaseSeconds = (int)_options.Lease.TotalSeconds,
             MaxPosts = max,
             MinOverdueMs = (int)_options.SafetyNetGrace.TotalMilliseconds,
-        }, cancellationToken);
+        }, "safety_net", cancellationToken);
 
-    private async Task<ClaimDuePostsResponse> SendAsync(ClaimDuePostsRequest request, CancellationToken cancellationToken)
+    private async Task<ClaimDuePostsResponse> SendAsync(ClaimDuePostsRequest request, string path, CancellationToken cancellationToken)
     {
+        var startedAt = time.GetUtcNow();
         var response = await posts.ClaimDuePostsAsync(request,
             deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
+        DispatchTracing.Claimed(response.Claimed, path, startedAt);
+        metrics.Claimed(response.Claimed.Count, path);
         await dispatcher.EnqueueAsync(response.Claimed, cancellationToken);
         return response;
     }

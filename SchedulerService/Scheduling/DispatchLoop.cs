@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SocialSync.ServiceDefaults;
 
 namespace SocialSync.SchedulerService.Scheduling;
 
@@ -48,18 +49,25 @@ public sealed partial class DispatchLoop(
         while (true)
         {
             var now = time.GetUtcNow();
-            var due = await index.DueAsync(now, _options.ClaimBatchSize);
-            if (due.Length == 0)
+            string[] due;
+            // Index reads find nothing most of the time: untraced. A claim carries posts: its own trace.
+            using (SocialSyncTelemetry.Quiet())
             {
-                var earliest = await index.EarliestAsync();
-                if (earliest is null)
+                due = await index.DueAsync(now, _options.ClaimBatchSize);
+                if (due.Length == 0)
                 {
-                    return _options.MaxIdleWait;
+                    var earliest = await index.EarliestAsync();
+                    if (earliest is null)
+                    {
+                        return _options.MaxIdleWait;
+                    }
+                    var untilDue = earliest.Value - time.GetUtcNow();
+                    return untilDue < _options.MaxIdleWait ? untilDue : _options.MaxIdleWait;
                 }
-                var untilDue = earliest.Value - time.GetUtcNow();
-                return untilDue < _options.MaxIdleWait ? untilDue : _options.MaxIdleWait;
             }
 
+            using var batch = SocialSyncTelemetry.StartRoot(SocialSyncTelemetry.Spans.ClaimBatch)
+                .SetTag(SocialSyncTelemetry.Tags.BatchSize, due.Length);
             var result = await claimer.ClaimAsync(due, cancellationToken);
             var settled = result.Claimed.Select(c => c.PostId).Concat(result.NotQueued).Concat(result.Missed).ToList();
             await index.ApplyAsync(result.NotDue.Select(p => (p.PostId, Claimer.DueAt(p))).ToList(), settled);

@@ -1,5 +1,7 @@
 using Grpc.Core;
 using SocialSync.Posts.V1;
+using SocialSync.SchedulerService.Telemetry;
+using SocialSync.ServiceDefaults;
 
 namespace SocialSync.SchedulerService.Scheduling;
 
@@ -12,6 +14,7 @@ public sealed partial class OutboxRelay(
     DispatchIndex index,
     WakeSignal wake,
     SchedulerState state,
+    SchedulerMetrics metrics,
     TimeProvider time,
     ILogger<OutboxRelay> log) : BackgroundService
 {
@@ -25,18 +28,26 @@ public sealed partial class OutboxRelay(
         {
             try
             {
-                var response = await posts.PullScheduleChangesAsync(
-                    new PullScheduleChangesRequest { MaxChanges = MaxChanges, WaitMs = (int)LongPoll.TotalMilliseconds },
-                    deadline: time.GetUtcNow().UtcDateTime + LongPoll + TimeSpan.FromSeconds(10),
-                    cancellationToken: stoppingToken);
-                state.RelayProgressed();
+                PullScheduleChangesResponse response;
+                // The long poll is mostly empty: untraced. Changes that arrive get a batch trace of their own.
+                using (SocialSyncTelemetry.Quiet())
+                {
+                    response = await posts.PullScheduleChangesAsync(
+                        new PullScheduleChangesRequest { MaxChanges = MaxChanges, WaitMs = (int)LongPoll.TotalMilliseconds },
+                        deadline: time.GetUtcNow().UtcDateTime + LongPoll + TimeSpan.FromSeconds(10),
+                        cancellationToken: stoppingToken);
+                }
                 if (response.Changes.Count > 0)
                 {
+                    using var batch = SocialSyncTelemetry.StartRoot(SocialSyncTelemetry.Spans.RelayBatch, System.Diagnostics.ActivityKind.Consumer)
+                        .SetTag(SocialSyncTelemetry.Tags.BatchSize, response.Changes.Count);
                     await ApplyAsync(response.Changes);
                     var ack = new AckScheduleChangesRequest();
                     ack.ChangeIds.AddRange(response.Changes.Select(c => c.ChangeId));
                     await posts.AckScheduleChangesAsync(ack, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(15), cancellationToken: stoppingToken);
                 }
+                // Progress means the outbox is drained up to now: an empty poll, or changes indexed and acknowledged.
+                state.RelayProgressed();
                 failures = 0;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -59,7 +70,10 @@ public sealed partial class OutboxRelay(
         var upserts = latest.Values.Where(c => c.Kind == ScheduleChangeKind.Upsert)
             .Select(c => (c.PostId, c.PublishAt.ToDateTimeOffset())).ToList();
         var removals = latest.Values.Where(c => c.Kind != ScheduleChangeKind.Upsert).Select(c => c.PostId).ToList();
+        var startedAt = time.GetUtcNow();
         await index.ApplyAsync(upserts, removals);
+        DispatchTracing.Scheduled(latest.Values.Where(c => c.Kind == ScheduleChangeKind.Upsert), startedAt);
+        metrics.Relayed(upserts.Count, removals.Count);
         if (upserts.Count > 0)
         {
             wake.Pulse();

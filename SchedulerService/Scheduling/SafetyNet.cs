@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using SocialSync.Posts.V1;
+using SocialSync.ServiceDefaults;
 
 namespace SocialSync.SchedulerService.Scheduling;
 
@@ -27,9 +28,14 @@ public sealed partial class SafetyNet(
         using var timer = new PeriodicTimer(_options.SafetyNetInterval, time);
         do
         {
-            await EnsureIndexAsync(stoppingToken);
-            await ClaimOverdueAsync(stoppingToken);
-            await RecoverLeasesAsync(stoppingToken);
+            // Each pass usually finds nothing: untraced, or it would make a trace a second. A post it claims still
+            // gets its "dispatch post" span in the post's own trace.
+            using (SocialSyncTelemetry.Quiet())
+            {
+                await EnsureIndexAsync(stoppingToken);
+                await ClaimOverdueAsync(stoppingToken);
+                await RecoverLeasesAsync(stoppingToken);
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }

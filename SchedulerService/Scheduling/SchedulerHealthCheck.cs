@@ -4,35 +4,46 @@ using StackExchange.Redis;
 namespace SocialSync.SchedulerService.Scheduling;
 
 /// <summary>
-/// Ready only while Redis answers and the dispatch loop and outbox relay are making progress, so a dead dispatcher
-/// shows as unhealthy instead of silently holding posts.
+/// Ready only while Redis answers and the dispatch loop and outbox relay are making progress (within
+/// Health:StallLimit, 45 s by default), so a dead dispatcher shows as unhealthy instead of silently holding posts.
+/// The dispatch loop progresses at least every Scheduler:MaxIdleWait; the relay at least every long poll (10 s).
+/// A singleton, so "no progress since start" is measured from the start of the service, not of the request.
 /// </summary>
-public sealed class SchedulerHealthCheck(IConnectionMultiplexer redis, SchedulerState state, TimeProvider time) : IHealthCheck
+public sealed class SchedulerHealthCheck(IConnectionMultiplexer redis, SchedulerState state, IConfiguration configuration, TimeProvider time) : IHealthCheck
 {
-    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(45);
+    private readonly TimeSpan _stallLimit = configuration.GetValue("Health:StallLimit", TimeSpan.FromSeconds(45));
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var problems = new List<string>();
+        Exception? redisError = null;
         try
         {
             await redis.GetDatabase().PingAsync();
         }
         catch (Exception ex)
         {
-            return HealthCheckResult.Unhealthy("Redis is unreachable.", ex);
+            redisError = ex;
+            problems.Add("Redis is unreachable.");
         }
         var now = time.GetUtcNow();
-        if (Stalled(state.LastDispatchLoopProgress, now))
+        if (Stalled(state.LastDispatchLoopProgress, now) is { } dispatchIdle)
         {
-            return HealthCheckResult.Unhealthy("The dispatch loop has made no progress for over 45 s.");
+            problems.Add($"The dispatch loop has made no progress for {dispatchIdle.TotalSeconds:F0} s (limit {_stallLimit.TotalSeconds:F0} s).");
         }
-        if (Stalled(state.LastRelayProgress, now))
+        if (Stalled(state.LastRelayProgress, now) is { } relayIdle)
         {
-            return HealthCheckResult.Unhealthy("The outbox relay has made no progress for over 45 s.");
+            problems.Add($"The outbox relay is stuck: no schedule change relayed or empty poll for {relayIdle.TotalSeconds:F0} s (limit {_stallLimit.TotalSeconds:F0} s).");
         }
-        return HealthCheckResult.Healthy();
+        return problems.Count == 0
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy(string.Join(" ", problems), redisError);
     }
 
-    private bool Stalled(DateTimeOffset? last, DateTimeOffset now) => now - (last ?? _startedAt) > StallLimit;
+    private TimeSpan? Stalled(DateTimeOffset? last, DateTimeOffset now)
+    {
+        var idle = now - (last ?? _startedAt);
+        return idle > _stallLimit ? idle : null;
+    }
 }
