@@ -17,7 +17,8 @@ public sealed class ManagedProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public static ManagedProcess Start(string name, string fileName, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, string? workingDirectory = null)
+    public static ManagedProcess Start(string name, string fileName, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, string? workingDirectory = null,
+        Action<string>? onLine = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -35,7 +36,7 @@ public sealed class ManagedProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var managed = new ManagedProcess(process) { Name = name };
+        var managed = new ManagedProcess(process) { Name = name, _onLine = onLine };
         process.OutputDataReceived += (_, e) => managed.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => managed.Keep(e.Data);
         process.Start();
@@ -44,12 +45,15 @@ public sealed class ManagedProcess : IAsyncDisposable
         return managed;
     }
 
+    private Action<string>? _onLine;
+
     private void Keep(string? line)
     {
         if (line is null)
         {
             return;
         }
+        _onLine?.Invoke(line);
         _output.Enqueue(line);
         while (_output.Count > 400 && _output.TryDequeue(out _))
         {

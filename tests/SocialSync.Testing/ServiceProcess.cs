@@ -13,17 +13,25 @@ public sealed class ServiceProcess : IAsyncDisposable
         _project = project;
         GrpcPort = Ports.Free();
         HttpPort = Ports.Free();
-        _environment = new Dictionary<string, string?>(environment)
+        _environment = new Dictionary<string, string?>
         {
-            ["GRPC_PORT"] = GrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["HTTP_PORT"] = HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["ASPNETCORE_URLS"] = null,
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__SocialSync"] = "Information",
         };
+        // The caller's settings win over these defaults (e.g. a test that captures Debug logs).
+        foreach (var (key, value) in environment)
+        {
+            _environment[key] = value;
+        }
+        _environment["GRPC_PORT"] = GrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _environment["HTTP_PORT"] = HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Every line the process writes (stdout and stderr), for tests that inspect all of it.</summary>
+    public Action<string>? OnOutputLine { get; set; }
 
     public string Name { get; }
 
@@ -42,7 +50,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async Task StartAsync(TimeSpan? timeout = null)
     {
         _process = ManagedProcess.Start(Name, "dotnet", [RepositoryPaths.ServiceAssembly(_project)], _environment,
-            Path.GetDirectoryName(RepositoryPaths.ServiceAssembly(_project)));
+            Path.GetDirectoryName(RepositoryPaths.ServiceAssembly(_project)), OnOutputLine);
         await WaitHealthyAsync(timeout ?? TimeSpan.FromSeconds(60));
     }
 
