@@ -42,9 +42,13 @@ public static partial class ChannelSettingsRules
         {
             violations.Add($"{field}.instagram_recipient_id", "is required in direct-message mode");
         }
-        if (settings.TemplateName.Length > 512 || settings.TemplateLanguage.Length > 16)
+        if (settings.TemplateName.Length > 512)
         {
-            violations.Add($"{field}.template_name", "template name at most 512 characters, language at most 16");
+            violations.Add($"{field}.template_name", "must be at most 512 characters");
+        }
+        if (settings.TemplateLanguage.Length > 16)
+        {
+            violations.Add($"{field}.template_language", "must be at most 16 characters");
         }
     }
 

@@ -32,6 +32,7 @@ public static class Extensions
         services.AddGrpc(options =>
         {
             options.Interceptors.Add<ExceptionMappingInterceptor>();
+            options.Interceptors.Add<NulCharacterInterceptor>();
             options.EnableDetailedErrors = false;
         }).AddJsonTranscoding(transcoding =>
         {
