@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Npgsql;
 using SocialSync.Posts.V1;
 using SocialSync.Testing;
@@ -127,23 +129,26 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
                 fault.Detail = "SIGKILL, crash recovery";
                 break;
             case FaultKind.Emulator500s:
-                await ArmAsync(emulatorFor, cancellationToken,
+                await ArmAsync(fault, emulatorFor, cancellationToken,
                     new { match = new { method = "POST" }, code = 1, status = 500, isTransient = true, times = 0 });
-                fault.Detail = $"every POST answered 500 (code 1) for {emulatorFor.TotalSeconds:0} s";
+                fault.Detail = $"every POST answered 500 (code 1) for {emulatorFor.TotalSeconds:0} s" + fault.Detail;
                 break;
             case FaultKind.Emulator429s:
-                await ArmAsync(emulatorFor, cancellationToken,
+                await ArmAsync(fault, emulatorFor, cancellationToken,
                     new { match = new { method = "POST", pathRegex = "/messages$" }, preset = "wa_throughput", retryAfterSeconds = 3, estimatedTimeToRegainAccessMinutes = 1, times = 0 },
                     new { match = new { method = "POST", pathRegex = "/media(_publish)?$" }, preset = "ig_rate_limit", retryAfterSeconds = 3, estimatedTimeToRegainAccessMinutes = 1, times = 0 });
-                fault.Detail = $"every POST answered 429 with usage headers and Retry-After: 3 for {emulatorFor.TotalSeconds:0} s";
+                fault.Detail = $"every POST answered 429 with usage headers and Retry-After: 3 for {emulatorFor.TotalSeconds:0} s" + fault.Detail;
                 break;
             case FaultKind.EmulatorSlow:
-                await ArmAsync(emulatorFor, cancellationToken,
+                await ArmAsync(fault, emulatorFor, cancellationToken,
                     new { match = new { method = "POST" }, delayMs = 2500, times = 0 });
-                fault.Detail = $"every POST answered 2.5 s late for {emulatorFor.TotalSeconds:0} s";
+                fault.Detail = $"every POST answered 2.5 s late for {emulatorFor.TotalSeconds:0} s" + fault.Detail;
                 break;
             case FaultKind.ExpiredToken:
-                var victim = workload.Channels[_random.Next(workload.Channels.Count)];
+                // The channel of the next post due, so the expired token is met by real publish attempts.
+                var soon = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+                var victim = workload.Posts.Where(p => p.PublishAt > soon && p.Mutation != Mutation.Cancel).MinBy(p => p.PublishAt)?.Channel
+                    ?? workload.Channels[_random.Next(workload.Channels.Count)];
                 fault.Account = victim.AccountId;
                 lock (_accountsUnderTokenFault)
                 {
@@ -151,7 +156,7 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
                 }
                 try
                 {
-                    await ArmAsync(emulatorFor, cancellationToken,
+                    await ArmAsync(fault, emulatorFor, cancellationToken,
                         new { match = new { account = victim.AccountId }, preset = "token_expired", times = 0 });
                 }
                 finally
@@ -161,13 +166,13 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
                         _accountsUnderTokenFault.Remove(victim.AccountId);
                     }
                 }
-                fault.Detail = $"{victim.Platform} account {victim.AccountId}: token expired (190/463) for {emulatorFor.TotalSeconds:0} s, then reconnected";
+                fault.Detail = $"{victim.Platform} account {victim.AccountId}: token expired (190/463) for {emulatorFor.TotalSeconds:0} s, then reconnected" + fault.Detail;
                 break;
             case FaultKind.CommitThenDrop:
                 var times = Math.Max(2, options.Posts / 300);
-                await ArmAsync(emulatorFor, cancellationToken,
+                await ArmAsync(fault, emulatorFor, cancellationToken,
                     new { match = new { method = "POST" }, drop = "after_commit", times });
-                fault.Detail = $"the next {times} POSTs applied, then the connection reset";
+                fault.Detail = $"the next {times} POSTs applied, then the connection reset" + fault.Detail;
                 break;
         }
     }
@@ -192,7 +197,7 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
         fault.Detail = $"{service.Name}: kill -9, down {down.TotalSeconds:0.0} s, healthy again";
     }
 
-    private async Task ArmAsync(TimeSpan duration, CancellationToken cancellationToken, params object[] faults)
+    private async Task ArmAsync(FaultRecord fault, TimeSpan duration, CancellationToken cancellationToken, params object[] faults)
     {
         var ids = new List<string>();
         foreach (var body in faults)
@@ -200,6 +205,11 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
             ids.Add(await system.Emulator.AddFaultAsync(body));
         }
         await Task.Delay(duration, cancellationToken);
+        var armed = await system.Emulator.Http.GetFromJsonAsync<JsonElement>("/__emu/faults", cancellationToken);
+        var hits = (armed.TryGetProperty("data", out var data) ? data.EnumerateArray() : armed.EnumerateArray())
+            .Where(f => ids.Contains(f.GetProperty("id").ToString()))
+            .Sum(f => f.TryGetProperty("hits", out var h) ? h.GetInt64() : 0);
+        fault.Detail = $"; {hits} platform requests hit it";
         foreach (var id in ids)
         {
             // A fault with a firing count may already be used up and gone; either way it is disarmed.
