@@ -37,7 +37,7 @@ public sealed class FaultRecord
 
 /// <summary>
 /// Applies every fault kind <see cref="ChaosOptions.FaultRounds"/> times at seeded moments in the window. Faults on
-/// different parts overlap freely; two on the same part wait for each other.
+/// different parts overlap freely; two on the same part (or two emulator faults) wait for each other.
 /// </summary>
 public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system, Workload workload, TextWriter log)
 {
@@ -323,7 +323,9 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
         FaultKind.KillOneOfTwoSchedulers => "scheduler-1",
         FaultKind.FlushRedis or FaultKind.StopRedis => "redis",
         FaultKind.RestartPostgres => "postgres",
-        _ => kind.ToString(),
+        // One emulator fault at a time: the first armed fault that matches a request answers it, so two at once
+        // would hide one another.
+        _ => "emulator",
     };
 
     private string Offset(DateTimeOffset at) => $"{(at - _windowStart).TotalSeconds,6:0.0}s";
