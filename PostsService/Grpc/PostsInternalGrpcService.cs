@@ -26,9 +26,10 @@ public sealed partial class PostsInternalGrpcService(
     TimeProvider time,
     ILogger<PostsInternalGrpcService> log) : PostsInternalService.PostsInternalServiceBase
 {
-    private static readonly TimeSpan ClaimTolerance = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan HoldInterval = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(25);
+    private const int MaxBatch = 10_000;
+
+    /// <summary>A claim this much after its due time is logged (the post is still published, up to the misfire window).</summary>
+    private static readonly TimeSpan LateWarning = TimeSpan.FromMinutes(1);
 
     public override async Task<PullScheduleChangesResponse> PullScheduleChanges(PullScheduleChangesRequest request, ServerCallContext context)
     {
@@ -50,7 +51,7 @@ public sealed partial class PostsInternalGrpcService(
     private async Task<PullScheduleChangesResponse> ReadOutboxAsync(int max, CancellationToken cancellationToken)
     {
         await using var query = database.Owner.CreateCommand("""
-            select o.id, o.post_id, p.status, p.due_at, p.traceparent
+            select o.id, o.post_id, p.status, p.due_at, p.version, p.traceparent
             from (select id, post_id from schedule_outbox order by id limit @max) o
             left join scheduled_posts p on p.id = o.post_id
             order by o.id
@@ -67,7 +68,8 @@ public sealed partial class PostsInternalGrpcService(
                 PostId = reader.GetGuid(1).ToString(),
                 Kind = queued ? ScheduleChangeKind.Upsert : ScheduleChangeKind.Remove,
                 PublishAt = queued ? Timestamp.FromDateTime(reader.GetDateTime(3)) : null,
-                Traceparent = reader.IsDBNull(4) ? "" : reader.GetString(4),
+                Version = reader.IsDBNull(4) ? 0 : reader.GetInt32(4),
+                Traceparent = reader.IsDBNull(5) ? "" : reader.GetString(5),
             });
         }
         return response;
@@ -90,7 +92,7 @@ public sealed partial class PostsInternalGrpcService(
             after = Guid.TryParse(request.PageToken, out var parsed) ? parsed : throw Problems.InvalidArgument("page_token", "is not a token this API issued");
         }
         await using var query = database.Owner.CreateCommand("""
-            select id, due_at from scheduled_posts
+            select id, due_at, version from scheduled_posts
             where status = 'queued' and (@after::uuid is null or id > @after)
             order by id limit @limit
             """);
@@ -100,7 +102,12 @@ public sealed partial class PostsInternalGrpcService(
         await using var reader = await query.ExecuteReaderAsync(context.CancellationToken);
         while (await reader.ReadAsync(context.CancellationToken))
         {
-            response.Posts.Add(new QueuedPost { PostId = reader.GetGuid(0).ToString(), PublishAt = Timestamp.FromDateTime(reader.GetDateTime(1)) });
+            response.Posts.Add(new QueuedPost
+            {
+                PostId = reader.GetGuid(0).ToString(),
+                PublishAt = Timestamp.FromDateTime(reader.GetDateTime(1)),
+                Version = reader.GetInt32(2),
+            });
         }
         if (response.Posts.Count == pageSize)
         {
@@ -124,51 +131,62 @@ public sealed partial class PostsInternalGrpcService(
 
         var now = time.GetUtcNow();
         var lease = request.LeaseSeconds > 0 ? TimeSpan.FromSeconds(request.LeaseSeconds) : retryPolicy.Options.Lease;
-        var oldestAllowed = now - retryPolicy.Options.MisfireWindow;
+        var window = retryPolicy.Options.MisfireWindow;
         var response = new ClaimDuePostsResponse();
 
         await using var connection = await database.Owner.OpenConnectionAsync(context.CancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(context.CancellationToken);
 
-        // Which rows this call may move: the named ones, or (safety net) overdue ones nobody holds.
+        // Which rows this call may move: the named ones, or (safety net) overdue ones nobody holds. A named post is
+        // claimed only once it is due by this clock (never early); FOR UPDATE re-checks that against the row's
+        // latest version, so a concurrent move or cancel either commits first (and wins) or waits for the claim.
         var targets = ids.Count > 0
             ? "select id from scheduled_posts where id = any(@ids) and status = 'queued' and due_at <= @due_by for update skip locked"
             : "select id from scheduled_posts where status = 'queued' and due_at <= @due_by order by due_at limit @max for update skip locked";
-        var dueBy = ids.Count > 0 ? now + ClaimTolerance : now - TimeSpan.FromMilliseconds(Math.Max(0, request.MinOverdueMs));
+        var dueBy = ids.Count > 0 ? now : now - TimeSpan.FromMilliseconds(Math.Max(0, request.MinOverdueMs));
 
+        long latestMs = 0;
         await using (var claim = new NpgsqlCommand($"""
             with targets as ({targets}),
             missed as (
                 update scheduled_posts p
                 set status = 'missed', lease_expires_at = null,
-                    error_message = 'Missed: found ' || to_char(@now - p.due_at, 'DD"d "HH24"h "MI"m"') || ' overdue, beyond the misfire window'
+                    dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint,
+                    error_message = 'Missed: found ' || justify_hours(date_trunc('second', @now - p.due_at))::text
+                        || ' overdue, beyond the misfire window of ' || @window_text || '; not published.'
                 from targets t where p.id = t.id and p.due_at < @oldest
-                returning p.id),
+                returning p.id, p.version),
             claimed as (
                 update scheduled_posts p
-                set status = 'publishing', attempt = p.attempt + 1, lease_expires_at = @now + @lease, call_started = false
+                set status = 'publishing', attempt = p.attempt + 1, lease_expires_at = @now + @lease, call_started = false,
+                    dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint
                 from targets t where p.id = t.id and p.due_at >= @oldest
-                returning p.id, p.attempt, p.publish_at, p.platform, p.channel_id, p.traceparent)
-            select id, attempt, publish_at, platform, channel_id, traceparent, false from claimed
+                returning p.id, p.attempt, p.publish_at, p.platform, p.channel_id, p.traceparent, p.version, p.dispatch_late_ms)
+            select id, attempt, publish_at, platform, channel_id, traceparent, version, dispatch_late_ms, false from claimed
             union all
-            select id, 0, null, null, null, null, true from missed
+            select id, 0, null, null, null, null, version, 0, true from missed
             """, connection, transaction))
         {
             claim.Parameters.AddWithValue("ids", ids.ToArray());
             claim.Parameters.AddWithValue("due_by", dueBy);
             claim.Parameters.AddWithValue("max", Math.Clamp(request.MaxPosts == 0 ? 500 : request.MaxPosts, 1, 10_000));
             claim.Parameters.AddWithValue("now", now);
-            claim.Parameters.AddWithValue("oldest", oldestAllowed);
+            claim.Parameters.AddWithValue("oldest", now - window);
+            claim.Parameters.AddWithValue("window_text", Describe(window));
             claim.Parameters.AddWithValue("lease", lease);
             await using var reader = await claim.ExecuteReaderAsync(context.CancellationToken);
             while (await reader.ReadAsync(context.CancellationToken))
             {
                 var id = reader.GetGuid(0).ToString();
-                if (reader.GetBoolean(6))
+                var version = reader.GetInt32(6);
+                response.Settled.Add(new SettledPost { PostId = id, Version = version });
+                if (reader.GetBoolean(8))
                 {
                     response.Missed.Add(id);
                     continue;
                 }
+                var lateMs = reader.GetInt64(7);
+                latestMs = Math.Max(latestMs, lateMs);
                 response.Claimed.Add(new ClaimedPost
                 {
                     PostId = id,
@@ -177,18 +195,20 @@ public sealed partial class PostsInternalGrpcService(
                     Platform = Vocabulary.ToPlatform(reader.GetString(3)),
                     ChannelId = reader.GetGuid(4).ToString(),
                     Traceparent = reader.IsDBNull(5) ? "" : reader.GetString(5),
+                    Version = version,
+                    LateMs = lateMs,
                 });
             }
         }
 
         if (ids.Count > 0)
         {
-            var handled = response.Claimed.Select(c => c.PostId).Concat(response.Missed).Select(Guid.Parse).ToHashSet();
-            var rest = ids.Where(id => !handled.Contains(id)).ToArray();
+            var handled = response.Settled.Select(c => Guid.Parse(c.PostId)).ToHashSet();
+            var rest = ids.Where(id => !handled.Contains(id)).Distinct().ToArray();
             if (rest.Length > 0)
             {
                 await using var remaining = new NpgsqlCommand(
-                    "select id, status, due_at from scheduled_posts where id = any(@ids)", connection, transaction);
+                    "select id, status, due_at, version from scheduled_posts where id = any(@ids)", connection, transaction);
                 remaining.Parameters.AddWithValue("ids", rest);
                 var found = new HashSet<Guid>();
                 await using var reader = await remaining.ExecuteReaderAsync(context.CancellationToken);
@@ -196,27 +216,49 @@ public sealed partial class PostsInternalGrpcService(
                 {
                     var id = reader.GetGuid(0);
                     found.Add(id);
-                    // A queued post not claimed is either due later (moved) or locked by a concurrent claim.
-                    if (reader.GetString(1) == "queued" && reader.GetDateTime(2) > dueBy)
-                    {
-                        response.NotDue.Add(new QueuedPost { PostId = id.ToString(), PublishAt = Timestamp.FromDateTime(reader.GetDateTime(2)) });
-                    }
-                    else if (reader.GetString(1) != "queued")
+                    var version = reader.GetInt32(3);
+                    // A queued post not claimed is either due later (moved) or locked by a concurrent claim or
+                    // change; the locked ones stay in the index and are asked for again.
+                    if (reader.GetString(1) != "queued")
                     {
                         response.NotQueued.Add(id.ToString());
+                        response.Settled.Add(new SettledPost { PostId = id.ToString(), Version = version });
+                    }
+                    else if (reader.GetFieldValue<DateTimeOffset>(2) > dueBy)
+                    {
+                        response.NotDue.Add(new QueuedPost { PostId = id.ToString(), PublishAt = Timestamp.FromDateTime(reader.GetDateTime(2)), Version = version });
                     }
                 }
-                response.NotQueued.AddRange(rest.Where(id => !found.Contains(id)).Select(id => id.ToString()));
+                foreach (var gone in rest.Where(id => !found.Contains(id)))
+                {
+                    response.NotQueued.Add(gone.ToString());
+                    response.Settled.Add(new SettledPost { PostId = gone.ToString(), Version = 0 });
+                }
             }
         }
 
         await transaction.CommitAsync(context.CancellationToken);
         if (response.Missed.Count > 0)
         {
-            LogMissed(response.Missed.Count);
+            LogMissed(response.Missed.Count, Describe(window));
             metrics.Missed(response.Missed.Count);
         }
+        if (latestMs > LateWarning.TotalMilliseconds)
+        {
+            LogLateClaim(response.Claimed.Count, latestMs, Describe(window));
+        }
         return response;
+    }
+
+    /// <summary>A span as "1d 02h 03m" (or "45s"), for messages people read.</summary>
+    internal static string Describe(TimeSpan span)
+    {
+        if (span < TimeSpan.FromMinutes(1))
+        {
+            return $"{(int)span.TotalSeconds}s";
+        }
+        var text = span.Days > 0 ? $"{span.Days}d {span.Hours:D2}h" : $"{span.Hours}h";
+        return span.Minutes > 0 || span.Seconds > 0 ? $"{text} {span.Minutes:D2}m" : text;
     }
 
     public override async Task<RecoverExpiredLeasesResponse> RecoverExpiredLeases(RecoverExpiredLeasesRequest request, ServerCallContext context)
@@ -260,218 +302,297 @@ public sealed partial class PostsInternalGrpcService(
     public override async Task<StartRunResponse> StartRun(StartRunRequest request, ServerCallContext context)
     {
         var postId = RequestFields.RequireId(request.PostId, "post_id");
-        var now = time.GetUtcNow();
-        await using var connection = await database.Owner.OpenConnectionAsync(context.CancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(context.CancellationToken);
+        var started = await StartRunsAsync([(postId, request.Attempt)], context.CancellationToken);
+        return started.TryGetValue(postId, out var run) && run.Attempt == request.Attempt
+            ? run.Response
+            : throw Problems.FailedPrecondition($"Attempt {request.Attempt} of post {request.PostId} is not the current claim.");
+    }
 
-        var response = new StartRunResponse();
-        Guid userId, channelId;
-        await using (var start = new NpgsqlCommand($"""
-            update scheduled_posts set call_started = true,
-                lease_expires_at = greatest(lease_expires_at, @now + @lease)
-            where id = @id and attempt = @attempt and status = 'publishing'
-            returning {PostRows.Columns}, user_id, needs_reconciliation, platform_state::text
-            """, connection, transaction))
+    public override async Task<StartRunsResponse> StartRuns(StartRunsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var wanted = new List<(Guid PostId, int Attempt)>(request.Runs.Count);
+        for (var i = 0; i < request.Runs.Count; i++)
         {
-            start.Parameters.AddWithValue("id", postId);
-            start.Parameters.AddWithValue("attempt", request.Attempt);
-            start.Parameters.AddWithValue("now", now);
-            start.Parameters.AddWithValue("lease", retryPolicy.Options.Lease);
-            await using var reader = await start.ExecuteReaderAsync(context.CancellationToken);
-            if (!await reader.ReadAsync(context.CancellationToken))
+            if (RequestFields.ParseId(request.Runs[i].PostId, $"runs[{i}].post_id", violations) is { } id)
             {
-                throw Problems.FailedPrecondition($"Attempt {request.Attempt} of post {request.PostId} is not the current claim.");
+                wanted.Add((id, request.Runs[i].Attempt));
             }
-            response.Post = PostRows.Read(reader);
-            userId = reader.GetGuid(PostRows.ColumnCount);
-            response.NeedsReconciliation = reader.GetBoolean(PostRows.ColumnCount + 1);
-            response.PlatformStateJson = reader.IsDBNull(PostRows.ColumnCount + 2) ? "" : reader.GetString(PostRows.ColumnCount + 2);
-            channelId = Guid.Parse(response.Post.ChannelId);
         }
-
-        await using (var channel = new NpgsqlCommand(
-            "select platform, account_id, access_token_encrypted, settings::text, state from channels where id = @id",
-            connection, transaction))
+        if (request.Runs.Count > MaxBatch)
         {
-            channel.Parameters.AddWithValue("id", channelId);
-            await using var reader = await channel.ExecuteReaderAsync(context.CancellationToken);
-            await reader.ReadAsync(context.CancellationToken);
-            response.Channel = new ChannelAccess
+            violations.Add("runs", $"must hold at most {MaxBatch} items");
+        }
+        violations.ThrowIfAny();
+
+        var started = await StartRunsAsync(wanted, context.CancellationToken);
+        var response = new StartRunsResponse();
+        foreach (var (postId, attempt) in wanted)
+        {
+            var result = new StartRunResult { PostId = postId.ToString(), Attempt = attempt };
+            if (started.TryGetValue(postId, out var run) && run.Attempt == attempt)
             {
-                ChannelId = channelId.ToString(),
-                Platform = Vocabulary.ToPlatform(reader.GetString(0)),
-                AccountId = reader.GetString(1),
-                AccessToken = protector.Unprotect((byte[])reader[2]),
-                Settings = ChannelRows.ReadSettings(reader.GetString(3)),
-                State = Vocabulary.ToChannelState(reader.GetString(4)),
-            };
+                result.Started = true;
+                result.Run = run.Response;
+            }
+            response.Results.Add(result);
         }
-
-        if (response.Channel.State == ChannelState.Active)
-        {
-            await using var run = new NpgsqlCommand("""
-                insert into post_runs (scheduled_post_id, user_id, attempt, started_at) values (@post, @user, @attempt, @now)
-                returning id
-                """, connection, transaction);
-            run.Parameters.AddWithValue("post", postId);
-            run.Parameters.AddWithValue("user", userId);
-            run.Parameters.AddWithValue("attempt", request.Attempt);
-            run.Parameters.AddWithValue("now", now);
-            response.RunId = ((Guid)(await run.ExecuteScalarAsync(context.CancellationToken))!).ToString();
-        }
-
-        await transaction.CommitAsync(context.CancellationToken);
         return response;
+    }
+
+    /// <summary>
+    /// Marks each attempt started (call_started, lease extended) and opens its run, all in one statement; attempts
+    /// that are no longer the current claim are left out of the answer.
+    /// </summary>
+    private async Task<Dictionary<Guid, (int Attempt, StartRunResponse Response)>> StartRunsAsync(
+        IReadOnlyCollection<(Guid PostId, int Attempt)> wanted, CancellationToken cancellationToken)
+    {
+        var started = new Dictionary<Guid, (int, StartRunResponse)>(wanted.Count);
+        var distinct = wanted.DistinctBy(w => w.PostId).OrderBy(w => w.PostId).ToArray();
+        if (distinct.Length == 0)
+        {
+            return started;
+        }
+        var now = time.GetUtcNow();
+        await using var command = database.Owner.CreateCommand($"""
+            with started as (
+                update scheduled_posts p set call_started = true,
+                    lease_expires_at = greatest(p.lease_expires_at, @now + @lease)
+                from unnest(@ids, @attempts) as r(run_post_id, run_attempt)
+                where p.id = r.run_post_id and p.attempt = r.run_attempt and p.status = 'publishing'
+                returning {PostRows.Columns}, p.user_id, p.needs_reconciliation, p.platform_state::text as platform_state_json,
+                    p.attempt, p.dispatch_late_ms),
+            runs as (
+                insert into post_runs (scheduled_post_id, user_id, attempt, started_at, dispatch_late_ms)
+                select s.id, s.user_id, s.attempt, @now, s.dispatch_late_ms
+                from started s join channels c on c.id = s.channel_id
+                where c.state = 'active'
+                returning id as run_id, scheduled_post_id)
+            select s.*, c.platform, c.account_id, c.access_token_encrypted, c.settings::text, c.state, runs.run_id
+            from started s
+            join channels c on c.id = s.channel_id
+            left join runs on runs.scheduled_post_id = s.id
+            """);
+        command.Parameters.AddWithValue("ids", distinct.Select(w => w.PostId).ToArray());
+        command.Parameters.AddWithValue("attempts", distinct.Select(w => w.Attempt).ToArray());
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("lease", retryPolicy.Options.Lease);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        const int extra = PostRows.ColumnCount;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var post = PostRows.Read(reader);
+            var response = new StartRunResponse
+            {
+                Post = post,
+                NeedsReconciliation = reader.GetBoolean(extra + 1),
+                PlatformStateJson = reader.IsDBNull(extra + 2) ? "" : reader.GetString(extra + 2),
+                Channel = new ChannelAccess
+                {
+                    ChannelId = post.ChannelId,
+                    Platform = Vocabulary.ToPlatform(reader.GetString(extra + 5)),
+                    AccountId = reader.GetString(extra + 6),
+                    AccessToken = protector.Unprotect((byte[])reader[extra + 7]),
+                    Settings = ChannelRows.ReadSettings(reader.GetString(extra + 8)),
+                    State = Vocabulary.ToChannelState(reader.GetString(extra + 9)),
+                },
+                RunId = reader.IsDBNull(extra + 10) ? "" : reader.GetGuid(extra + 10).ToString(),
+            };
+            started[Guid.Parse(post.Id)] = (reader.GetInt32(extra + 3), response);
+        }
+        return started;
     }
 
     public override async Task<ReportOutcomesResponse> ReportOutcomes(ReportOutcomesRequest request, ServerCallContext context)
     {
-        var response = new ReportOutcomesResponse();
-        foreach (var outcome in request.Outcomes)
+        var violations = new FieldViolations();
+        var ids = new Guid[request.Outcomes.Count];
+        for (var i = 0; i < request.Outcomes.Count; i++)
         {
-            response.Results.Add(await ApplyOutcomeAsync(outcome, context.CancellationToken));
+            ids[i] = RequestFields.ParseId(request.Outcomes[i].PostId, $"outcomes[{i}].post_id", violations) ?? Guid.Empty;
+            if (request.Outcomes[i].Kind == OutcomeKind.Unspecified || !System.Enum.IsDefined(request.Outcomes[i].Kind))
+            {
+                violations.Add($"outcomes[{i}].kind", "must be a known outcome kind");
+            }
         }
+        if (request.Outcomes.Count > MaxBatch)
+        {
+            violations.Add("outcomes", $"must hold at most {MaxBatch} items");
+        }
+        violations.ThrowIfAny();
+
+        var response = new ReportOutcomesResponse();
+        response.Results.AddRange(await ApplyOutcomesAsync(request.Outcomes, ids, context.CancellationToken));
         return response;
     }
 
-    private async Task<OutcomeResult> ApplyOutcomeAsync(PublishOutcome outcome, CancellationToken cancellationToken)
+    private sealed record AppliedOutcome(Guid PostId, PublishOutcome Outcome, OutcomeDecision Decision, string Platform,
+        DateTimeOffset PublishAt, Guid ChannelId, DateTimeOffset FinishedAt, bool Reconciled, bool Recurring, string? Traceparent);
+
+    /// <summary>
+    /// Applies a batch of outcomes in one transaction with set-based statements: lock the current claims (in id
+    /// order, so concurrent batches cannot deadlock), decide each outcome, then update posts, runs and channels once
+    /// each. An outcome whose attempt is not the current claim is refused without touching anything.
+    /// </summary>
+    private async Task<IReadOnlyList<OutcomeResult>> ApplyOutcomesAsync(IReadOnlyList<PublishOutcome> outcomes, Guid[] ids, CancellationToken cancellationToken)
     {
-        var postId = RequestFields.RequireId(outcome.PostId, "outcomes.post_id");
-        using var span = PostTracing.StartRecordOutcome(outcome);
-        using var scope = log.BeginPostScope(outcome.PostId, outcome.Attempt);
         var now = time.GetUtcNow();
-        var finishedAt = outcome.FinishedAt?.ToDateTimeOffset() ?? now;
+        var results = new OutcomeResult[outcomes.Count];
         await using var connection = await database.Owner.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        string platform;
-        int retryCount;
-        DateTimeOffset publishAt;
-        Guid channelId;
-        bool reconciled;
+        var claims = new Dictionary<Guid, (int Attempt, string Platform, int RetryCount, DateTimeOffset PublishAt, Guid ChannelId, bool Reconciled, bool Recurring)>();
         await using (var current = new NpgsqlCommand("""
-            select platform, retry_count, publish_at, channel_id, needs_reconciliation from scheduled_posts
-            where id = @id and attempt = @attempt and status = 'publishing' for update
+            select id, attempt, platform, retry_count, publish_at, channel_id, needs_reconciliation, rrule is not null
+            from scheduled_posts
+            where id = any(@ids) and status = 'publishing'
+            order by id
+            for update
             """, connection, transaction))
         {
-            current.Parameters.AddWithValue("id", postId);
-            current.Parameters.AddWithValue("attempt", outcome.Attempt);
+            current.Parameters.AddWithValue("ids", ids.Distinct().ToArray());
             await using var reader = await current.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                claims[reader.GetGuid(0)] = (reader.GetInt32(1), reader.GetString(2), reader.GetInt32(3),
+                    reader.GetFieldValue<DateTimeOffset>(4), reader.GetGuid(5), reader.GetBoolean(6), reader.GetBoolean(7));
+            }
+        }
+
+        var applied = new List<AppliedOutcome>(outcomes.Count);
+        var used = new HashSet<Guid>();
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            var outcome = outcomes[i];
+            // The span covers the decision; the batch's statements follow for all outcomes at once.
+            using var span = PostTracing.StartRecordOutcome(outcome);
+            if (!claims.TryGetValue(ids[i], out var claim) || claim.Attempt != outcome.Attempt || !used.Add(ids[i]))
             {
                 LogStaleReport(outcome.PostId, outcome.Attempt);
                 span.SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.Status, "stale");
-                return new OutcomeResult { PostId = outcome.PostId, Accepted = false };
+                results[i] = new OutcomeResult { PostId = outcome.PostId, Accepted = false };
+                continue;
             }
-            platform = reader.GetString(0);
-            retryCount = reader.GetInt32(1);
-            publishAt = reader.GetFieldValue<DateTimeOffset>(2);
-            channelId = reader.GetGuid(3);
-            reconciled = reader.GetBoolean(4);
+            var decision = OutcomeRules.Decide(outcome, claim.RetryCount, now, retryPolicy, Random.Shared.NextDouble())!;
+            var traceparent = decision is { Status: "queued", DueAt: { } nextDue }
+                ? PostTracing.StartRetryTrace(span, outcome.PostId, outcome.Attempt, decision.ErrorClass ?? "held", nextDue)
+                : null;
+            span.SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.Platform, claim.Platform)
+                .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.ChannelId, claim.ChannelId.ToString())
+                .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.Status, decision.Status)
+                .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.ErrorClass, decision.ErrorClass);
+            applied.Add(new AppliedOutcome(ids[i], outcome, decision, claim.Platform, claim.PublishAt, claim.ChannelId,
+                outcome.FinishedAt?.ToDateTimeOffset() ?? now, claim.Reconciled, claim.Recurring, traceparent));
+            results[i] = new OutcomeResult
+            {
+                PostId = outcome.PostId,
+                Accepted = true,
+                Status = Vocabulary.ToPostStatus(decision.Status),
+                NextAttemptAt = decision is { Status: "queued", DueAt: { } next } ? Timestamp.FromDateTimeOffset(next) : null,
+            };
         }
 
-        var (status, dueAt, runStatus, errorClass, retries) = outcome.Kind switch
+        if (applied.Count > 0)
         {
-            OutcomeKind.Published => ("published", (DateTimeOffset?)null, "success", (string?)null, retryCount),
-            OutcomeKind.TransientFailure => retryPolicy.NextDelay(retryCount, Random.Shared.NextDouble()) is { } delay
-                ? ("queued", now + delay, "failed", "transient", retryCount + 1)
-                : ("failed", null, "failed", "transient", retryCount + 1),
-            OutcomeKind.Deferred => ("queued", Clamp(outcome.RetryAt?.ToDateTimeOffset(), now), "deferred", "rate_limited", retryCount),
-            OutcomeKind.PermanentFailure => ("failed", null, "failed", "permanent", retryCount),
-            OutcomeKind.AuthFailure => ("failed", null, "failed", "auth", retryCount),
-            OutcomeKind.Unconfirmed => ("unconfirmed", null, "unconfirmed", "ambiguous", retryCount),
-            OutcomeKind.Held => ("queued", now + HoldInterval, (string?)null, (string?)null, retryCount),
-            _ => throw Problems.InvalidArgument("outcomes.kind", "must be a known outcome kind"),
-        };
-        var errorMessage = outcome.Kind switch
-        {
-            OutcomeKind.Published or OutcomeKind.Held => null,
-            OutcomeKind.TransientFailure when status == "failed" => $"Gave up after {retries} retries: {outcome.Error}",
-            _ => NullIfEmpty(outcome.Error),
-        };
-        var traceparent = status == "queued" && dueAt is { } nextDue
-            ? PostTracing.StartRetryTrace(span, outcome.PostId, outcome.Attempt, errorClass ?? "held", nextDue)
-            : null;
-
-        await using (var update = new NpgsqlCommand("""
-            update scheduled_posts set
-                status = @status,
-                due_at = coalesce(@due_at, due_at),
-                retry_count = @retries,
-                platform_post_id = coalesce(@platform_post_id, platform_post_id),
-                permalink = coalesce(@permalink, permalink),
-                published_at = case when @status = 'published' then @finished_at else published_at end,
-                error_message = @error,
-                platform_state = coalesce(@platform_state::jsonb, platform_state),
-                lease_expires_at = null,
-                call_started = false,
-                needs_reconciliation = case when @status = 'published' then false else needs_reconciliation end,
-                traceparent = coalesce(@traceparent, traceparent)
-            where id = @id and attempt = @attempt
-            """, connection, transaction))
-        {
-            update.Parameters.AddWithValue("status", status);
-            update.Parameters.Add(new NpgsqlParameter("due_at", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)dueAt ?? DBNull.Value });
-            update.Parameters.AddWithValue("retries", retries);
-            update.Parameters.AddWithValue("platform_post_id", (object?)NullIfEmpty(outcome.PlatformPostId) ?? DBNull.Value);
-            update.Parameters.AddWithValue("permalink", (object?)NullIfEmpty(outcome.Permalink) ?? DBNull.Value);
-            update.Parameters.AddWithValue("finished_at", finishedAt);
-            update.Parameters.AddWithValue("error", (object?)errorMessage ?? DBNull.Value);
-            update.Parameters.AddWithValue("platform_state", (object?)NullIfEmpty(outcome.PlatformStateJson) ?? DBNull.Value);
-            update.Parameters.AddWithValue("id", postId);
-            update.Parameters.AddWithValue("attempt", outcome.Attempt);
-            update.Parameters.Add(new NpgsqlParameter("traceparent", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)traceparent ?? DBNull.Value });
-            await update.ExecuteNonQueryAsync(cancellationToken);
+            await UpdatePostsAsync(connection, transaction, applied, cancellationToken);
+            await UpdateRunsAsync(connection, transaction, applied, cancellationToken);
+            var reconnect = applied.Where(a => a.Outcome.Kind == OutcomeKind.AuthFailure).Select(a => a.ChannelId).Distinct().ToArray();
+            if (reconnect.Length > 0)
+            {
+                await using var channel = new NpgsqlCommand(
+                    "update channels set state = 'needs_reconnect', state_reason = @reason where id = any(@ids) and state = 'active'",
+                    connection, transaction);
+                channel.Parameters.AddWithValue("reason", "The platform rejected the access token; reconnect the account and rotate its token.");
+                channel.Parameters.AddWithValue("ids", reconnect);
+                await channel.ExecuteNonQueryAsync(cancellationToken);
+            }
+            // A recurring post's next occurrence is created in the transaction that finishes this one.
+            foreach (var a in applied.Where(a => a.Recurring))
+            {
+                await Recurrence.ScheduleNextAsync(connection, transaction, a.PostId, a.Decision.Status, now, cancellationToken);
+            }
         }
 
-        if (runStatus is not null && Guid.TryParse(outcome.RunId, out var runId))
-        {
-            await using var run = new NpgsqlCommand("""
-                update post_runs set status = @status, finished_at = @finished_at, error = @error,
-                    error_code = @code, error_class = @class
-                where id = @id and scheduled_post_id = @post and attempt = @attempt
-                """, connection, transaction);
-            run.Parameters.AddWithValue("status", runStatus);
-            run.Parameters.AddWithValue("finished_at", finishedAt);
-            run.Parameters.AddWithValue("error", (object?)NullIfEmpty(outcome.Error) ?? DBNull.Value);
-            run.Parameters.AddWithValue("code", outcome.ErrorCode == 0 ? DBNull.Value : outcome.ErrorCode);
-            run.Parameters.AddWithValue("class", (object?)errorClass ?? DBNull.Value);
-            run.Parameters.AddWithValue("id", runId);
-            run.Parameters.AddWithValue("post", postId);
-            run.Parameters.AddWithValue("attempt", outcome.Attempt);
-            await run.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        if (outcome.Kind == OutcomeKind.AuthFailure)
-        {
-            await using var channel = new NpgsqlCommand(
-                "update channels set state = 'needs_reconnect', state_reason = @reason where id = @id and state = 'active'",
-                connection, transaction);
-            channel.Parameters.AddWithValue("reason", "The platform rejected the access token; reconnect the account and rotate its token.");
-            channel.Parameters.AddWithValue("id", channelId);
-            await channel.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await Recurrence.ScheduleNextAsync(connection, transaction, postId, status, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
-        metrics.OutcomeApplied(platform, outcome.Kind, status, errorClass, reconciled);
-        span.SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.Platform, platform)
-            .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.ChannelId, channelId.ToString())
-            .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.Status, status)
-            .SetTag(SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags.ErrorClass, errorClass);
-        LogOutcomeApplied(outcome.PostId, outcome.Attempt, PostsMetrics.OutcomeName(outcome.Kind), status);
-        if (status == "published")
+        foreach (var a in applied)
         {
-            metrics.Published(platform, finishedAt - publishAt);
+            metrics.OutcomeApplied(a.Platform, a.Outcome.Kind, a.Decision.Status, a.Decision.ErrorClass, a.Reconciled);
+            using (log.BeginPostScope(a.Outcome.PostId, a.Outcome.Attempt))
+            {
+                LogOutcomeApplied(a.Outcome.PostId, a.Outcome.Attempt, PostsMetrics.OutcomeName(a.Outcome.Kind), a.Decision.Status);
+            }
+            if (a.Decision.Status == "published")
+            {
+                metrics.Published(a.Platform, a.FinishedAt - a.PublishAt);
+            }
         }
-        return new OutcomeResult
+        return results;
+    }
+
+    private static async Task UpdatePostsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<AppliedOutcome> applied, CancellationToken cancellationToken)
+    {
+        await using var update = new NpgsqlCommand("""
+            update scheduled_posts p set
+                status = u.status,
+                due_at = coalesce(u.due_at, p.due_at),
+                retry_count = u.retry_count,
+                platform_post_id = coalesce(u.platform_post_id, p.platform_post_id),
+                permalink = coalesce(u.permalink, p.permalink),
+                published_at = case when u.status = 'published' then u.finished_at else p.published_at end,
+                error_message = u.error,
+                platform_state = coalesce(u.platform_state::jsonb, p.platform_state),
+                lease_expires_at = null,
+                call_started = false,
+                needs_reconciliation = case when u.status = 'published' then false else p.needs_reconciliation end,
+                traceparent = coalesce(u.traceparent, p.traceparent)
+            from unnest(@ids, @attempts, @statuses, @due_ats, @retry_counts, @platform_post_ids, @permalinks, @finished_ats, @errors, @platform_states, @traceparents)
+                as u(post_id, attempt, status, due_at, retry_count, platform_post_id, permalink, finished_at, error, platform_state, traceparent)
+            where p.id = u.post_id and p.attempt = u.attempt
+            """, connection, transaction);
+        update.Parameters.AddWithValue("ids", applied.Select(a => a.PostId).ToArray());
+        update.Parameters.AddWithValue("attempts", applied.Select(a => a.Outcome.Attempt).ToArray());
+        update.Parameters.AddWithValue("statuses", applied.Select(a => a.Decision.Status).ToArray());
+        update.Parameters.Add(TimestampArray("due_ats", applied.Select(a => a.Decision.DueAt)));
+        update.Parameters.AddWithValue("retry_counts", applied.Select(a => a.Decision.RetryCount).ToArray());
+        update.Parameters.Add(TextArray("platform_post_ids", applied.Select(a => NullIfEmpty(a.Outcome.PlatformPostId))));
+        update.Parameters.Add(TextArray("permalinks", applied.Select(a => NullIfEmpty(a.Outcome.Permalink))));
+        update.Parameters.Add(TimestampArray("finished_ats", applied.Select(a => (DateTimeOffset?)a.FinishedAt)));
+        update.Parameters.Add(TextArray("errors", applied.Select(a => a.Decision.ErrorMessage)));
+        update.Parameters.Add(TextArray("platform_states", applied.Select(a => NullIfEmpty(a.Outcome.PlatformStateJson))));
+        update.Parameters.Add(TextArray("traceparents", applied.Select(a => a.Traceparent)));
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task UpdateRunsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<AppliedOutcome> applied, CancellationToken cancellationToken)
+    {
+        var runs = applied
+            .Select(a => (Applied: a, RunId: Guid.TryParse(a.Outcome.RunId, out var runId) ? runId : (Guid?)null))
+            .Where(r => r.Applied.Decision.RunStatus is not null && r.RunId is not null)
+            .ToList();
+        if (runs.Count == 0)
         {
-            PostId = outcome.PostId,
-            Accepted = true,
-            Status = Vocabulary.ToPostStatus(status),
-            NextAttemptAt = status == "queued" && dueAt is { } next ? Timestamp.FromDateTimeOffset(next) : null,
-        };
+            return;
+        }
+        await using var update = new NpgsqlCommand("""
+            update post_runs r set status = u.status, finished_at = u.finished_at, error = u.error,
+                error_code = u.error_code, error_class = u.error_class
+            from unnest(@run_ids, @post_ids, @attempts, @statuses, @finished_ats, @errors, @codes, @classes)
+                as u(run_id, post_id, attempt, status, finished_at, error, error_code, error_class)
+            where r.id = u.run_id and r.scheduled_post_id = u.post_id and r.attempt = u.attempt
+            """, connection, transaction);
+        update.Parameters.AddWithValue("run_ids", runs.Select(r => r.RunId!.Value).ToArray());
+        update.Parameters.AddWithValue("post_ids", runs.Select(r => r.Applied.PostId).ToArray());
+        update.Parameters.AddWithValue("attempts", runs.Select(r => r.Applied.Outcome.Attempt).ToArray());
+        update.Parameters.Add(TextArray("statuses", runs.Select(r => r.Applied.Decision.RunStatus)));
+        update.Parameters.Add(TimestampArray("finished_ats", runs.Select(r => (DateTimeOffset?)r.Applied.FinishedAt)));
+        update.Parameters.Add(TextArray("errors", runs.Select(r => NullIfEmpty(r.Applied.Outcome.Error))));
+        update.Parameters.Add(new NpgsqlParameter("codes", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer)
+        {
+            Value = runs.Select(r => r.Applied.Outcome.ErrorCode == 0 ? (int?)null : r.Applied.Outcome.ErrorCode).ToArray(),
+        });
+        update.Parameters.Add(TextArray("classes", runs.Select(r => r.Applied.Decision.ErrorClass)));
+        await update.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public override async Task<SavePlatformStateResponse> SavePlatformState(SavePlatformStateRequest request, ServerCallContext context)
@@ -499,23 +620,26 @@ public sealed partial class PostsInternalGrpcService(
         return new SavePlatformStateResponse();
     }
 
-    private static DateTimeOffset Clamp(DateTimeOffset? retryAt, DateTimeOffset now)
-    {
-        var earliest = now + TimeSpan.FromSeconds(1);
-        if (retryAt is not { } at || at < earliest)
+    private static NpgsqlParameter TextArray(string name, IEnumerable<string?> values) =>
+        new(name, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { Value = values.ToArray() };
+
+    private static NpgsqlParameter TimestampArray(string name, IEnumerable<DateTimeOffset?> values) =>
+        new(name, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.TimestampTz)
         {
-            return earliest;
-        }
-        return at > now + LongestDeferral ? now + LongestDeferral : at;
-    }
+            Value = values.Select(v => v?.UtcDateTime).ToArray(),
+        };
+
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     [LoggerMessage(1, LogLevel.Information, "Ignored a stale outcome report for post {PostId} attempt {Attempt}")]
     private partial void LogStaleReport(string postId, int attempt);
 
-    [LoggerMessage(2, LogLevel.Warning, "Marked {Count} posts missed: overdue beyond the misfire window")]
-    private partial void LogMissed(int count);
+    [LoggerMessage(2, LogLevel.Warning, "Marked {Count} posts missed: overdue beyond the misfire window of {Window}")]
+    private partial void LogMissed(int count, string window);
+
+    [LoggerMessage(4, LogLevel.Warning, "Claimed {Count} posts late (up to {LateMs} ms after their due time, within the misfire window of {Window}); each records its lateness")]
+    private partial void LogLateClaim(int count, long lateMs, string window);
 
     [LoggerMessage(80, LogLevel.Information, "Post {PostId} attempt {Attempt}: {Outcome}, now {Status}")]
     private partial void LogOutcomeApplied(string postId, int attempt, string outcome, string status);

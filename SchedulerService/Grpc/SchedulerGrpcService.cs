@@ -26,6 +26,6 @@ public sealed class SchedulerGrpcService(DispatchIndex index, SafetyNet safetyNe
     public override async Task<RebuildIndexResponse> RebuildIndex(RebuildIndexRequest request, ServerCallContext context)
     {
         await index.ClearAsync();
-        return new RebuildIndexResponse { IndexedPosts = await safetyNet.RebuildAsync(context.CancellationToken) };
+        return new RebuildIndexResponse { IndexedPosts = await safetyNet.RebuildAsync(context.CancellationToken) ?? 0 };
     }
 }

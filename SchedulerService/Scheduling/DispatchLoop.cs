@@ -16,7 +16,6 @@ public sealed partial class DispatchLoop(
     TimeProvider time,
     ILogger<DispatchLoop> log) : BackgroundService
 {
-    private static readonly TimeSpan ContendedPause = TimeSpan.FromMilliseconds(20);
     private readonly SchedulerOptions _options = options.Value;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -26,25 +25,27 @@ public sealed partial class DispatchLoop(
         {
             try
             {
+                // Taken before reading the index, so a post indexed while we read still wakes us.
                 var nextPulse = wake.NextPulse;
-                var wait = await DispatchDueAsync(stoppingToken);
+                var wakeAt = await DispatchDueAsync(stoppingToken);
                 state.DispatchLoopProgressed();
                 state.RedisReachable = true;
                 failures = 0;
-                await WakeSignal.WaitAsync(nextPulse, wait, time, stoppingToken);
+                await WakeSignal.WaitUntilAsync(nextPulse, wakeAt, time, stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 failures++;
                 state.RedisReachable = ex is not StackExchange.Redis.RedisConnectionException and not StackExchange.Redis.RedisTimeoutException && state.RedisReachable;
                 LogDispatchFailed(failures, ex.Message);
-                await Task.Delay(OutboxRelay.Backoff(failures), time, stoppingToken);
+                // A rebuilt index (Redis back) pulses, ending the back-off early.
+                await WakeSignal.WaitUntilAsync(wake.NextPulse, time.GetUtcNow() + OutboxRelay.Backoff(failures), time, stoppingToken);
             }
         }
     }
 
-    /// <summary>Claims every due batch; returns how long to sleep before the next one is due.</summary>
-    internal async Task<TimeSpan> DispatchDueAsync(CancellationToken cancellationToken)
+    /// <summary>Claims every due batch; returns when to look again (the next due time, or an idle guard).</summary>
+    internal async Task<DateTimeOffset> DispatchDueAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -53,32 +54,43 @@ public sealed partial class DispatchLoop(
             // Index reads find nothing most of the time: untraced. A claim carries posts: its own trace.
             using (SocialSyncTelemetry.Quiet())
             {
-                due = await index.DueAsync(now, _options.ClaimBatchSize);
+                due = await index.DueAsync(now, _options.ClaimBatchSize * Math.Max(1, _options.ClaimParallelism));
                 if (due.Length == 0)
                 {
                     var earliest = await index.EarliestAsync();
-                    if (earliest is null)
-                    {
-                        return _options.MaxIdleWait;
-                    }
-                    var untilDue = earliest.Value - time.GetUtcNow();
-                    return untilDue < _options.MaxIdleWait ? untilDue : _options.MaxIdleWait;
+                    var idleUntil = now + _options.MaxIdleWait;
+                    return earliest is { } next && next < idleUntil ? next : idleUntil;
                 }
             }
 
-            using var batch = SocialSyncTelemetry.StartRoot(SocialSyncTelemetry.Spans.ClaimBatch)
+            using var span = SocialSyncTelemetry.StartRoot(SocialSyncTelemetry.Spans.ClaimBatch)
                 .SetTag(SocialSyncTelemetry.Tags.BatchSize, due.Length);
-            var result = await claimer.ClaimAsync(due, cancellationToken);
-            var settled = result.Claimed.Select(c => c.PostId).Concat(result.NotQueued).Concat(result.Missed).ToList();
-            await index.ApplyAsync(result.NotDue.Select(p => (p.PostId, Claimer.DueAt(p))).ToList(), settled);
-            if (result.Claimed.Count > 0)
+            // A burst is claimed in batches, a few at once (each batch is one statement on its own connection).
+            var results = await Task.WhenAll(due.Chunk(_options.ClaimBatchSize).Select(batch => claimer.ClaimAsync(batch, cancellationToken)));
+            var changes = new List<IndexEntry>(due.Length);
+            var claimed = 0;
+            var settled = 0;
+            var movedLater = 0;
+            var nowScore = now.ToUnixTimeMilliseconds();
+            foreach (var result in results)
             {
-                LogClaimed(result.Claimed.Count, due.Length);
+                changes.AddRange(result.Settled.Select(s => IndexEntry.Remove(s.PostId, s.Version)));
+                changes.AddRange(result.NotDue.Select(p => IndexEntry.Upsert(p.PostId, p.Version, Claimer.DueAt(p))));
+                claimed += result.Claimed.Count;
+                settled += result.Settled.Count;
+                // A post PostsService calls "not due" yet that our clock says is due means its clock is a little
+                // behind ours: that is no progress, so pause rather than spin.
+                movedLater += result.NotDue.Count(p => DispatchIndex.Score(Claimer.DueAt(p)) > nowScore);
             }
-            if (settled.Count + result.NotDue.Count == 0)
+            await index.ApplyAsync(changes);
+            if (claimed > 0)
             {
-                // Every due id is held by a concurrent claim (another replica); let it commit.
-                return ContendedPause;
+                LogClaimed(claimed, due.Length);
+            }
+            if (settled + movedLater == 0)
+            {
+                // Every due id is held by a concurrent claim or change (another replica, a user's edit).
+                return now + _options.ContendedPause;
             }
         }
     }

@@ -61,26 +61,34 @@ public sealed partial class OutboxRelay(
 
     private async Task ApplyAsync(IReadOnlyList<ScheduleChange> changes)
     {
-        // Each change names the post's state when it was read; the last one for a post wins.
+        // Each change carries the post's state and version when it was read: the newest one for a post wins, here
+        // and (against other replicas' relays) in the index itself.
         var latest = new Dictionary<string, ScheduleChange>();
         foreach (var change in changes)
         {
-            latest[change.PostId] = change;
+            if (!latest.TryGetValue(change.PostId, out var seen) || Newer(change, seen))
+            {
+                latest[change.PostId] = change;
+            }
         }
-        var upserts = latest.Values.Where(c => c.Kind == ScheduleChangeKind.Upsert)
-            .Select(c => (c.PostId, c.PublishAt.ToDateTimeOffset())).ToList();
-        var removals = latest.Values.Where(c => c.Kind != ScheduleChangeKind.Upsert).Select(c => c.PostId).ToList();
+        var entries = latest.Values.Select(c => c.Kind == ScheduleChangeKind.Upsert
+            ? IndexEntry.Upsert(c.PostId, c.Version, c.PublishAt.ToDateTimeOffset())
+            : IndexEntry.Remove(c.PostId, c.Version)).ToList();
         var startedAt = time.GetUtcNow();
-        await index.ApplyAsync(upserts, removals);
+        await index.ApplyAsync(entries);
         DispatchTracing.Scheduled(latest.Values.Where(c => c.Kind == ScheduleChangeKind.Upsert), startedAt);
-        metrics.Relayed(upserts.Count, removals.Count);
-        if (upserts.Count > 0)
+        var upserts = entries.Count(e => e.DueAt is not null);
+        metrics.Relayed(upserts, entries.Count - upserts);
+        if (upserts > 0)
         {
             wake.Pulse();
             await index.PublishWakeAsync();
         }
-        LogRelayed(upserts.Count, removals.Count);
+        LogRelayed(upserts, entries.Count - upserts);
     }
+
+    private static bool Newer(ScheduleChange change, ScheduleChange than) =>
+        (change.Version == 0 ? IndexEntry.Gone : change.Version) >= (than.Version == 0 ? IndexEntry.Gone : than.Version);
 
     internal static TimeSpan Backoff(int failures) =>
         TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(failures, 10))));

@@ -32,9 +32,13 @@ public sealed partial class SafetyNet(
             // gets its "dispatch post" span in the post's own trace.
             using (SocialSyncTelemetry.Quiet())
             {
-                await EnsureIndexAsync(stoppingToken);
-                await ClaimOverdueAsync(stoppingToken);
+                // PostgreSQL work first: a dead Redis must not delay the posts it can no longer index.
+                if (await ClaimOverdueAsync(stoppingToken))
+                {
+                    state.SafetyNetProgressed();
+                }
                 await RecoverLeasesAsync(stoppingToken);
+                await EnsureIndexAsync(stoppingToken);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -42,6 +46,11 @@ public sealed partial class SafetyNet(
 
     private async Task EnsureIndexAsync(CancellationToken cancellationToken)
     {
+        if (!index.IsConnected)
+        {
+            state.RedisReachable = false;
+            return;
+        }
         try
         {
             if (await index.IsCompleteAsync())
@@ -51,7 +60,14 @@ public sealed partial class SafetyNet(
             }
             LogRebuilding();
             var count = await RebuildAsync(cancellationToken);
-            LogRebuilt(count);
+            if (count is { } rebuilt)
+            {
+                LogRebuilt(rebuilt);
+            }
+            else
+            {
+                LogRebuildInterrupted();
+            }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -60,26 +76,32 @@ public sealed partial class SafetyNet(
         }
     }
 
-    /// <summary>Re-adds every queued post from PostgreSQL, then marks the index complete.</summary>
-    public async Task<long> RebuildAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-adds every queued post from PostgreSQL, then marks the index complete; returns null when Redis was
+    /// flushed (or another rebuild started) meanwhile, so that the index is not marked complete with holes.
+    /// </summary>
+    public async Task<long?> RebuildAsync(CancellationToken cancellationToken)
     {
+        var token = $"{state.InstanceId}:{Guid.NewGuid():N}";
+        await index.BeginRebuildAsync(token);
         long count = 0;
         var request = new ListQueuedPostsRequest { PageSize = RebuildPageSize };
         do
         {
             var page = await posts.ListQueuedPostsAsync(request, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(60), cancellationToken: cancellationToken);
-            await index.ApplyAsync(page.Posts.Select(p => (p.PostId, Claimer.DueAt(p))).ToList(), []);
+            await index.ApplyAsync(page.Posts.Select(p => IndexEntry.Upsert(p.PostId, p.Version, Claimer.DueAt(p))).ToList());
             count += page.Posts.Count;
             request.PageToken = page.NextPageToken;
         }
         while (!string.IsNullOrEmpty(request.PageToken));
-        await index.MarkCompleteAsync(state.InstanceId);
+        var complete = await index.CompleteRebuildAsync(token);
         wake.Pulse();
         await index.PublishWakeAsync();
-        return count;
+        return complete ? count : null;
     }
 
-    private async Task ClaimOverdueAsync(CancellationToken cancellationToken)
+    /// <summary>Claims every overdue queued post; false when PostsService could not be reached.</summary>
+    private async Task<bool> ClaimOverdueAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -93,10 +115,12 @@ public sealed partial class SafetyNet(
                 }
             }
             while (result.Claimed.Count + result.Missed.Count >= _options.ClaimBatchSize);
+            return true;
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             LogSafetyNetFailed(ex.Message);
+            return false;
         }
     }
 
@@ -130,6 +154,9 @@ public sealed partial class SafetyNet(
 
     [LoggerMessage(4, LogLevel.Warning, "Safety net claimed {Count} overdue posts the index had not dispatched")]
     private partial void LogOverdueClaimed(int count);
+
+    [LoggerMessage(6, LogLevel.Warning, "The dispatch index was flushed or rebuilt elsewhere during a rebuild; rebuilding again on the next pass")]
+    private partial void LogRebuildInterrupted();
 
     [LoggerMessage(5, LogLevel.Warning, "Safety net pass failed: {Reason}")]
     private partial void LogSafetyNetFailed(string reason);

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace SocialSync.SchedulerService.Scheduling;
 
 /// <summary>
-/// Ready only while Redis answers and the dispatch loop and outbox relay are making progress (within
+/// Ready only while Redis answers and the dispatch loop, the safety net and the outbox relay are making progress (within
 /// Health:StallLimit, 45 s by default), so a dead dispatcher shows as unhealthy instead of silently holding posts.
 /// The dispatch loop progresses at least every Scheduler:MaxIdleWait; the relay at least every long poll (10 s).
 /// A singleton, so "no progress since start" is measured from the start of the service, not of the request.
@@ -31,6 +31,10 @@ public sealed class SchedulerHealthCheck(IConnectionMultiplexer redis, Scheduler
         if (Stalled(state.LastDispatchLoopProgress, now) is { } dispatchIdle)
         {
             problems.Add($"The dispatch loop has made no progress for {dispatchIdle.TotalSeconds:F0} s (limit {_stallLimit.TotalSeconds:F0} s).");
+        }
+        if (Stalled(state.LastSafetyNetProgress, now) is { } safetyNetIdle)
+        {
+            problems.Add($"The safety net (dispatch straight from PostgreSQL) has made no progress for {safetyNetIdle.TotalSeconds:F0} s (limit {_stallLimit.TotalSeconds:F0} s).");
         }
         if (Stalled(state.LastRelayProgress, now) is { } relayIdle)
         {

@@ -10,6 +10,9 @@ public sealed class SchedulerOptions
     /// <summary>Most post ids claimed in one PostsService round trip.</summary>
     public int ClaimBatchSize { get; set; } = 1000;
 
+    /// <summary>Claim batches of one burst in flight at once.</summary>
+    public int ClaimParallelism { get; set; } = 4;
+
     /// <summary>Longest sleep with nothing due; a guard against a lost wake-up, not the dispatch mechanism.</summary>
     public TimeSpan MaxIdleWait { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -19,9 +22,20 @@ public sealed class SchedulerOptions
     /// <summary>How overdue a post must be before the safety net claims it (the index should have fired by then).</summary>
     public TimeSpan SafetyNetGrace { get; set; } = TimeSpan.FromMilliseconds(1000);
 
+    /// <summary>How often expired leases are returned (to queued, or to reconciliation when the call had started).</summary>
     public TimeSpan LeaseRecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a claim holds a post before the safety net may recover it (whole seconds).</summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long the index remembers the last version it applied for a post (orders late, stale writes).</summary>
+    public TimeSpan VersionMemory { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The pause before asking again for due posts that PostsService neither claimed nor settled: they are held by
+    /// a concurrent claim or change, or PostsService's clock is a little behind ours.
+    /// </summary>
+    public TimeSpan ContendedPause { get; set; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Publish calls in flight towards PublisherService at once.</summary>
     public int MaxConcurrentPublishCalls { get; set; } = 16;

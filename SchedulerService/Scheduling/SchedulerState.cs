@@ -4,8 +4,10 @@ namespace SocialSync.SchedulerService.Scheduling;
 public sealed class SchedulerState(TimeProvider time)
 {
     private long _dispatched;
+    private long _dispatchPasses;
     private long _lastDispatchLoopTicks;
     private long _lastRelayTicks;
+    private long _lastSafetyNetTicks;
     private long _lastDispatchTicks;
 
     public string InstanceId { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -20,7 +22,18 @@ public sealed class SchedulerState(TimeProvider time)
 
     public DateTimeOffset? LastRelayProgress => Read(ref _lastRelayTicks);
 
-    public void DispatchLoopProgressed() => Interlocked.Exchange(ref _lastDispatchLoopTicks, time.GetUtcNow().UtcTicks);
+    public DateTimeOffset? LastSafetyNetProgress => Read(ref _lastSafetyNetTicks);
+
+    public void SafetyNetProgressed() => Interlocked.Exchange(ref _lastSafetyNetTicks, time.GetUtcNow().UtcTicks);
+
+    /// <summary>How many times the dispatch loop has read the index and gone back to sleep.</summary>
+    public long DispatchPasses => Interlocked.Read(ref _dispatchPasses);
+
+    public void DispatchLoopProgressed()
+    {
+        Interlocked.Exchange(ref _lastDispatchLoopTicks, time.GetUtcNow().UtcTicks);
+        Interlocked.Increment(ref _dispatchPasses);
+    }
 
     public void RelayProgressed() => Interlocked.Exchange(ref _lastRelayTicks, time.GetUtcNow().UtcTicks);
 

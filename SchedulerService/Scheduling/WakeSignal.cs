@@ -10,15 +10,23 @@ public sealed class WakeSignal
 
     public void Pulse() => Interlocked.Exchange(ref _signal, New()).TrySetResult();
 
-    public static async Task WaitAsync(Task nextPulse, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Waits until <paramref name="until"/> (by <paramref name="time"/>) or the pulse, whichever comes first.</summary>
+    public static async Task WaitUntilAsync(Task nextPulse, DateTimeOffset until, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (timeout <= TimeSpan.Zero)
+        var delay = until - time.GetUtcNow();
+        if (delay <= TimeSpan.Zero)
+        {
+            return;
+        }
+        var wait = nextPulse.WaitAsync(delay, time, cancellationToken);
+        // The clock may have moved between reading it and arming the timer (a test clock does, in jumps).
+        if (time.GetUtcNow() >= until)
         {
             return;
         }
         try
         {
-            await nextPulse.WaitAsync(timeout, time, cancellationToken);
+            await wait;
         }
         catch (TimeoutException)
         {
