@@ -151,8 +151,8 @@ public static class Database
         await Polling.UntilAsync(() => CountAsync(system, ids, status), n => n == ids.Count, timeout, $"{ids.Count} posts {status}");
 
     /// <summary>
-    /// Moves a queued post as PATCH /api/posts/{id} does (publish_at and due_at together, only while queued);
-    /// true when it moved. Direct SQL because the public UpdatePost belongs to another change.
+    /// Moves a queued post as UpdatePost's move does (publish_at and due_at together, only while queued); true when
+    /// it moved. Direct SQL, without the API's etag round trip, so that hundreds of moves can race one due time.
     /// </summary>
     public static async Task<bool> MoveAsync(SocialSyncSystem system, string id, DateTimeOffset to)
     {
