@@ -50,7 +50,7 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
         var scheduled = Assert.Single(spans, s => s.Name == Spans.SchedulePost && s.Tag(Tags.PostId) == post.Id);
         Assert.Equal(trace, scheduled.TraceId);
         Assert.Equal(create.SpanId, scheduled.ParentSpanId);
-        var relayBatch = LinkedSpan(spans, scheduled);
+        var relayBatch = await LinkedSpanAsync(scheduled);
         Assert.Equal(Spans.RelayBatch, relayBatch.Name);
         // Redis commands are exported in batches (every few seconds): the ZADD shows up in the relay's trace.
         await WaitForSpansAsync(s => s.TraceId == relayBatch.TraceId && s.Tag("db.system") == "redis" && s.Name == "ZADD");
@@ -64,9 +64,9 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
         Assert.Equal("whatsapp", dispatch.Tag(Tags.Platform));
         if (dispatch.Tag(Tags.DispatchPath) == "index")
         {
-            var claimBatch = LinkedSpan(spans, dispatch);
+            var claimBatch = await LinkedSpanAsync(dispatch);
             Assert.Equal(Spans.ClaimBatch, claimBatch.Name);
-            Assert.Contains(spans, s => s.TraceId == claimBatch.TraceId && s.Kind == "Server" && s.Name.Contains("ClaimDuePosts", StringComparison.Ordinal));
+            await WaitForSpansAsync(s => s.TraceId == claimBatch.TraceId && s.Kind == "Server" && s.Name.Contains("ClaimDuePosts", StringComparison.Ordinal));
         }
 
         // PublisherService: the attempt, a child of the dispatch, linked to the PublishPosts batch call.
@@ -76,7 +76,7 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
         Assert.Equal("PublisherService", publish.Service);
         Assert.Equal("Published", publish.Tag(Tags.Outcome));
         Assert.Equal(channel.Id, publish.Tag(Tags.ChannelId));
-        Assert.Contains("PublishPosts", LinkedSpan(spans, publish).Name, StringComparison.Ordinal);
+        Assert.Contains("PublishPosts", (await LinkedSpanAsync(publish)).Name, StringComparison.Ordinal);
 
         // StartRun (PostsService, through gRPC) and each Graph API call, inside the attempt.
         Assert.Contains(spans, s => s.TraceId == trace && s.Service == "PostsService" && s.Kind == "Server" && s.Name.Contains("StartRun", StringComparison.Ordinal));
@@ -90,7 +90,7 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
         Assert.Equal(publish.SpanId, outcome.ParentSpanId);
         Assert.Equal("published", outcome.Tag(Tags.Outcome));
         Assert.Equal("published", outcome.Tag(Tags.Status));
-        Assert.Contains("ReportOutcomes", LinkedSpan(spans, outcome).Name, StringComparison.Ordinal);
+        Assert.Contains("ReportOutcomes", (await LinkedSpanAsync(outcome)).Name, StringComparison.Ordinal);
 
         // Never an access token, in any span of any service.
         var leaks = spans.Where(s => s.Tags.Values.Any(v => v.Contains(token, StringComparison.Ordinal))).ToList();
@@ -154,9 +154,11 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
         return count;
     }
 
-    private static Span LinkedSpan(IReadOnlyList<Span> spans, Span span)
+    /// <summary>The span <paramref name="span"/> links to; a batch span ends (and is exported) after its posts' spans.</summary>
+    private async Task<Span> LinkedSpanAsync(Span span)
     {
         var link = Assert.Single(span.Links);
+        var spans = await WaitForSpansAsync(s => s.TraceId == link.TraceId && s.SpanId == link.SpanId);
         return Assert.Single(spans, s => s.TraceId == link.TraceId && s.SpanId == link.SpanId);
     }
 
