@@ -45,6 +45,9 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The running process's id (for resource sampling), or null when stopped.</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
     public string RecentOutput => _process?.RecentOutput ?? "";
 
     public async Task StartAsync(TimeSpan? timeout = null)

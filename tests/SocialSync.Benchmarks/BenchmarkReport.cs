@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace SocialSync.Benchmarks;
+
+/// <summary>Every figure of a run, written as bench/report.md with a PNG of the lateness distributions.</summary>
+public sealed class BenchmarkReport(BenchmarkOptions options)
+{
+    public double CreateRate { get; set; }
+    public double RedisBytesPerPost { get; set; }
+    public double BurstSeconds { get; set; }
+    public List<double> BurstLateness { get; set; } = [];
+    public int BurstReceived { get; set; }
+    public int BurstDistinct { get; set; }
+    public List<double> TrickleLateness { get; set; } = [];
+    public int TrickleReceived { get; set; }
+    public int TrickleDistinct { get; set; }
+    public IReadOnlyList<(string Name, double PeakRssMb, double CpuSeconds)> Resources { get; set; } = [];
+    public double PostgresInsertRate { get; set; }
+    public double RedisZaddRate { get; set; }
+    public double EmulatorRate { get; set; }
+
+    public async Task<string> WriteAsync(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var chart = Path.Combine(directory, "lateness.png");
+        DrawLatenessChart(chart);
+        var path = Path.Combine(directory, "report.md");
+        await File.WriteAllTextAsync(path, Markdown());
+        return path;
+    }
+
+    private string Markdown()
+    {
+        var burst = Distribution.Of(BurstLateness);
+        var trickle = Distribution.Of(TrickleLateness);
+        var burstRate = options.BurstPosts / BurstSeconds;
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("# SocialSync benchmark");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"- when: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC; commit `{Git("rev-parse --short HEAD")}`");
+        sb.AppendLine(inv, $"- machine: {Environment.ProcessorCount} cores, {MemoryGiB():F1} GiB memory, {Environment.OSVersion}, .NET {Environment.Version}");
+        sb.AppendLine(inv, $"- system: Release builds as separate processes, PostgreSQL with fsync on, one scheduler, emulator answering at once");
+        sb.AppendLine(inv, $"- command: `./build.sh bench` (options: {options})");
+        sb.AppendLine();
+        sb.AppendLine("| figure | value | target | met |");
+        sb.AppendLine("|---|---|---|---|");
+        sb.AppendLine(inv, $"| create, unary gRPC, {options.CreateConcurrency} concurrent | {CreateRate:F0} posts/s | ≥ 0.5 × INSERT rate ({0.5 * PostgresInsertRate:F0}/s) | {Met(CreateRate >= 0.5 * PostgresInsertRate)} |");
+        sb.AppendLine(inv, $"| burst of {options.BurstPosts}: due instant → last published and persisted | {BurstSeconds:F2} s | ≤ 1.75 s | {Met(BurstSeconds <= 1.75)} |");
+        sb.AppendLine(inv, $"| burst lateness p50 / p99 / max | {burst.P50:F0} / {burst.P99:F0} / {burst.Max:F0} ms | | |");
+        sb.AppendLine(inv, $"| burst: messages received / distinct posts | {BurstReceived} / {BurstDistinct} | {options.BurstPosts} / {options.BurstPosts} | {Met(BurstReceived == options.BurstPosts && BurstDistinct == options.BurstPosts)} |");
+        sb.AppendLine(inv, $"| trickle {options.TrickleRate}/s for {options.TrickleSeconds} s, lateness p50 / p99 / max | {trickle.P50:F0} / {trickle.P99:F0} / {trickle.Max:F0} ms | p99 ≤ 100 ms | {Met(trickle.P99 <= 100)} |");
+        sb.AppendLine(inv, $"| trickle: messages received / distinct posts | {TrickleReceived} / {TrickleDistinct} | {options.TrickleRate * options.TrickleSeconds} | {Met(TrickleReceived == options.TrickleRate * options.TrickleSeconds && TrickleDistinct == TrickleReceived)} |");
+        foreach (var (name, rss, cpu) in Resources)
+        {
+            sb.AppendLine(inv, $"| {name}: peak RSS / CPU during the burst | {rss:F0} MB / {cpu:F1} s | ≤ 200 MB | {Met(rss <= 200)} |");
+        }
+        sb.AppendLine(inv, $"| Redis memory per indexed post | {RedisBytesPerPost:F0} bytes | | |");
+        sb.AppendLine(inv, $"| raw PostgreSQL single-row INSERT commits (pgbench, {options.CreateConcurrency} clients) | {PostgresInsertRate:F0} /s | | |");
+        sb.AppendLine(inv, $"| raw Redis ZADD (redis-benchmark, 32 clients) | {RedisZaddRate:F0} /s | | |");
+        sb.AppendLine(inv, $"| raw emulator requests (64 concurrent HTTP clients) | {EmulatorRate:F0} /s | | |");
+        sb.AppendLine(inv, $"| ratio create rate / INSERT rate | {CreateRate / PostgresInsertRate:F2} | ≥ 0.5 | {Met(CreateRate / PostgresInsertRate >= 0.5)} |");
+        sb.AppendLine(inv, $"| ratio burst publish rate / emulator request rate | {burstRate / EmulatorRate:F2} ({burstRate:F0}/s) | | |");
+        sb.AppendLine();
+        sb.AppendLine("Lateness is the emulator's receive time minus `publish_at`. The burst time ends at the later of the last");
+        sb.AppendLine("message received and the last `published` status committed.");
+        sb.AppendLine();
+        sb.AppendLine("![lateness](lateness.png)");
+        return sb.ToString();
+    }
+
+    private void DrawLatenessChart(string path)
+    {
+        var plot = new ScottPlot.Plot();
+        AddCdf(plot, BurstLateness, $"burst of {options.BurstPosts}");
+        AddCdf(plot, TrickleLateness, $"trickle {options.TrickleRate}/s");
+        plot.Title("Publish lateness (received − publish_at)");
+        plot.XLabel("lateness (ms)");
+        plot.YLabel("share of posts published");
+        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        plot.SavePng(path, 900, 500);
+    }
+
+    private static void AddCdf(ScottPlot.Plot plot, List<double> values, string label)
+    {
+        if (values.Count == 0)
+        {
+            return;
+        }
+        var sorted = values.Order().ToArray();
+        var ys = Enumerable.Range(1, sorted.Length).Select(i => (double)i / sorted.Length).ToArray();
+        var line = plot.Add.ScatterLine(sorted, ys);
+        line.LegendText = label;
+    }
+
+    private static string Met(bool met) => met ? "yes" : "**no**";
+
+    private static double MemoryGiB()
+    {
+        var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0 / 1024.0;
+    }
+
+    private static string Git(string arguments)
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var output = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit();
+            return output;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+}
