@@ -27,20 +27,36 @@ public sealed partial class PublisherGrpcService(
     {
         var stopping = lifetime.ApplicationStopping;
         var outcomes = new PublishOutcome?[request.Posts.Count];
+        IReadOnlyDictionary<string, StartRunResponse> started;
+        try
+        {
+            started = await publisher.StartRunsAsync(request.Posts, stopping);
+        }
+        catch (Exception ex) when (!stopping.IsCancellationRequested)
+        {
+            // Nothing was sent: the claims' leases bring these posts back.
+            LogStartFailed(request.Posts.Count, ex.Message);
+            throw new RpcException(new Status(StatusCode.Unavailable, "Could not record the attempts; nothing was published."));
+        }
+
         await Parallel.ForEachAsync(Enumerable.Range(0, request.Posts.Count),
             new ParallelOptions { MaxDegreeOfParallelism = MaxParallelPosts, CancellationToken = stopping },
             async (i, ct) =>
             {
                 var post = request.Posts[i];
+                if (!started.TryGetValue(post.PostId, out var run))
+                {
+                    return;
+                }
                 using var activity = StartPostActivity(post);
                 using var scope = log.BeginPostScope(post.PostId, post.Attempt);
                 try
                 {
-                    outcomes[i] = await publisher.PublishAsync(post.PostId, post.Attempt, ct);
+                    outcomes[i] = await publisher.PublishAsync(run, post.Attempt, ct);
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested)
                 {
-                    // StartRun unreachable or a bug: the claim's lease brings the post back.
+                    // A bug or an unreachable PostsService: the claim's lease brings the post back to reconciliation.
                     LogPublishFailed(post.PostId, ex.Message);
                     activity.Activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                 }
@@ -69,6 +85,9 @@ public sealed partial class PublisherGrpcService(
         SocialSyncTelemetry.StartPostSpan(SocialSyncTelemetry.Spans.PublishPost, ActivityKind.Internal, post.Traceparent, post.PostId,
                 SocialSyncTelemetry.RecordedCurrent)
             .SetTag(SocialSyncTelemetry.Tags.Attempt, post.Attempt);
+
+    [LoggerMessage(2, LogLevel.Warning, "Could not start {Count} attempts; their leases will bring them back: {Reason}")]
+    private partial void LogStartFailed(int count, string reason);
 
     [LoggerMessage(1, LogLevel.Warning, "Publishing post {PostId} failed before an outcome; its lease will bring it back: {Reason}")]
     private partial void LogPublishFailed(string postId, string reason);

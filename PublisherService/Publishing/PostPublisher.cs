@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using SocialSync.Posts.V1;
+using SocialSync.Publisher.V1;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.ServiceDefaults;
 
@@ -21,21 +21,34 @@ public sealed partial class PostPublisher(
 {
     private readonly Dictionary<Platform, IPlatformPublisher> _platforms = platforms.ToDictionary(p => p.Platform);
 
-    /// <summary>The outcome to report, or null when the attempt is no longer the current claim (fenced out).</summary>
-    public async Task<PublishOutcome?> PublishAsync(string postId, int attempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records every attempt of a batch as started (one StartRuns call, before any platform call). Attempts that are
+    /// no longer the current claim (fenced out) are left out of the answer: they must not be published.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, StartRunResponse>> StartRunsAsync(IReadOnlyList<PostToPublish> batch, CancellationToken cancellationToken)
     {
-        StartRunResponse run;
-        try
+        var request = new StartRunsRequest();
+        request.Runs.AddRange(batch.Select(p => new StartRunRequest { PostId = p.PostId, Attempt = p.Attempt }));
+        var response = await posts.StartRunsAsync(request, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
+        var started = new Dictionary<string, StartRunResponse>(response.Results.Count);
+        foreach (var result in response.Results)
         {
-            run = await posts.StartRunAsync(new StartRunRequest { PostId = postId, Attempt = attempt },
-                deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
+            if (result.Started)
+            {
+                started[result.PostId] = result.Run;
+            }
+            else
+            {
+                LogStale(result.PostId, result.Attempt);
+            }
         }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
-        {
-            LogStale(postId, attempt);
-            return null;
-        }
+        return started;
+    }
 
+    /// <summary>Publishes (or reconciles, or holds) one started attempt and returns the outcome to report.</summary>
+    public async Task<PublishOutcome> PublishAsync(StartRunResponse run, int attempt, CancellationToken cancellationToken)
+    {
+        var postId = run.Post.Id;
         var channel = run.Channel;
         Activity.Current?.SetTag(SocialSyncTelemetry.Tags.ChannelId, channel.ChannelId);
         Activity.Current?.SetTag(SocialSyncTelemetry.Tags.Platform, channel.Platform.ToString().ToLowerInvariant());

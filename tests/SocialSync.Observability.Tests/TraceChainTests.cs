@@ -76,10 +76,14 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
         Assert.Equal("PublisherService", publish.Service);
         Assert.Equal("Published", publish.Tag(Tags.Outcome));
         Assert.Equal(channel.Id, publish.Tag(Tags.ChannelId));
-        Assert.Contains("PublishPosts", (await LinkedSpanAsync(publish)).Name, StringComparison.Ordinal);
+        var publishBatch = await LinkedSpanAsync(publish);
+        Assert.Contains("PublishPosts", publishBatch.Name, StringComparison.Ordinal);
 
-        // StartRun (PostsService, through gRPC) and each Graph API call, inside the attempt.
-        Assert.Contains(spans, s => s.TraceId == trace && s.Service == "PostsService" && s.Kind == "Server" && s.Name.Contains("StartRun", StringComparison.Ordinal));
+        // The batch's attempts are recorded in PostsService (one StartRuns call) before any platform call.
+        await WaitForSpansAsync(s => s.TraceId == publishBatch.TraceId && s.Service == "PostsService" && s.Kind == "Server"
+            && s.Name.Contains("StartRuns", StringComparison.Ordinal));
+
+        // Each Graph API call, inside the attempt.
         var graphCall = Assert.Single(spans, s => s.TraceId == trace && s.Kind == "Client" && s.ParentSpanId == publish.SpanId
             && (s.Tag("url.full") ?? "").EndsWith("/messages", StringComparison.Ordinal));
         Assert.Equal("200", graphCall.Tag("http.response.status_code"));
