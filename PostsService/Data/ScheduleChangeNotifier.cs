@@ -1,16 +1,18 @@
-using Npgsql;
-
 namespace SocialSync.PostsService.Data;
 
 /// <summary>
-/// Wakes long-polling PullScheduleChanges calls the moment a schedule change commits, on any PostsService replica:
-/// the outbox trigger runs pg_notify('schedule_changes') and this service LISTENs on a dedicated connection.
+/// Wakes long-polling PullScheduleChanges calls when this replica commits a schedule change (a create, a move, a
+/// cancel). Changes committed elsewhere (another replica, an outcome, a lease recovery) are found by the long poll's
+/// own short re-checks of the outbox (<see cref="RecheckInterval"/>).
 /// </summary>
-public sealed partial class ScheduleChangeNotifier(PostsDatabase database, ILogger<ScheduleChangeNotifier> log) : BackgroundService
+/// <remarks>Not LISTEN/NOTIFY: NOTIFY serializes the commits of every transaction that sends one.</remarks>
+public sealed class ScheduleChangeNotifier
 {
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromMilliseconds(50);
+
     private TaskCompletionSource _changed = NewSignal();
 
-    /// <summary>Completes when a change is notified after this call, or when <paramref name="timeout"/> passes.</summary>
+    /// <summary>Completes when a change is signalled after this call, or when <paramref name="timeout"/> passes.</summary>
     public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var signal = Volatile.Read(ref _changed).Task;
@@ -25,34 +27,5 @@ public sealed partial class ScheduleChangeNotifier(PostsDatabase database, ILogg
 
     public void Pulse() => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await database.Owner.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, _) => Pulse();
-                await using (var listen = new NpgsqlCommand("listen schedule_changes", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-                Pulse(); // anything committed while we were not listening
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogListenFailed(ex);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
-            }
-        }
-    }
-
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    [LoggerMessage(1, LogLevel.Warning, "Listening for schedule changes failed; reconnecting")]
-    private partial void LogListenFailed(Exception exception);
 }

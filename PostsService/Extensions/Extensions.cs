@@ -27,7 +27,6 @@ public static class Extensions
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<ScheduleChangeNotifier>();
-        services.AddHostedService(sp => sp.GetRequiredService<ScheduleChangeNotifier>());
 
         services.AddGrpc(options =>
         {

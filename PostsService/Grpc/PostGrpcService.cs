@@ -12,7 +12,8 @@ using SocialSync.ServiceDefaults.Security;
 namespace SocialSync.PostsService.Grpc;
 
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
-public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, PostsMetrics metrics) : PostService.PostServiceBase
+public sealed class PostGrpcService(PostsDatabase database, ScheduleChangeNotifier scheduleChanges, TimeProvider time, PostsMetrics metrics)
+    : PostService.PostServiceBase
 {
     private static readonly TimeSpan PastTolerance = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan FarthestFuture = TimeSpan.FromDays(2 * 366);
@@ -23,29 +24,95 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
     {
         var userId = context.UserId();
         var violations = new FieldViolations();
-        var channelId = RequestFields.ParseId(request.ChannelId, "channel_id", violations);
-        ContentRules.CheckShape(request.Content, "content", violations);
-        var publishAt = RequestFields.ParseTime(request.PublishAt, "publish_at", violations);
-        CheckPublishWindow(publishAt, time.GetUtcNow(), violations);
-        if (request.RequestId.Length > 64)
-        {
-            violations.Add("request_id", "must be at most 64 characters");
-        }
-        var timeZone = Recurrence.NormalizeTimeZone(request.TimeZone, "time_zone", violations);
-        var rrule = Recurrence.NormalizeRule(request.Rrule, "rrule", violations);
-        if (rrule is not null && publishAt is { } first && !violations.Any)
-        {
-            Recurrence.CheckEvaluates(rrule, timeZone, first, "rrule", violations);
-        }
+        var parsed = ParseCreate(request, "", time.GetUtcNow(), violations);
         violations.ThrowIfAny();
 
         var post = await database.InUserTransactionAsync(userId, async (connection, transaction) =>
-        {
-            var channel = await LoadChannelAsync(connection, transaction, channelId!.Value, context.CancellationToken, lockForShare: true)
-                ?? throw Problems.NotFound("channel", request.ChannelId);
-            ContentRules.CheckForChannel(request.Content, channel.Platform, channel.Settings, "content", violations);
-            violations.ThrowIfAny();
+            (await InsertPostsAsync(connection, transaction, userId, [parsed], context.CancellationToken))[0],
+            context.CancellationToken);
 
+        scheduleChanges.Pulse();
+        return post;
+    }
+
+    public override async Task<BatchCreatePostsResponse> BatchCreatePosts(BatchCreatePostsRequest request, ServerCallContext context)
+    {
+        var userId = context.UserId();
+        var violations = new FieldViolations();
+        if (request.Requests.Count is 0 or > MaxBatchCreate)
+        {
+            violations.Add("requests", $"must hold 1 to {MaxBatchCreate} posts");
+            violations.ThrowIfAny();
+        }
+        var now = time.GetUtcNow();
+        var parsed = request.Requests.Select((r, i) => ParseCreate(r, $"requests[{i}].", now, violations)).ToList();
+        var requestIds = request.Requests.Where(r => r.RequestId.Length > 0).Select(r => r.RequestId).ToList();
+        if (requestIds.Count != requestIds.Distinct(StringComparer.Ordinal).Count())
+        {
+            violations.Add("requests", "two posts of one batch carry the same request_id");
+        }
+        violations.ThrowIfAny();
+
+        var posts = await database.InUserTransactionAsync(userId, async (connection, transaction) =>
+            await InsertPostsAsync(connection, transaction, userId, parsed, context.CancellationToken),
+            context.CancellationToken);
+
+        scheduleChanges.Pulse();
+        var response = new BatchCreatePostsResponse();
+        response.Posts.AddRange(posts);
+        return response;
+    }
+
+    private const int MaxBatchCreate = 500;
+
+    private sealed record NewPost(CreatePostRequest Request, string Prefix, Guid ChannelId, DateTimeOffset PublishAt, string? TimeZone, string? Rrule);
+
+    /// <summary>Checks everything about one create that does not need the database; fields are named under <paramref name="prefix"/>.</summary>
+    private static NewPost ParseCreate(CreatePostRequest request, string prefix, DateTimeOffset now, FieldViolations violations)
+    {
+        var channelId = RequestFields.ParseId(request.ChannelId, prefix + "channel_id", violations);
+        ContentRules.CheckShape(request.Content, prefix + "content", violations);
+        var publishAt = RequestFields.ParseTime(request.PublishAt, prefix + "publish_at", violations);
+        CheckPublishWindow(publishAt, now, prefix + "publish_at", violations);
+        if (request.RequestId.Length > 64)
+        {
+            violations.Add(prefix + "request_id", "must be at most 64 characters");
+        }
+        var timeZone = Recurrence.NormalizeTimeZone(request.TimeZone, prefix + "time_zone", violations);
+        var rrule = Recurrence.NormalizeRule(request.Rrule, prefix + "rrule", violations);
+        if (rrule is not null && publishAt is { } first && !violations.Any)
+        {
+            Recurrence.CheckEvaluates(rrule, timeZone, first, prefix + "rrule", violations);
+        }
+        return new NewPost(request, prefix, channelId ?? Guid.Empty, publishAt ?? default, timeZone, rrule);
+    }
+
+    /// <summary>
+    /// Inserts the posts in the caller's transaction: each channel is the caller's (else NOT_FOUND) and locked for
+    /// share against a concurrent delete, each content fits its platform. A repeated request_id returns the post the
+    /// first call created (AIP-155).
+    /// </summary>
+    private async Task<List<ScheduledPost>> InsertPostsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId,
+        IReadOnlyList<NewPost> posts, CancellationToken cancellationToken)
+    {
+        var channels = new Dictionary<Guid, Channel>();
+        var violations = new FieldViolations();
+        foreach (var post in posts)
+        {
+            if (!channels.TryGetValue(post.ChannelId, out var channel))
+            {
+                channel = await LoadChannelAsync(connection, transaction, post.ChannelId, cancellationToken, lockForShare: true)
+                    ?? throw Problems.NotFound("channel", post.Request.ChannelId);
+                channels[post.ChannelId] = channel;
+            }
+            ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
+        }
+        violations.ThrowIfAny();
+
+        var created = new List<ScheduledPost>(posts.Count);
+        foreach (var post in posts)
+        {
+            var platform = channels[post.ChannelId].Platform;
             await using var insert = new NpgsqlCommand($"""
                 insert into scheduled_posts (user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, traceparent)
                 values (@user, @channel, @platform, @content::jsonb, @publish_at, @publish_at, @time_zone, @rrule, @request_id, @traceparent)
@@ -53,33 +120,32 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
                 returning {PostRows.Columns}
                 """, connection, transaction);
             insert.Parameters.AddWithValue("user", userId);
-            insert.Parameters.AddWithValue("channel", channelId!.Value);
-            insert.Parameters.AddWithValue("platform", channel.Platform.ToDb());
-            insert.Parameters.AddWithValue("content", ContentJson.Serialize(request.Content));
-            insert.Parameters.AddWithValue("publish_at", publishAt!.Value);
-            insert.Parameters.AddWithValue("time_zone", NullIfEmpty(timeZone));
-            insert.Parameters.AddWithValue("rrule", NullIfEmpty(rrule));
-            insert.Parameters.AddWithValue("request_id", NullIfEmpty(request.RequestId));
+            insert.Parameters.AddWithValue("channel", post.ChannelId);
+            insert.Parameters.AddWithValue("platform", platform.ToDb());
+            insert.Parameters.AddWithValue("content", ContentJson.Serialize(post.Request.Content));
+            insert.Parameters.AddWithValue("publish_at", post.PublishAt);
+            insert.Parameters.AddWithValue("time_zone", NullIfEmpty(post.TimeZone));
+            insert.Parameters.AddWithValue("rrule", NullIfEmpty(post.Rrule));
+            insert.Parameters.AddWithValue("request_id", NullIfEmpty(post.Request.RequestId));
             insert.Parameters.AddWithValue("traceparent", NullIfEmpty(Activity.Current?.Id));
-            var created = await ReadSingleAsync(insert, context.CancellationToken);
-            if (created is not null)
+            var row = await ReadSingleAsync(insert, cancellationToken);
+            if (row is not null)
             {
-                metrics.PostCreated(channel.Platform);
-                return created;
+                metrics.PostCreated(platform);
+                Telemetry.PostTracing.Created(row);
+                created.Add(row);
+                continue;
             }
 
-            // A repeated request_id: return what the first call created (AIP-155).
             await using var existing = new NpgsqlCommand(
                 $"select {PostRows.Columns} from scheduled_posts where user_id = @user and request_id = @request_id",
                 connection, transaction);
             existing.Parameters.AddWithValue("user", userId);
-            existing.Parameters.AddWithValue("request_id", request.RequestId);
-            return await ReadSingleAsync(existing, context.CancellationToken)
-                ?? throw Problems.Aborted("A concurrent create with the same request_id is in progress; retry.");
-        }, context.CancellationToken);
-
-        Telemetry.PostTracing.Created(post);
-        return post;
+            existing.Parameters.AddWithValue("request_id", post.Request.RequestId);
+            created.Add(await ReadSingleAsync(existing, cancellationToken)
+                ?? throw Problems.Aborted("A concurrent create with the same request_id is in progress; retry."));
+        }
+        return created;
     }
 
     public override async Task<ScheduledPost> GetPost(GetPostRequest request, ServerCallContext context)
@@ -227,7 +293,7 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
         var newRule = paths.Contains("rrule") ? Recurrence.NormalizeRule(request.Rrule, "rrule", violations) : null;
         violations.ThrowIfAny();
 
-        return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        var edited = await database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             var current = await LoadEditableAsync(connection, transaction, id!.Value, context.CancellationToken)
                 ?? throw Problems.NotFound("post", request.Id);
@@ -308,6 +374,8 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
                 ? StaleEtag("post")
                 : Problems.FailedPrecondition($"The post became {status} while it was being edited.");
         }, context.CancellationToken);
+        scheduleChanges.Pulse();
+        return edited;
     }
 
     /// <summary>Removes a post and its runs. Refused while it is publishing (the attempt's outcome must land first).</summary>
@@ -412,15 +480,18 @@ public sealed class PostGrpcService(PostsDatabase database, TimeProvider time, P
 
     private static double Ratio(long part, long whole) => whole == 0 ? 0 : (double)part / whole;
 
-    private static void CheckPublishWindow(DateTimeOffset? publishAt, DateTimeOffset now, FieldViolations violations)
+    private static void CheckPublishWindow(DateTimeOffset? publishAt, DateTimeOffset now, FieldViolations violations) =>
+        CheckPublishWindow(publishAt, now, "publish_at", violations);
+
+    private static void CheckPublishWindow(DateTimeOffset? publishAt, DateTimeOffset now, string field, FieldViolations violations)
     {
         if (publishAt is { } at && at < now - PastTolerance)
         {
-            violations.Add("publish_at", "must be in the future");
+            violations.Add(field, "must be in the future");
         }
         else if (publishAt is { } far && far > now + FarthestFuture)
         {
-            violations.Add("publish_at", "must be within two years");
+            violations.Add(field, "must be within two years");
         }
     }
 

@@ -44,7 +44,7 @@ public sealed partial class PostsInternalGrpcService(
             {
                 return response;
             }
-            await notifier.WaitAsync(remaining, time, context.CancellationToken);
+            await notifier.WaitAsync(remaining < ScheduleChangeNotifier.RecheckInterval ? remaining : ScheduleChangeNotifier.RecheckInterval, time, context.CancellationToken);
         }
     }
 

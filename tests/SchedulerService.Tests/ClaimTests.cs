@@ -116,7 +116,7 @@ public sealed class ClaimTests(PostgresFixture postgres) : IClassFixture<Postgre
     {
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var service = new PostsInternalGrpcService(_database,
-            new ScheduleChangeNotifier(_database, NullLogger<ScheduleChangeNotifier>.Instance),
+            new ScheduleChangeNotifier(),
             new AccessTokenProtector(new ConfigurationBuilder().Build()),
             new RetryPolicy(options),
             new PostsMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
