@@ -70,6 +70,33 @@ public sealed class Workload : IDisposable
         return publishAt.Count / Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
+    /// <summary>Creates posts through BatchCreatePosts, <paramref name="batchSize"/> a call; returns posts per second.</summary>
+    public async Task<double> CreatePostsBatchedAsync(string label, IReadOnlyList<DateTimeOffset> publishAt, int concurrency, int batchSize)
+    {
+        var posts = new PostService.PostServiceClient(_channel);
+        // One user's channel per batch: a batch is one user's transaction.
+        var batches = Enumerable.Range(0, publishAt.Count).Chunk(batchSize).ToList();
+        var next = -1;
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int b;
+            while ((b = Interlocked.Increment(ref next)) < batches.Count)
+            {
+                var (auth, channelId) = _channels[b % _channels.Count];
+                var request = new BatchCreatePostsRequest();
+                request.Requests.AddRange(batches[b].Select(i => new CreatePostRequest
+                {
+                    ChannelId = channelId,
+                    Content = new Content { Text = $"{label}|{i}|{publishAt[i].ToUnixTimeMilliseconds()}" },
+                    PublishAt = Timestamp.FromDateTimeOffset(publishAt[i]),
+                }));
+                await posts.BatchCreatePostsAsync(request, auth);
+            }
+        }));
+        return publishAt.Count / Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
     /// <summary>The emulator's WhatsApp messages for one label: (index, due time, time received).</summary>
     public async Task<List<(int Index, DateTimeOffset Due, DateTimeOffset Received)>> ReceivedAsync(string label)
     {
