@@ -581,52 +581,39 @@ public sealed class PostGrpcService(PostsDatabase database, ScheduleChangeNotifi
         return await reader.ReadAsync(cancellationToken) ? PostRows.Read(reader) : null;
     }
 
-    private static PostStatus? ParseStatusFilter(ListPostsRequest request, FieldViolations violations)
-    {
-        if (!string.IsNullOrEmpty(request.Status))
-        {
-            var status = Vocabulary.ToPostStatus(request.Status.ToLowerInvariant());
-            if (status == PostStatus.Unspecified)
-            {
-                violations.Add("status", "must be one of queued, publishing, published, failed, cancelled, missed, unconfirmed");
-                return null;
-            }
-            return status;
-        }
-        if (request.StatusFilter == PostStatus.Unspecified)
-        {
-            return null;
-        }
-        if (!System.Enum.IsDefined(request.StatusFilter))
-        {
-            violations.Add("status_filter", "is not a known status");
-            return null;
-        }
-        return request.StatusFilter;
-    }
+    private static PostStatus? ParseStatusFilter(ListPostsRequest request, FieldViolations violations) =>
+        ParseFilter(request.Status, "status", Vocabulary.ToPostStatus,
+            "must be one of queued, publishing, published, failed, cancelled, missed, unconfirmed",
+            request.StatusFilter, "status_filter", violations);
 
-    private static Platform? ParsePlatformFilter(ListPostsRequest request, FieldViolations violations)
+    private static Platform? ParsePlatformFilter(ListPostsRequest request, FieldViolations violations) =>
+        ParseFilter(request.Platform, "platform", Vocabulary.ToPlatform, "must be whatsapp or instagram",
+            request.PlatformFilter, "platform_filter", violations);
+
+    /// <summary>A list filter given either as the seed's word (?status=queued) or as the proto enum.</summary>
+    private static T? ParseFilter<T>(string word, string wordField, Func<string, T> fromWord, string allowedWords,
+        T value, string valueField, FieldViolations violations) where T : struct, System.Enum
     {
-        if (!string.IsNullOrEmpty(request.Platform))
+        if (!string.IsNullOrEmpty(word))
         {
-            var platform = Vocabulary.ToPlatform(request.Platform.ToLowerInvariant());
-            if (platform == Platform.Unspecified)
+            var parsed = fromWord(word.ToLowerInvariant());
+            if (parsed.Equals(default(T)))
             {
-                violations.Add("platform", "must be whatsapp or instagram");
+                violations.Add(wordField, allowedWords);
                 return null;
             }
-            return platform;
+            return parsed;
         }
-        if (request.PlatformFilter == Platform.Unspecified)
+        if (value.Equals(default(T)))
         {
             return null;
         }
-        if (!System.Enum.IsDefined(request.PlatformFilter))
+        if (!System.Enum.IsDefined(value))
         {
-            violations.Add("platform_filter", "is not a known platform");
+            violations.Add(valueField, "is not a known value");
             return null;
         }
-        return request.PlatformFilter;
+        return value;
     }
 
     private static object NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? DBNull.Value : value;
