@@ -5,12 +5,28 @@ namespace SocialSync.Testing;
 
 public static class Ports
 {
-    /// <summary>A loopback port free right now (the OS picks it).</summary>
+    // Below the kernel's ephemeral range (32768-60999): a port the OS hands out for port 0 can be taken a moment later
+    // by some process's outgoing connection, before the service meant to listen on it has bound it.
+    private const int FirstPort = 21000;
+    private const int LastPort = 32000;
+
+    /// <summary>A loopback port free right now, outside the ephemeral range.</summary>
     public static int Free()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(FirstPort, LastPort);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+        throw new InvalidOperationException($"No free loopback port between {FirstPort} and {LastPort}.");
     }
 
     public static async Task WaitUntilListeningAsync(int port, TimeSpan timeout, Func<bool>? stillRunning = null)
