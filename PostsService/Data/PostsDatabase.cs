@@ -9,6 +9,7 @@ namespace SocialSync.PostsService.Data;
 public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configuration) : IAsyncDisposable
 {
     public const string AppRole = "socialsync_app";
+    public const int AutoPreparedStatements = 64;
 
     private readonly Lazy<NpgsqlDataSource> _app = new(() => CreateAppDataSource(owner, configuration));
 
@@ -39,6 +40,9 @@ public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configu
         {
             Username = AppRole,
             Password = configuration["Database:AppPassword"] ?? "socialsync-app-dev-password",
+            // The API runs a handful of statements over and over: prepare them once per connection.
+            MaxAutoPrepare = AutoPreparedStatements,
+            AutoPrepareMinUsages = 2,
         };
         return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
     }

@@ -15,7 +15,11 @@ public static class Extensions
     public static void AddApplicationServices(this WebApplicationBuilder builder)
     {
         builder.UseGrpcAndHttpEndpoints();
-        builder.AddNpgsqlDataSource("postsdb");
+        builder.AddNpgsqlDataSource("postsdb", configureDataSourceBuilder: dataSource =>
+        {
+            dataSource.ConnectionStringBuilder.MaxAutoPrepare = PostsDatabase.AutoPreparedStatements;
+            dataSource.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        });
         builder.AddSocialSyncAuthentication();
 
         var services = builder.Services;
