@@ -16,6 +16,9 @@ public static class SocialSyncTelemetry
         /// <summary>PostsService: the root of a retry's trace (a requeue after an attempt), linked to the attempt before.</summary>
         public const string RetryPost = "retry post";
 
+        /// <summary>PostsService: concurrent creates written to PostgreSQL in one transaction.</summary>
+        public const string WritePosts = "write posts";
+
         /// <summary>SchedulerService: the outbox relay put the post in the Redis index (batch: "relay schedule changes").</summary>
         public const string SchedulePost = "schedule post";
         public const string RelayBatch = "relay schedule changes";

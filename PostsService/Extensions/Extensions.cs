@@ -31,6 +31,8 @@ public static class Extensions
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<ScheduleChangeNotifier>();
+        services.AddSingleton<CreatePostBatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 
         services.AddGrpc(options =>
         {

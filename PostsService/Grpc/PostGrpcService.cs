@@ -12,7 +12,8 @@ using SocialSync.ServiceDefaults.Security;
 namespace SocialSync.PostsService.Grpc;
 
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
-public sealed class PostGrpcService(PostsDatabase database, ScheduleChangeNotifier scheduleChanges, TimeProvider time, PostsMetrics metrics)
+public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher createBatcher, ScheduleChangeNotifier scheduleChanges, TimeProvider time,
+    PostsMetrics metrics)
     : PostService.PostServiceBase
 {
     private static readonly TimeSpan PastTolerance = TimeSpan.FromSeconds(30);
@@ -27,11 +28,8 @@ public sealed class PostGrpcService(PostsDatabase database, ScheduleChangeNotifi
         var parsed = ParseCreate(request, "", time.GetUtcNow(), violations);
         violations.ThrowIfAny();
 
-        var post = await database.InUserTransactionAsync(userId, async (connection, transaction) =>
-            (await InsertPostsAsync(connection, transaction, userId, [parsed], context.CancellationToken))[0],
-            context.CancellationToken);
-
-        scheduleChanges.Pulse();
+        var post = await createBatcher.CreateAsync(userId, parsed with { Traceparent = Activity.Current?.Id }, context.CancellationToken);
+        Telemetry.PostTracing.Created(post);
         return post;
     }
 
@@ -45,7 +43,8 @@ public sealed class PostGrpcService(PostsDatabase database, ScheduleChangeNotifi
             violations.ThrowIfAny();
         }
         var now = time.GetUtcNow();
-        var parsed = request.Requests.Select((r, i) => ParseCreate(r, $"requests[{i}].", now, violations)).ToList();
+        var traceparent = Activity.Current?.Id;
+        var parsed = request.Requests.Select((r, i) => ParseCreate(r, $"requests[{i}].", now, violations) with { Traceparent = traceparent }).ToList();
         var requestIds = request.Requests.Where(r => r.RequestId.Length > 0).Select(r => r.RequestId).ToList();
         if (requestIds.Count != requestIds.Distinct(StringComparer.Ordinal).Count())
         {
@@ -54,10 +53,23 @@ public sealed class PostGrpcService(PostsDatabase database, ScheduleChangeNotifi
         violations.ThrowIfAny();
 
         var posts = await database.InUserTransactionAsync(userId, async (connection, transaction) =>
-            await InsertPostsAsync(connection, transaction, userId, parsed, context.CancellationToken),
-            context.CancellationToken);
+        {
+            var channels = await PostInserts.SetUserAndLoadChannelsAsync(connection, transaction, userId, parsed.Select(p => p.ChannelId), context.CancellationToken);
+            foreach (var post in parsed)
+            {
+                var channel = channels.GetValueOrDefault(post.ChannelId) ?? throw Problems.NotFound("channel", post.Request.ChannelId);
+                ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
+            }
+            violations.ThrowIfAny();
+            var created = await PostInserts.InsertAsync(connection, transaction, userId, parsed, channels, context.CancellationToken);
+            return created.Select(row => row ?? throw ConcurrentRepeat()).ToList();
+        }, context.CancellationToken);
 
         scheduleChanges.Pulse();
+        foreach (var post in posts)
+        {
+            metrics.PostCreated(post.Platform);
+        }
         var response = new BatchCreatePostsResponse();
         response.Posts.AddRange(posts);
         return response;
@@ -65,7 +77,8 @@ public sealed class PostGrpcService(PostsDatabase database, ScheduleChangeNotifi
 
     private const int MaxBatchCreate = 500;
 
-    private sealed record NewPost(CreatePostRequest Request, string Prefix, Guid ChannelId, DateTimeOffset PublishAt, string? TimeZone, string? Rrule);
+    internal static RpcException ConcurrentRepeat() =>
+        Problems.Aborted("A concurrent create with the same request_id is in progress; retry.");
 
     /// <summary>Checks everything about one create that does not need the database; fields are named under <paramref name="prefix"/>.</summary>
     private static NewPost ParseCreate(CreatePostRequest request, string prefix, DateTimeOffset now, FieldViolations violations)
@@ -85,67 +98,6 @@ public sealed class PostGrpcService(PostsDatabase database, ScheduleChangeNotifi
             Recurrence.CheckEvaluates(rrule, timeZone, first, prefix + "rrule", violations);
         }
         return new NewPost(request, prefix, channelId ?? Guid.Empty, publishAt ?? default, timeZone, rrule);
-    }
-
-    /// <summary>
-    /// Inserts the posts in the caller's transaction: each channel is the caller's (else NOT_FOUND) and locked for
-    /// share against a concurrent delete, each content fits its platform. A repeated request_id returns the post the
-    /// first call created (AIP-155).
-    /// </summary>
-    private async Task<List<ScheduledPost>> InsertPostsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId,
-        IReadOnlyList<NewPost> posts, CancellationToken cancellationToken)
-    {
-        var channels = new Dictionary<Guid, Channel>();
-        var violations = new FieldViolations();
-        foreach (var post in posts)
-        {
-            if (!channels.TryGetValue(post.ChannelId, out var channel))
-            {
-                channel = await LoadChannelAsync(connection, transaction, post.ChannelId, cancellationToken, lockForShare: true)
-                    ?? throw Problems.NotFound("channel", post.Request.ChannelId);
-                channels[post.ChannelId] = channel;
-            }
-            ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
-        }
-        violations.ThrowIfAny();
-
-        var created = new List<ScheduledPost>(posts.Count);
-        foreach (var post in posts)
-        {
-            var platform = channels[post.ChannelId].Platform;
-            await using var insert = new NpgsqlCommand($"""
-                insert into scheduled_posts (user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, traceparent)
-                values (@user, @channel, @platform, @content::jsonb, @publish_at, @publish_at, @time_zone, @rrule, @request_id, @traceparent)
-                on conflict (user_id, request_id) where request_id is not null do nothing
-                returning {PostRows.Columns}
-                """, connection, transaction);
-            insert.Parameters.AddWithValue("user", userId);
-            insert.Parameters.AddWithValue("channel", post.ChannelId);
-            insert.Parameters.AddWithValue("platform", platform.ToDb());
-            insert.Parameters.AddWithValue("content", ContentJson.Serialize(post.Request.Content));
-            insert.Parameters.AddWithValue("publish_at", post.PublishAt);
-            insert.Parameters.AddWithValue("time_zone", NullIfEmpty(post.TimeZone));
-            insert.Parameters.AddWithValue("rrule", NullIfEmpty(post.Rrule));
-            insert.Parameters.AddWithValue("request_id", NullIfEmpty(post.Request.RequestId));
-            insert.Parameters.AddWithValue("traceparent", NullIfEmpty(Activity.Current?.Id));
-            var row = await ReadSingleAsync(insert, cancellationToken);
-            if (row is not null)
-            {
-                metrics.PostCreated(platform);
-                Telemetry.PostTracing.Created(row);
-                created.Add(row);
-                continue;
-            }
-
-            await using var existing = new NpgsqlCommand(
-                $"select {PostRows.Columns} from scheduled_posts where user_id = @user and request_id = @request_id",
-                connection, transaction);
-            existing.Parameters.AddWithValue("user", userId);
-            existing.Parameters.AddWithValue("request_id", post.Request.RequestId);
-            created.Add(await ReadSingleAsync(existing, cancellationToken)
-                ?? throw Problems.Aborted("A concurrent create with the same request_id is in progress; retry."));
-        }
-        return created;
     }
 
     public override async Task<ScheduledPost> GetPost(GetPostRequest request, ServerCallContext context)

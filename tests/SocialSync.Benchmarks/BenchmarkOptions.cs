@@ -8,6 +8,7 @@ public sealed record BenchmarkOptions
     public int TrickleRate { get; init; } = 50;
     public int TrickleSeconds { get; init; } = 60;
     public int Channels { get; init; } = 20;
+    public int WarmupPosts { get; init; } = 2000;
     public string OutputDirectory { get; init; } = "bench";
 
     public static BenchmarkOptions Parse(string[] args)
@@ -24,10 +25,11 @@ public sealed record BenchmarkOptions
                 "--trickle-rate" => options with { TrickleRate = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--trickle-seconds" => options with { TrickleSeconds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--channels" => options with { Channels = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
+                "--warmup" => options with { WarmupPosts = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--out" => options with { OutputDirectory = Next() },
                 "--quick" => options with { CreatePosts = 1000, BurstPosts = 2000, TrickleSeconds = 10 },
                 _ => throw new ArgumentException(
-                    $"unknown option {args[i]}; options: --create N --concurrency N --burst N --trickle-rate N --trickle-seconds N --channels N --out DIR --quick"),
+                    $"unknown option {args[i]}; options: --create N --concurrency N --burst N --trickle-rate N --trickle-seconds N --channels N --warmup N --out DIR --quick"),
             };
         }
         return options;

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Npgsql;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
+using SocialSync.PostsService.Grpc;
+using SocialSync.ServiceDefaults;
+using static SocialSync.ServiceDefaults.SocialSyncTelemetry;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>
+/// Group commit for CreatePost: the creates that arrive while a write is in flight go into PostgreSQL together, one
+/// transaction and one INSERT per user among them, instead of one transaction (and one WAL flush) each. A lone
+/// create is written at once, so nothing waits for a batch to fill. Each call still returns only after its post is
+/// committed, and gets its own answer: one post's bad channel or content does not fail its neighbours.
+/// </summary>
+public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleChangeNotifier scheduleChanges, PostsMetrics metrics,
+    IConfiguration configuration, ILogger<CreatePostBatcher> logger) : BackgroundService
+{
+    private readonly System.Threading.Channels.Channel<PendingCreate> _pending = System.Threading.Channels.Channel.CreateUnbounded<PendingCreate>();
+    private readonly int _writers = configuration.GetValue("Posts:CreateWriters", 4);
+    private readonly int _maxBatch = configuration.GetValue("Posts:CreateBatchMax", 256);
+
+    /// <summary>Creates one post as <paramref name="userId"/>; returns it once committed.</summary>
+    public async Task<ScheduledPost> CreateAsync(Guid userId, NewPost post, CancellationToken cancellationToken)
+    {
+        var pending = new PendingCreate(userId, post, cancellationToken);
+        if (!_pending.Writer.TryWrite(pending))
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "The service is stopping; retry."));
+        }
+        return await pending.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, _writers).Select(_ => WriteLoopAsync(stoppingToken)));
+        }
+        finally
+        {
+            _pending.Writer.TryComplete();
+            while (_pending.Reader.TryRead(out var left))
+            {
+                left.Result.TrySetException(new RpcException(new Status(StatusCode.Unavailable, "The service is stopping; retry.")));
+            }
+        }
+    }
+
+    private async Task WriteLoopAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<PendingCreate>(_maxBatch);
+        try
+        {
+            while (await _pending.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < _maxBatch && _pending.Reader.TryRead(out var next))
+                {
+                    if (next.Cancellation.IsCancellationRequested)
+                    {
+                        next.Result.TrySetCanceled(next.Cancellation);
+                        continue;
+                    }
+                    batch.Add(next);
+                }
+                if (batch.Count > 0)
+                {
+                    await WriteAsync(batch);
+                    batch.Clear();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task WriteAsync(List<PendingCreate> batch)
+    {
+        try
+        {
+            await WriteTogetherAsync(batch);
+        }
+        catch (PostgresException e) when (batch.Count > 1)
+        {
+            // A statement failed, so the transaction rolled back and nothing of it was committed: write each post
+            // alone, so the one at fault gets the error and the others their posts.
+            LogBatchRetriedAlone(batch.Count, e.SqlState);
+            foreach (var pending in batch)
+            {
+                await WriteAloneAsync(pending);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Result.TrySetException(e);
+            }
+        }
+    }
+
+    private async Task WriteAloneAsync(PendingCreate pending)
+    {
+        try
+        {
+            await WriteTogetherAsync([pending]);
+        }
+        catch (Exception e)
+        {
+            pending.Result.TrySetException(e);
+        }
+    }
+
+    private async Task WriteTogetherAsync(IReadOnlyList<PendingCreate> batch)
+    {
+        using var span = StartWriteSpan(batch);
+        var results = new ScheduledPost?[batch.Count];
+        var errors = new Exception?[batch.Count];
+        await using (var connection = await database.App.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            foreach (var user in Enumerable.Range(0, batch.Count).GroupBy(i => batch[i].UserId))
+            {
+                await WriteUserPostsAsync(connection, transaction, user.Key, user.ToList(), batch, results, errors);
+            }
+            await transaction.CommitAsync();
+        }
+
+        scheduleChanges.Pulse();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i] is { } post)
+            {
+                metrics.PostCreated(post.Platform);
+                batch[i].Result.TrySetResult(post);
+            }
+            else
+            {
+                batch[i].Result.TrySetException(errors[i] ?? PostGrpcService.ConcurrentRepeat());
+            }
+        }
+    }
+
+    private static async Task WriteUserPostsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, List<int> indexes,
+        IReadOnlyList<PendingCreate> batch, ScheduledPost?[] results, Exception?[] errors)
+    {
+        var channels = await PostInserts.SetUserAndLoadChannelsAsync(connection, transaction, userId, indexes.Select(i => batch[i].Post.ChannelId), CancellationToken.None);
+        var valid = new List<int>(indexes.Count);
+        foreach (var i in indexes)
+        {
+            var post = batch[i].Post;
+            if (!channels.TryGetValue(post.ChannelId, out var channel))
+            {
+                errors[i] = Problems.NotFound("channel", post.Request.ChannelId);
+                continue;
+            }
+            var violations = new FieldViolations();
+            ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
+            if (violations.Any)
+            {
+                errors[i] = violations.ToException();
+                continue;
+            }
+            valid.Add(i);
+        }
+        if (valid.Count == 0)
+        {
+            return;
+        }
+        var created = await PostInserts.InsertAsync(connection, transaction, userId, valid.Select(i => batch[i].Post).ToList(), channels, CancellationToken.None);
+        for (var k = 0; k < valid.Count; k++)
+        {
+            results[valid[k]] = created[k];
+        }
+    }
+
+    /// <summary>The write's span: in the trace of the (first) create it carries, linked to the others'.</summary>
+    private static Activity? StartWriteSpan(IReadOnlyList<PendingCreate> batch)
+    {
+        ActivityContext.TryParse(batch[0].Post.Traceparent, null, out var parent);
+        var links = batch.Skip(1).Take(MaxLinks)
+            .Select(p => ActivityContext.TryParse(p.Post.Traceparent, null, out var context) ? new ActivityLink(context) : default)
+            .Where(link => link.Context != default)
+            .ToList();
+        return SocialSyncTelemetry.ActivitySource.StartActivity(Spans.WritePosts, ActivityKind.Internal, parent, [new(Tags.BatchSize, batch.Count)], links);
+    }
+
+    private const int MaxLinks = 32;
+
+    private sealed record PendingCreate(Guid UserId, NewPost Post, CancellationToken Cancellation)
+    {
+        public TaskCompletionSource<ScheduledPost> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} creates failed in PostgreSQL ({SqlState}); writing each alone")]
+    private partial void LogBatchRetriedAlone(int count, string sqlState);
+}
