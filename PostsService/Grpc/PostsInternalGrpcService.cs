@@ -53,7 +53,9 @@ public sealed partial class PostsInternalGrpcService(
         await using var query = database.Owner.CreateCommand("""
             select o.id, o.post_id, p.status, p.due_at, p.version, p.traceparent
             from (select id, post_id from schedule_outbox order by id limit @max) o
-            left join scheduled_posts p on p.id = o.post_id
+            -- Lateral, so each change is one primary-key lookup: a prepared (generic) plan of a plain join may hash
+            -- the whole table instead.
+            left join lateral (select status, due_at, version, traceparent from scheduled_posts where id = o.post_id) p on true
             order by o.id
             """);
         query.Parameters.AddWithValue("max", max);
@@ -359,7 +361,8 @@ public sealed partial class PostsInternalGrpcService(
                 update scheduled_posts p set call_started = true,
                     lease_expires_at = greatest(p.lease_expires_at, @now + @lease)
                 from unnest(@ids, @attempts) as r(run_post_id, run_attempt)
-                where p.id = r.run_post_id and p.attempt = r.run_attempt and p.status = 'publishing'
+                -- "p.id = any" lets even a generic plan look the rows up by key instead of scanning the table.
+                where p.id = any(@ids) and p.id = r.run_post_id and p.attempt = r.run_attempt and p.status = 'publishing'
                 returning {PostRows.Columns}, p.user_id, p.needs_reconciliation, p.platform_state::text as platform_state_json,
                     p.attempt, p.dispatch_late_ms),
             runs as (
@@ -548,7 +551,7 @@ public sealed partial class PostsInternalGrpcService(
                 traceparent = coalesce(u.traceparent, p.traceparent)
             from unnest(@ids, @attempts, @statuses, @due_ats, @retry_counts, @platform_post_ids, @permalinks, @finished_ats, @errors, @platform_states, @traceparents)
                 as u(post_id, attempt, status, due_at, retry_count, platform_post_id, permalink, finished_at, error, platform_state, traceparent)
-            where p.id = u.post_id and p.attempt = u.attempt
+            where p.id = any(@ids) and p.id = u.post_id and p.attempt = u.attempt
             """, connection, transaction);
         update.Parameters.AddWithValue("ids", applied.Select(a => a.PostId).ToArray());
         update.Parameters.AddWithValue("attempts", applied.Select(a => a.Outcome.Attempt).ToArray());
@@ -579,7 +582,7 @@ public sealed partial class PostsInternalGrpcService(
                 error_code = u.error_code, error_class = u.error_class
             from unnest(@run_ids, @post_ids, @attempts, @statuses, @finished_ats, @errors, @codes, @classes)
                 as u(run_id, post_id, attempt, status, finished_at, error, error_code, error_class)
-            where r.id = u.run_id and r.scheduled_post_id = u.post_id and r.attempt = u.attempt
+            where r.id = any(@run_ids) and r.id = u.run_id and r.scheduled_post_id = u.post_id and r.attempt = u.attempt
             """, connection, transaction);
         update.Parameters.AddWithValue("run_ids", runs.Select(r => r.RunId!.Value).ToArray());
         update.Parameters.AddWithValue("post_ids", runs.Select(r => r.Applied.PostId).ToArray());

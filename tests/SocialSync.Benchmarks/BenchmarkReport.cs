@@ -44,6 +44,7 @@ public sealed class BenchmarkReport(BenchmarkOptions options)
         sb.AppendLine(inv, $"- when: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC; commit `{Git("rev-parse --short HEAD")}`");
         sb.AppendLine(inv, $"- machine: {Environment.ProcessorCount} cores, {MemoryGiB():F1} GiB memory, {Environment.OSVersion}, .NET {Environment.Version}");
         sb.AppendLine(inv, $"- system: Release builds as separate processes, PostgreSQL with fsync on, one scheduler, emulator answering at once");
+        sb.AppendLine(inv, $"- warm-up before measuring: {BenchmarkRun.WarmupRounds} rounds of {options.WarmupPosts} unary + {options.WarmupPosts} batched creates, each round published (JIT tiering done, as in a long-running service)");
         sb.AppendLine(inv, $"- command: `./build.sh bench` (options: {options})");
         sb.AppendLine();
         sb.AppendLine("| figure | value | target | met |");
