@@ -53,9 +53,9 @@ public sealed partial class PostsInternalGrpcService(
         await using var query = database.Owner.CreateCommand("""
             select o.id, o.post_id, p.status, p.due_at, p.version, p.traceparent
             from (select id, post_id from schedule_outbox order by id limit @max) o
-            -- Lateral, so each change is one primary-key lookup: a prepared (generic) plan of a plain join may hash
-            -- the whole table instead.
-            left join lateral (select status, due_at, version, traceparent from scheduled_posts where id = o.post_id) p on true
+            -- One primary-key lookup per change. A plain join's prepared (generic) plan guesses "limit @max" rows and
+            -- hashes the whole table instead; "offset 0" keeps the planner from flattening the lateral lookup into one.
+            left join lateral (select status, due_at, version, traceparent from scheduled_posts where id = o.post_id offset 0) p on true
             order by o.id
             """);
         query.Parameters.AddWithValue("max", max);
@@ -160,7 +160,7 @@ public sealed partial class PostsInternalGrpcService(
                 returning p.id, p.version),
             claimed as (
                 update scheduled_posts p
-                set status = 'publishing', attempt = p.attempt + 1, lease_expires_at = @now + @lease, call_started = false,
+                set status = 'publishing', attempt = p.attempt + 1, lease_expires_at = @now + @lease,
                     dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint
                 from targets t where p.id = t.id and p.due_at >= @oldest
                 returning p.id, p.attempt, p.publish_at, p.platform, p.channel_id, p.traceparent, p.version, p.dispatch_late_ms)
@@ -273,8 +273,10 @@ public sealed partial class PostsInternalGrpcService(
                 order by lease_expires_at limit @max for update skip locked),
             requeued as (
                 update scheduled_posts p
-                set status = 'queued', needs_reconciliation = p.needs_reconciliation or p.call_started,
-                    call_started = false, lease_expires_at = null
+                set status = 'queued', lease_expires_at = null,
+                    -- A run of this attempt means its call may have reached the platform.
+                    needs_reconciliation = p.needs_reconciliation
+                        or exists (select 1 from post_runs r where r.scheduled_post_id = p.id and r.attempt = p.attempt)
                 from expired e where p.id = e.id
                 returning p.id, p.needs_reconciliation),
             closed_runs as (
@@ -342,9 +344,13 @@ public sealed partial class PostsInternalGrpcService(
         return response;
     }
 
+    /// <summary>A call that starts with less than this share of Retry:Lease left on its claim renews the lease.</summary>
+    private const double LeaseRenewedBelow = 0.9;
+
     /// <summary>
-    /// Marks each attempt started (call_started, lease extended) and opens its run, all in one statement; attempts
-    /// that are no longer the current claim are left out of the answer.
+    /// Opens each attempt's run (the record that the platform may be called: a lease that expires after it sends the
+    /// post to reconciliation) and renews a lease running short, all in one statement; attempts that are no longer
+    /// the current claim are left out of the answer.
     /// </summary>
     private async Task<Dictionary<Guid, (int Attempt, StartRunResponse Response)>> StartRunsAsync(
         IReadOnlyCollection<(Guid PostId, int Attempt)> wanted, CancellationToken cancellationToken)
@@ -358,13 +364,20 @@ public sealed partial class PostsInternalGrpcService(
         var now = time.GetUtcNow();
         await using var command = database.Owner.CreateCommand($"""
             with started as (
-                update scheduled_posts p set call_started = true,
-                    lease_expires_at = greatest(p.lease_expires_at, @now + @lease)
-                from unnest(@ids, @attempts) as r(run_post_id, run_attempt)
+                -- Locked, not updated: a lease recovery (which skips locked rows) cannot requeue the claim until the run
+                -- is committed, and from then on the run itself says the platform may have been called.
+                select {PostRows.Columns}, user_id, needs_reconciliation, platform_state::text as platform_state_json,
+                    attempt, dispatch_late_ms
+                from scheduled_posts p
+                join unnest(@ids, @attempts) as r(run_post_id, run_attempt) on p.id = r.run_post_id and p.attempt = r.run_attempt
                 -- "p.id = any" lets even a generic plan look the rows up by key instead of scanning the table.
-                where p.id = any(@ids) and p.id = r.run_post_id and p.attempt = r.run_attempt and p.status = 'publishing'
-                returning {PostRows.Columns}, p.user_id, p.needs_reconciliation, p.platform_state::text as platform_state_json,
-                    p.attempt, p.dispatch_late_ms),
+                where p.id = any(@ids) and p.status = 'publishing'
+                for no key update of p),
+            extended as (
+                -- The claim's lease is renewed only when the call starts late in it: each update writes every index.
+                update scheduled_posts p set lease_expires_at = @now + @lease
+                from started s
+                where p.id = s.id and p.lease_expires_at < @now + @lease * @renew_below),
             runs as (
                 insert into post_runs (scheduled_post_id, user_id, attempt, started_at, dispatch_late_ms)
                 select s.id, s.user_id, s.attempt, @now, s.dispatch_late_ms
@@ -380,6 +393,7 @@ public sealed partial class PostsInternalGrpcService(
         command.Parameters.AddWithValue("attempts", distinct.Select(w => w.Attempt).ToArray());
         command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("lease", retryPolicy.Options.Lease);
+        command.Parameters.AddWithValue("renew_below", LeaseRenewedBelow);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         const int extra = PostRows.ColumnCount;
         while (await reader.ReadAsync(cancellationToken))
@@ -546,7 +560,6 @@ public sealed partial class PostsInternalGrpcService(
                 error_message = u.error,
                 platform_state = coalesce(u.platform_state::jsonb, p.platform_state),
                 lease_expires_at = null,
-                call_started = false,
                 needs_reconciliation = case when u.status = 'published' then false else p.needs_reconciliation end,
                 traceparent = coalesce(u.traceparent, p.traceparent)
             from unnest(@ids, @attempts, @statuses, @due_ats, @retry_counts, @platform_post_ids, @permalinks, @finished_ats, @errors, @platform_states, @traceparents)

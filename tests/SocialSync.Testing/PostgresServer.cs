@@ -40,7 +40,7 @@ public sealed class PostgresServer : IAsyncDisposable
             new Dictionary<string, string?>
             {
                 ["POSTGRES_PASSWORD"] = Password,
-                ["POSTGRES_EXTRA_ARGS"] = durable ? "" : RelaxedDurability,
+                ["POSTGRES_EXTRA_ARGS"] = (durable ? "" : RelaxedDurability) + " " + Environment.GetEnvironmentVariable("HACK_PG_ARGS"),
             });
 
     private async Task WaitReadyAsync()

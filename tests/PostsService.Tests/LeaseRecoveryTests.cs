@@ -1,0 +1,70 @@
+using Grpc.Core;
+using SocialSync.Posts.V1;
+using SocialSync.Testing;
+
+namespace SocialSync.PostsService.Tests;
+
+/// <summary>What an expired claim becomes, driven through the internal RPCs the scheduler and publisher use.</summary>
+[Collection(PostsServiceCollection.Name)]
+public sealed class LeaseRecoveryTests(PostsServiceFixture fixture)
+{
+    private readonly Metadata _service = TestTokens.ForService();
+
+    [Fact]
+    public async Task An_expired_claim_whose_run_started_goes_to_reconciliation_and_one_that_never_started_is_requeued_plainly()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var started = await fixture.CreatePostAsync(user, channel, "started");
+        var notStarted = await fixture.CreatePostAsync(user, channel, "not started");
+        var ids = new[] { Guid.Parse(started.Id), Guid.Parse(notStarted.Id) };
+        await fixture.OwnerScalarAsync("update scheduled_posts set due_at = now() where id = any(@ids)", ("ids", ids));
+
+        var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { started.Id, notStarted.Id } }, _service);
+        Assert.Equal(2, claim.Claimed.Count);
+        var attempt = claim.Claimed.Single(c => c.PostId == started.Id).Attempt;
+        var runs = await fixture.Internal.StartRunsAsync(new StartRunsRequest { Runs = { new StartRunRequest { PostId = started.Id, Attempt = attempt } } }, _service);
+        Assert.True(Assert.Single(runs.Results).Started);
+
+        // The publisher dies here: neither outcome is ever reported, and both leases run out.
+        await fixture.OwnerScalarAsync("update scheduled_posts set lease_expires_at = now() - interval '1 second' where id = any(@ids)", ("ids", ids));
+        var recovered = await fixture.Internal.RecoverExpiredLeasesAsync(new RecoverExpiredLeasesRequest(), _service);
+
+        Assert.Equal(1, recovered.Requeued);
+        Assert.Equal(1, recovered.SentToReconciliation);
+        Assert.Equal("queued|True|unconfirmed", await StateAsync(started.Id));
+        Assert.Equal("queued|False|", await StateAsync(notStarted.Id));
+    }
+
+    [Fact]
+    public async Task A_run_started_late_in_its_claim_renews_the_lease_and_one_started_early_leaves_it()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var early = await fixture.CreatePostAsync(user, channel, "early");
+        var late = await fixture.CreatePostAsync(user, channel, "late");
+        var ids = new[] { Guid.Parse(early.Id), Guid.Parse(late.Id) };
+        await fixture.OwnerScalarAsync("update scheduled_posts set due_at = now() where id = any(@ids)", ("ids", ids));
+        var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { early.Id, late.Id } }, _service);
+        var leaseOfEarly = await LeaseAsync(early.Id);
+        // The late one waited in the publisher until 10 s of its 2 min lease were left.
+        await fixture.OwnerScalarAsync("update scheduled_posts set lease_expires_at = now() + interval '10 seconds' where id = @id", ("id", ids[1]));
+
+        await fixture.Internal.StartRunsAsync(new StartRunsRequest
+        {
+            Runs = { claim.Claimed.Select(c => new StartRunRequest { PostId = c.PostId, Attempt = c.Attempt }) },
+        }, _service);
+
+        Assert.Equal(leaseOfEarly, await LeaseAsync(early.Id));
+        Assert.InRange(await LeaseAsync(late.Id) - DateTime.UtcNow, TimeSpan.FromSeconds(100), TimeSpan.FromSeconds(121));
+    }
+
+    private async Task<string> StateAsync(string postId) => (string)(await fixture.OwnerScalarAsync("""
+        select p.status || '|' || case when p.needs_reconciliation then 'True' else 'False' end || '|'
+            || coalesce((select string_agg(r.status, ',') from post_runs r where r.scheduled_post_id = p.id), '')
+        from scheduled_posts p where p.id = @id
+        """, ("id", Guid.Parse(postId))))!;
+
+    private async Task<DateTime> LeaseAsync(string postId) =>
+        (DateTime)(await fixture.OwnerScalarAsync("select lease_expires_at from scheduled_posts where id = @id", ("id", Guid.Parse(postId))))!;
+}
