@@ -40,7 +40,8 @@ public sealed class PostgresServer : IAsyncDisposable
             new Dictionary<string, string?>
             {
                 ["POSTGRES_PASSWORD"] = Password,
-                ["POSTGRES_EXTRA_ARGS"] = (durable ? "" : RelaxedDurability) + " " + Environment.GetEnvironmentVariable("HACK_PG_ARGS"),
+                // SOCIALSYNC_POSTGRES_ARGS adds server settings for a profiling run, e.g. pg_stat_statements or auto_explain.
+                ["POSTGRES_EXTRA_ARGS"] = $"{(durable ? "" : RelaxedDurability)} {Environment.GetEnvironmentVariable("SOCIALSYNC_POSTGRES_ARGS")}",
             });
 
     private async Task WaitReadyAsync()
