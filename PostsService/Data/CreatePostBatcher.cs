@@ -119,12 +119,33 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
         using var span = StartWriteSpan(batch);
         var results = new ScheduledPost?[batch.Count];
         var errors = new Exception?[batch.Count];
+        var users = Enumerable.Range(0, batch.Count).GroupBy(i => batch[i].UserId).Select(g => (UserId: g.Key, Indexes: g.ToList())).ToList();
         await using (var connection = await database.App.OpenConnectionAsync())
         await using (var transaction = await connection.BeginTransactionAsync())
         {
-            foreach (var user in Enumerable.Range(0, batch.Count).GroupBy(i => batch[i].UserId))
+            var channels = await PostInserts.LoadChannelsAsync(connection, transaction,
+                users.Select(u => (u.UserId, u.Indexes.Select(i => batch[i].Post.ChannelId).Distinct().ToArray())).ToList(), CancellationToken.None);
+            var inserts = new List<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, Channel> Channels)>(users.Count);
+            var insertIndexes = new List<List<int>>(users.Count);
+            for (var u = 0; u < users.Count; u++)
             {
-                await WriteUserPostsAsync(connection, transaction, user.Key, user.ToList(), batch, results, errors);
+                var valid = users[u].Indexes.Where(i => CheckChannel(batch[i].Post, channels[u], out errors[i])).ToList();
+                if (valid.Count > 0)
+                {
+                    inserts.Add((users[u].UserId, valid.Select(i => batch[i].Post).ToList(), channels[u]));
+                    insertIndexes.Add(valid);
+                }
+            }
+            if (inserts.Count > 0)
+            {
+                var created = await PostInserts.InsertAsync(connection, transaction, inserts, CancellationToken.None);
+                for (var u = 0; u < inserts.Count; u++)
+                {
+                    for (var k = 0; k < insertIndexes[u].Count; k++)
+                    {
+                        results[insertIndexes[u][k]] = created[u][k];
+                    }
+                }
             }
             await transaction.CommitAsync();
         }
@@ -144,37 +165,18 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
         }
     }
 
-    private static async Task WriteUserPostsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, List<int> indexes,
-        IReadOnlyList<PendingCreate> batch, ScheduledPost?[] results, Exception?[] errors)
+    /// <summary>The post's channel is the user's and live, and the content fits it; else <paramref name="error"/> says why.</summary>
+    private static bool CheckChannel(NewPost post, Dictionary<Guid, Channel> channels, out Exception? error)
     {
-        var channels = await PostInserts.SetUserAndLoadChannelsAsync(connection, transaction, userId, indexes.Select(i => batch[i].Post.ChannelId), CancellationToken.None);
-        var valid = new List<int>(indexes.Count);
-        foreach (var i in indexes)
+        if (!channels.TryGetValue(post.ChannelId, out var channel))
         {
-            var post = batch[i].Post;
-            if (!channels.TryGetValue(post.ChannelId, out var channel))
-            {
-                errors[i] = Problems.NotFound("channel", post.Request.ChannelId);
-                continue;
-            }
-            var violations = new FieldViolations();
-            ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
-            if (violations.Any)
-            {
-                errors[i] = violations.ToException();
-                continue;
-            }
-            valid.Add(i);
+            error = Problems.NotFound("channel", post.Request.ChannelId);
+            return false;
         }
-        if (valid.Count == 0)
-        {
-            return;
-        }
-        var created = await PostInserts.InsertAsync(connection, transaction, userId, valid.Select(i => batch[i].Post).ToList(), channels, CancellationToken.None);
-        for (var k = 0; k < valid.Count; k++)
-        {
-            results[valid[k]] = created[k];
-        }
+        var violations = new FieldViolations();
+        ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
+        error = violations.Any ? violations.ToException() : null;
+        return error is null;
     }
 
     /// <summary>The write's span: in the trace of the (first) create it carries, linked to the others'.</summary>

@@ -12,103 +12,152 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
 }
 
 /// <summary>
-/// The statements every create shares, set-based so that one post or five hundred cost the same round trips: the
-/// user's channels in one query, the posts in one INSERT.
+/// The statements every create shares, set-based so that one post or five hundred cost the same round trips, and
+/// pipelined across users: for each user the transaction's user is set (row-level security) and then that user's
+/// channels are read, or posts inserted, all in one round trip.
 /// </summary>
 public static class PostInserts
 {
     /// <summary>
-    /// Sets the transaction's user (row-level security) and loads that user's live channels among
-    /// <paramref name="channelIds"/>, locked for share so a concurrent channel delete waits for this transaction.
-    /// Channels of other users are not visible, so they are simply absent (NOT_FOUND to the caller).
+    /// Loads each user's live channels among the ids given, locked for share so a concurrent channel delete waits for
+    /// this transaction. Channels of other users are not visible, so they are simply absent (NOT_FOUND to the caller).
     /// </summary>
-    public static async Task<Dictionary<Guid, Channel>> SetUserAndLoadChannelsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        Guid userId, IEnumerable<Guid> channelIds, CancellationToken cancellationToken)
+    public static async Task<Dictionary<Guid, Channel>[]> LoadChannelsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<(Guid UserId, Guid[] ChannelIds)> users, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction)
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var (userId, channelIds) in users)
         {
-            BatchCommands =
+            batch.BatchCommands.Add(SetUser(userId));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"select {ChannelRows.Columns} from channels where id = any($1) and deleted_at is null for share")
             {
-                new NpgsqlBatchCommand("select set_config('app.user_id', $1, true)") { Parameters = { new NpgsqlParameter { Value = userId.ToString() } } },
-                new NpgsqlBatchCommand($"select {ChannelRows.Columns} from channels where id = any($1) and deleted_at is null for share")
-                {
-                    Parameters = { new NpgsqlParameter { Value = channelIds.Distinct().ToArray() } },
-                },
-            },
-        };
+                Parameters = { new NpgsqlParameter { Value = channelIds } },
+            });
+        }
+        var channels = new Dictionary<Guid, Channel>[users.Count];
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
-        var channels = new Dictionary<Guid, Channel>();
-        while (await reader.ReadAsync(cancellationToken))
+        for (var u = 0; u < users.Count; u++)
         {
-            channels[reader.GetGuid(0)] = ChannelRows.Read(reader);
+            await SkipSetUserAsync(reader, u, cancellationToken);
+            channels[u] = [];
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                channels[u][reader.GetGuid(0)] = ChannelRows.Read(reader);
+            }
         }
         return channels;
     }
 
     /// <summary>
-    /// Inserts <paramref name="posts"/> (each channel already checked) in one statement, in the caller's transaction
-    /// and as the user it set. A request_id used before yields the post that first create made (AIP-155). The result
-    /// is in the order of <paramref name="posts"/>; an entry is null only when a concurrent create with the same
-    /// request_id has not committed yet.
+    /// Inserts each user's posts (each channel already checked) with one statement per user, in the caller's
+    /// transaction. A request_id used before yields the post that first create made (AIP-155). Each user's result is
+    /// in the order of its posts; an entry is null only when a concurrent create with the same request_id has not
+    /// committed yet.
     /// </summary>
-    public static async Task<ScheduledPost?[]> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId,
-        IReadOnlyList<NewPost> posts, IReadOnlyDictionary<Guid, Channel> channels, CancellationToken cancellationToken)
+    public static async Task<ScheduledPost?[][]> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, Channel> Channels)> users, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var indexes = new Dictionary<Guid, int>[users.Count];
+        for (var u = 0; u < users.Count; u++)
+        {
+            batch.BatchCommands.Add(SetUser(users[u].UserId));
+            batch.BatchCommands.Add(InsertCommand(users[u].UserId, users[u].Posts, users[u].Channels, out indexes[u]));
+        }
+        var created = new ScheduledPost?[users.Count][];
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            for (var u = 0; u < users.Count; u++)
+            {
+                await SkipSetUserAsync(reader, u, cancellationToken);
+                created[u] = new ScheduledPost?[users[u].Posts.Count];
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    created[u][indexes[u][reader.GetGuid(0)]] = PostRows.Read(reader);
+                }
+            }
+        }
+
+        for (var u = 0; u < users.Count; u++)
+        {
+            var repeated = Enumerable.Range(0, users[u].Posts.Count).Where(i => created[u][i] is null).ToList();
+            if (repeated.Count > 0)
+            {
+                await FillRepeatedAsync(connection, transaction, users[u].UserId, users[u].Posts, repeated, created[u], cancellationToken);
+            }
+        }
+        return created;
+    }
+
+    private static NpgsqlBatchCommand SetUser(Guid userId) =>
+        new("select set_config('app.user_id', $1, true)") { Parameters = { new NpgsqlParameter { Value = userId.ToString() } } };
+
+    /// <summary>Moves past the set_config result that opens each user's part of a batch, onto that part's own result.</summary>
+    private static async Task SkipSetUserAsync(NpgsqlDataReader reader, int user, CancellationToken cancellationToken)
+    {
+        if (user > 0)
+        {
+            await reader.NextResultAsync(cancellationToken);
+        }
+        await reader.NextResultAsync(cancellationToken);
+    }
+
+    private static NpgsqlBatchCommand InsertCommand(Guid userId, IReadOnlyList<NewPost> posts, IReadOnlyDictionary<Guid, Channel> channels,
+        out Dictionary<Guid, int> index)
     {
         var ids = new Guid[posts.Count];
-        var index = new Dictionary<Guid, int>(posts.Count);
+        index = new Dictionary<Guid, int>(posts.Count);
         for (var i = 0; i < posts.Count; i++)
         {
             ids[i] = Guid.NewGuid();
             index[ids[i]] = i;
         }
-
-        await using var insert = new NpgsqlCommand($"""
+        return new NpgsqlBatchCommand($"""
             insert into scheduled_posts (id, user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, traceparent)
-            select p.id, @user, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.traceparent
-            from unnest(@ids, @channels, @platforms, @contents, @publish_at, @time_zones, @rrules, @request_ids, @traceparents)
+            select p.id, $1, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.traceparent
+            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10)
                 as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent)
             on conflict (user_id, request_id) where request_id is not null do nothing
             returning {PostRows.Columns}
-            """, connection, transaction);
-        insert.Parameters.AddWithValue("user", userId);
-        insert.Parameters.AddWithValue("ids", ids);
-        insert.Parameters.AddWithValue("channels", posts.Select(p => p.ChannelId).ToArray());
-        insert.Parameters.AddWithValue("platforms", posts.Select(p => channels[p.ChannelId].Platform.ToDb()).ToArray());
-        insert.Parameters.AddWithValue("contents", posts.Select(p => ContentJson.Serialize(p.Request.Content)).ToArray());
-        insert.Parameters.AddWithValue("publish_at", posts.Select(p => p.PublishAt.UtcDateTime).ToArray());
-        insert.Parameters.AddWithValue("time_zones", posts.Select(p => NullIfEmpty(p.TimeZone)).ToArray());
-        insert.Parameters.AddWithValue("rrules", posts.Select(p => NullIfEmpty(p.Rrule)).ToArray());
-        insert.Parameters.AddWithValue("request_ids", posts.Select(p => NullIfEmpty(p.Request.RequestId)).ToArray());
-        insert.Parameters.AddWithValue("traceparents", posts.Select(p => NullIfEmpty(p.Traceparent)).ToArray());
-
-        var created = new ScheduledPost?[posts.Count];
-        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken))
+            """)
         {
-            while (await reader.ReadAsync(cancellationToken))
+            Parameters =
             {
-                created[index[reader.GetGuid(0)]] = PostRows.Read(reader);
-            }
-        }
-
-        var repeated = Enumerable.Range(0, posts.Count).Where(i => created[i] is null).ToList();
-        if (repeated.Count > 0)
-        {
-            await FillRepeatedAsync(connection, transaction, userId, posts, repeated, created, cancellationToken);
-        }
-        return created;
+                new NpgsqlParameter { Value = userId },
+                new NpgsqlParameter { Value = ids },
+                new NpgsqlParameter { Value = posts.Select(p => p.ChannelId).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].Platform.ToDb()).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => ContentJson.Serialize(p.Request.Content)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => p.PublishAt.UtcDateTime).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => NullIfEmpty(p.TimeZone)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => NullIfEmpty(p.Rrule)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => NullIfEmpty(p.Request.RequestId)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => NullIfEmpty(p.Traceparent)).ToArray() },
+            },
+        };
     }
 
     private static async Task FillRepeatedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId,
         IReadOnlyList<NewPost> posts, List<int> repeated, ScheduledPost?[] created, CancellationToken cancellationToken)
     {
-        await using var existing = new NpgsqlCommand(
-            $"select {PostRows.Columns}, request_id from scheduled_posts where user_id = @user and request_id = any(@request_ids)",
-            connection, transaction);
-        existing.Parameters.AddWithValue("user", userId);
-        existing.Parameters.AddWithValue("request_ids", repeated.Select(i => posts[i].Request.RequestId).Distinct().ToArray());
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                SetUser(userId),
+                new NpgsqlBatchCommand($"select {PostRows.Columns}, request_id from scheduled_posts where user_id = $1 and request_id = any($2)")
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter { Value = userId },
+                        new NpgsqlParameter { Value = repeated.Select(i => posts[i].Request.RequestId).Distinct().ToArray() },
+                    },
+                },
+            },
+        };
         var byRequestId = new Dictionary<string, ScheduledPost>(StringComparer.Ordinal);
-        await using var reader = await existing.ExecuteReaderAsync(cancellationToken);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await SkipSetUserAsync(reader, 0, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             byRequestId[reader.GetString(PostRows.ColumnCount)] = PostRows.Read(reader);

@@ -54,15 +54,16 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
 
         var posts = await database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            var channels = await PostInserts.SetUserAndLoadChannelsAsync(connection, transaction, userId, parsed.Select(p => p.ChannelId), context.CancellationToken);
+            var channels = (await PostInserts.LoadChannelsAsync(connection, transaction,
+                [(userId, parsed.Select(p => p.ChannelId).Distinct().ToArray())], context.CancellationToken))[0];
             foreach (var post in parsed)
             {
                 var channel = channels.GetValueOrDefault(post.ChannelId) ?? throw Problems.NotFound("channel", post.Request.ChannelId);
                 ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
             }
             violations.ThrowIfAny();
-            var created = await PostInserts.InsertAsync(connection, transaction, userId, parsed, channels, context.CancellationToken);
-            return created.Select(row => row ?? throw ConcurrentRepeat()).ToList();
+            var created = await PostInserts.InsertAsync(connection, transaction, [(userId, parsed, channels)], context.CancellationToken);
+            return created[0].Select(row => row ?? throw ConcurrentRepeat()).ToList();
         }, context.CancellationToken);
 
         scheduleChanges.Pulse();
