@@ -11,6 +11,12 @@ public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configu
     public const string AppRole = "socialsync_app";
     public const int AutoPreparedStatements = 64;
 
+    /// <summary>
+    /// No session state is ever set (the user is set per transaction, with set_config(..., true)), so a connection
+    /// returned to the pool need not be reset: the reset is six statements, parsed each time, on every checkout.
+    /// </summary>
+    public const bool NoSessionState = true;
+
     private readonly Lazy<NpgsqlDataSource> _app = new(() => CreateAppDataSource(owner, configuration));
 
     public NpgsqlDataSource Owner { get; } = owner;
@@ -43,6 +49,7 @@ public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configu
             // The API runs a handful of statements over and over: prepare them once per connection.
             MaxAutoPrepare = AutoPreparedStatements,
             AutoPrepareMinUsages = 2,
+            NoResetOnClose = NoSessionState,
         };
         return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
     }

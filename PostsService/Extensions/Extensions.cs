@@ -19,6 +19,7 @@ public static class Extensions
         {
             dataSource.ConnectionStringBuilder.MaxAutoPrepare = PostsDatabase.AutoPreparedStatements;
             dataSource.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+            dataSource.ConnectionStringBuilder.NoResetOnClose = PostsDatabase.NoSessionState;
         });
         builder.AddSocialSyncAuthentication();
 
