@@ -13,15 +13,8 @@ public sealed class LeaseRecoveryTests(PostsServiceFixture fixture)
     [Fact]
     public async Task An_expired_claim_whose_run_started_goes_to_reconciliation_and_one_that_never_started_is_requeued_plainly()
     {
-        var user = fixture.NewUser();
-        var channel = await fixture.CreateWhatsAppChannelAsync(user);
-        var started = await fixture.CreatePostAsync(user, channel, "started");
-        var notStarted = await fixture.CreatePostAsync(user, channel, "not started");
+        var (started, notStarted, claim) = await ClaimTwoDuePostsAsync();
         var ids = new[] { Guid.Parse(started.Id), Guid.Parse(notStarted.Id) };
-        await fixture.OwnerScalarAsync("update scheduled_posts set due_at = now() where id = any(@ids)", ("ids", ids));
-
-        var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { started.Id, notStarted.Id } }, _service);
-        Assert.Equal(2, claim.Claimed.Count);
         var attempt = claim.Claimed.Single(c => c.PostId == started.Id).Attempt;
         var runs = await fixture.Internal.StartRunsAsync(new StartRunsRequest { Runs = { new StartRunRequest { PostId = started.Id, Attempt = attempt } } }, _service);
         Assert.True(Assert.Single(runs.Results).Started);
@@ -39,16 +32,10 @@ public sealed class LeaseRecoveryTests(PostsServiceFixture fixture)
     [Fact]
     public async Task A_run_started_late_in_its_claim_renews_the_lease_and_one_started_early_leaves_it()
     {
-        var user = fixture.NewUser();
-        var channel = await fixture.CreateWhatsAppChannelAsync(user);
-        var early = await fixture.CreatePostAsync(user, channel, "early");
-        var late = await fixture.CreatePostAsync(user, channel, "late");
-        var ids = new[] { Guid.Parse(early.Id), Guid.Parse(late.Id) };
-        await fixture.OwnerScalarAsync("update scheduled_posts set due_at = now() where id = any(@ids)", ("ids", ids));
-        var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { early.Id, late.Id } }, _service);
+        var (early, late, claim) = await ClaimTwoDuePostsAsync();
         var leaseOfEarly = await LeaseAsync(early.Id);
         // The late one waited in the publisher until 10 s of its 2 min lease were left.
-        await fixture.OwnerScalarAsync("update scheduled_posts set lease_expires_at = now() + interval '10 seconds' where id = @id", ("id", ids[1]));
+        await fixture.OwnerScalarAsync("update scheduled_posts set lease_expires_at = now() + interval '10 seconds' where id = @id", ("id", Guid.Parse(late.Id)));
 
         await fixture.Internal.StartRunsAsync(new StartRunsRequest
         {
@@ -57,6 +44,20 @@ public sealed class LeaseRecoveryTests(PostsServiceFixture fixture)
 
         Assert.Equal(leaseOfEarly, await LeaseAsync(early.Id));
         Assert.InRange(await LeaseAsync(late.Id) - DateTime.UtcNow, TimeSpan.FromSeconds(100), TimeSpan.FromSeconds(121));
+    }
+
+    /// <summary>Two posts of one new user, made due now and claimed together.</summary>
+    private async Task<(ScheduledPost First, ScheduledPost Second, ClaimDuePostsResponse Claim)> ClaimTwoDuePostsAsync()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var first = await fixture.CreatePostAsync(user, channel, "first");
+        var second = await fixture.CreatePostAsync(user, channel, "second");
+        await fixture.OwnerScalarAsync("update scheduled_posts set due_at = now() where id = any(@ids)",
+            ("ids", new[] { Guid.Parse(first.Id), Guid.Parse(second.Id) }));
+        var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { first.Id, second.Id } }, _service);
+        Assert.Equal(2, claim.Claimed.Count);
+        return (first, second, claim);
     }
 
     private async Task<string> StateAsync(string postId) => (string)(await fixture.OwnerScalarAsync("""
