@@ -227,10 +227,7 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
     public override async Task<Empty> DeleteChannel(DeleteChannelRequest request, ServerCallContext context)
     {
         var userId = context.UserId();
-        var violations = new FieldViolations();
-        var id = RequestFields.ParseId(request.Id, "id", violations);
-        var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
-        violations.ThrowIfAny();
+        var (id, etag) = RequestFields.RequireIdAndEtag(request.Id, request.Etag);
 
         return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
@@ -241,11 +238,11 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
                 """, connection, transaction))
             {
                 delete.Parameters.AddWithValue("now", time.GetUtcNow());
-                delete.Parameters.AddWithValue("id", id!.Value);
+                delete.Parameters.AddWithValue("id", id);
                 delete.Parameters.Add(new NpgsqlParameter("etag", NpgsqlTypes.NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
                 if (await delete.ExecuteNonQueryAsync(context.CancellationToken) == 0)
                 {
-                    throw await PostGrpcService.LoadChannelAsync(connection, transaction, id.Value, context.CancellationToken) is null
+                    throw await PostGrpcService.LoadChannelAsync(connection, transaction, id, context.CancellationToken) is null
                         ? Problems.NotFound("channel", request.Id)
                         : PostGrpcService.StaleEtag("channel");
                 }
@@ -258,14 +255,14 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
                 where channel_id = @id and status = 'queued'
                 """, connection, transaction))
             {
-                cancel.Parameters.AddWithValue("id", id.Value);
+                cancel.Parameters.AddWithValue("id", id);
                 await cancel.ExecuteNonQueryAsync(context.CancellationToken);
             }
 
             await using (var publishing = new NpgsqlCommand(
                 "select count(*) from scheduled_posts where channel_id = @id and status = 'publishing'", connection, transaction))
             {
-                publishing.Parameters.AddWithValue("id", id.Value);
+                publishing.Parameters.AddWithValue("id", id);
                 var count = (long)(await publishing.ExecuteScalarAsync(context.CancellationToken))!;
                 if (count > 0)
                 {

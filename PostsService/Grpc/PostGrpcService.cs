@@ -175,10 +175,7 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
     public override async Task<ScheduledPost> CancelPost(CancelPostRequest request, ServerCallContext context)
     {
         var userId = context.UserId();
-        var violations = new FieldViolations();
-        var id = RequestFields.ParseId(request.Id, "id", violations);
-        var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
-        violations.ThrowIfAny();
+        var (id, etag) = RequestFields.RequireIdAndEtag(request.Id, request.Etag);
         return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             await using var cancel = new NpgsqlCommand($"""
@@ -187,14 +184,14 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
                   and (@etag::int is null or version = @etag)
                 returning {PostRows.Columns}
                 """, connection, transaction);
-            cancel.Parameters.AddWithValue("id", id!.Value);
+            cancel.Parameters.AddWithValue("id", id);
             cancel.Parameters.Add(new NpgsqlParameter("etag", NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
             var cancelled = await ReadSingleAsync(cancel, context.CancellationToken);
             if (cancelled is not null)
             {
                 return cancelled;
             }
-            var (current, version) = await GetStatusAsync(connection, transaction, id.Value, context.CancellationToken)
+            var (current, version) = await GetStatusAsync(connection, transaction, id, context.CancellationToken)
                 ?? throw Problems.NotFound("post", request.Id);
             if (etag is { } expected && expected != version && current is "queued" or "failed" or "missed" or "unconfirmed")
             {
@@ -335,23 +332,20 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
     public override async Task<Empty> DeletePost(DeletePostRequest request, ServerCallContext context)
     {
         var userId = context.UserId();
-        var violations = new FieldViolations();
-        var id = RequestFields.ParseId(request.Id, "id", violations);
-        var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
-        violations.ThrowIfAny();
+        var (id, etag) = RequestFields.RequireIdAndEtag(request.Id, request.Etag);
         return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             await using var delete = new NpgsqlCommand("""
                 delete from scheduled_posts
                 where id = @id and status <> 'publishing' and (@etag::int is null or version = @etag)
                 """, connection, transaction);
-            delete.Parameters.AddWithValue("id", id!.Value);
+            delete.Parameters.AddWithValue("id", id);
             delete.Parameters.Add(new NpgsqlParameter("etag", NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
             if (await delete.ExecuteNonQueryAsync(context.CancellationToken) == 1)
             {
                 return new Empty();
             }
-            var (status, _) = await GetStatusAsync(connection, transaction, id.Value, context.CancellationToken)
+            var (status, _) = await GetStatusAsync(connection, transaction, id, context.CancellationToken)
                 ?? throw Problems.NotFound("post", request.Id);
             throw status == "publishing"
                 ? Problems.FailedPrecondition("The post is being published; it can be deleted once the attempt finishes.")

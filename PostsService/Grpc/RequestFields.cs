@@ -37,6 +37,16 @@ public static class RequestFields
         return id!.Value;
     }
 
+    /// <summary>The id (required) and etag (optional) of a request that names one row; INVALID_ARGUMENT names each bad one.</summary>
+    public static (Guid Id, int? Etag) RequireIdAndEtag(string id, string etag)
+    {
+        var violations = new FieldViolations();
+        var parsedId = ParseId(id, "id", violations);
+        var parsedEtag = ParseEtag(etag, "etag", violations);
+        violations.ThrowIfAny();
+        return (parsedId!.Value, parsedEtag);
+    }
+
     /// <summary>A Timestamp inside the range PostgreSQL and .NET both hold.</summary>
     public static DateTimeOffset? ParseTime(Timestamp? value, string field, FieldViolations violations)
     {
