@@ -30,7 +30,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
         {
             throw new RpcException(new Status(StatusCode.Unavailable, "The service is stopping; retry."));
         }
-        return await pending.Result.Task.WaitAsync(cancellationToken);
+        return await pending.Completion.Task.WaitAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -44,7 +44,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
             _pending.Writer.TryComplete();
             while (_pending.Reader.TryRead(out var left))
             {
-                left.Result.TrySetException(new RpcException(new Status(StatusCode.Unavailable, "The service is stopping; retry.")));
+                left.Completion.TrySetException(new RpcException(new Status(StatusCode.Unavailable, "The service is stopping; retry.")));
             }
         }
     }
@@ -60,7 +60,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
                 {
                     if (next.Cancellation.IsCancellationRequested)
                     {
-                        next.Result.TrySetCanceled(next.Cancellation);
+                        next.Completion.TrySetCanceled(next.Cancellation);
                         continue;
                     }
                     batch.Add(next);
@@ -97,7 +97,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
         {
             foreach (var pending in batch)
             {
-                pending.Result.TrySetException(e);
+                pending.Completion.TrySetException(e);
             }
         }
     }
@@ -110,7 +110,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
         }
         catch (Exception e)
         {
-            pending.Result.TrySetException(e);
+            pending.Completion.TrySetException(e);
         }
     }
 
@@ -156,11 +156,11 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
             if (results[i] is { } post)
             {
                 metrics.PostCreated(post.Platform);
-                batch[i].Result.TrySetResult(post);
+                batch[i].Completion.TrySetResult(post);
             }
             else
             {
-                batch[i].Result.TrySetException(errors[i] ?? PostGrpcService.ConcurrentRepeat());
+                batch[i].Completion.TrySetException(errors[i] ?? PostGrpcService.ConcurrentRepeat());
             }
         }
     }
@@ -194,7 +194,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
 
     private sealed record PendingCreate(Guid UserId, NewPost Post, CancellationToken Cancellation)
     {
-        public TaskCompletionSource<ScheduledPost> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<ScheduledPost> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} creates failed in PostgreSQL ({SqlState}); writing each alone")]
