@@ -168,14 +168,8 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
     /// <summary>The post's channel is the user's and live, and the content fits it; else <paramref name="error"/> says why.</summary>
     private static bool CheckChannel(NewPost post, Dictionary<Guid, Channel> channels, out Exception? error)
     {
-        if (!channels.TryGetValue(post.ChannelId, out var channel))
-        {
-            error = Problems.NotFound("channel", post.Request.ChannelId);
-            return false;
-        }
         var violations = new FieldViolations();
-        ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
-        error = violations.Any ? violations.ToException() : null;
+        error = PostInserts.CheckChannel(post, channels, violations) ?? (violations.Any ? violations.ToException() : null);
         return error is null;
     }
 

@@ -15,14 +15,9 @@ public sealed class ScheduleChangeNotifier
     /// <summary>Completes when a change is signalled after this call, or when <paramref name="timeout"/> passes.</summary>
     public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
-        var signal = Volatile.Read(ref _changed).Task;
-        try
-        {
-            await signal.WaitAsync(timeout, time, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-        }
+        // WhenAny, not WaitAsync(timeout): a timeout is the common case here (every re-check), not an exception.
+        await Task.WhenAny(Volatile.Read(ref _changed).Task, Task.Delay(timeout, time, cancellationToken));
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     public void Pulse() => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();

@@ -58,8 +58,10 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
                 [(userId, parsed.Select(p => p.ChannelId).Distinct().ToArray())], context.CancellationToken))[0];
             foreach (var post in parsed)
             {
-                var channel = channels.GetValueOrDefault(post.ChannelId) ?? throw Problems.NotFound("channel", post.Request.ChannelId);
-                ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
+                if (PostInserts.CheckChannel(post, channels, violations) is { } notFound)
+                {
+                    throw notFound;
+                }
             }
             violations.ThrowIfAny();
             var created = await PostInserts.InsertAsync(connection, transaction, [(userId, parsed, channels)], context.CancellationToken);
