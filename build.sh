@@ -31,6 +31,18 @@ ensure_prerequisites() {
   fi
 }
 
+# The benchmark's yardstick: BullMQ on Node, at the versions pinned in the benchmark's package-lock.json.
+ensure_bullmq() {
+  local dir=tests/SocialSync.Benchmarks/bullmq
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  if [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing BullMQ for the benchmark (npm ci)"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # Sums every test assembly's "Passed: N, Failed: N" into one closing line.
 summarize_tests() {
   local out=$1
@@ -74,6 +86,7 @@ case "$cmd" in
     ;;
   bench)
     ensure_prerequisites
+    ensure_bullmq
     dotnet build tests/SocialSync.Benchmarks -c Release -nologo -v quiet
     exec dotnet run --project tests/SocialSync.Benchmarks -c Release --no-build -- "$@"
     ;;

@@ -21,6 +21,7 @@ public sealed class BenchmarkReport(BenchmarkOptions options)
     public double PostgresInsertRate { get; set; }
     public double RedisZaddRate { get; set; }
     public double EmulatorRate { get; set; }
+    public BullMqBurstResult? BullMq { get; set; }
 
     public async Task<string> WriteAsync(string directory)
     {
@@ -66,9 +67,18 @@ public sealed class BenchmarkReport(BenchmarkOptions options)
         sb.AppendLine(inv, $"| raw emulator requests (64 concurrent HTTP clients) | {EmulatorRate:F0} /s | | |");
         sb.AppendLine(inv, $"| ratio create rate / INSERT rate | {CreateRate / PostgresInsertRate:F2} | ≥ 0.5 | {Met(CreateRate / PostgresInsertRate >= 0.5)} |");
         sb.AppendLine(inv, $"| ratio burst publish rate / emulator request rate | {burstRate / EmulatorRate:F2} ({burstRate:F0}/s) | | |");
+        if (BullMq is { } bullmq)
+        {
+            sb.AppendLine(inv, $"| BullMQ {bullmq.BullmqVersion} burst of {bullmq.Jobs} on the same Redis (no-op job, concurrency {bullmq.Concurrency}): due instant → last completed | {bullmq.Seconds:F2} s | | |");
+            sb.AppendLine(inv, $"| BullMQ burst lateness p50 / p99 / max | {bullmq.LatenessMs.P50:F0} / {bullmq.LatenessMs.P99:F0} / {bullmq.LatenessMs.Max:F0} ms | | |");
+            sb.AppendLine(inv, $"| SocialSync burst of {options.BurstPosts}: due instant → last published and persisted | {BurstSeconds:F2} s | ≤ BullMQ's in the same run ({bullmq.Seconds:F2} s) | {Met(BurstSeconds <= bullmq.Seconds)} |");
+            sb.AppendLine(inv, $"| ratio SocialSync burst time / BullMQ burst time | {BurstSeconds / bullmq.Seconds:F2} | ≤ 1 | {Met(BurstSeconds <= bullmq.Seconds)} |");
+        }
         sb.AppendLine();
         sb.AppendLine("Lateness is the emulator's receive time minus `publish_at`. The burst time ends at the later of the last");
-        sb.AppendLine("message received and the last `published` status committed.");
+        sb.AppendLine("message received and the last `published` status committed. BullMQ's burst runs after SocialSync's phases, on the");
+        sb.AppendLine("same redis-server (its own database), warmed up with as many rounds and jobs as SocialSync's warm-up; its time ends");
+        sb.AppendLine("at the worker's last `completed` event, and its lateness is each job's completion time minus the due instant.");
         sb.AppendLine();
         sb.AppendLine("![lateness](lateness.png)");
         return sb.ToString();

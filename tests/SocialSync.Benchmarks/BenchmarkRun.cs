@@ -15,6 +15,7 @@ public static class BenchmarkRun
 
     public static async Task<BenchmarkReport> RunAsync(BenchmarkOptions options, TextWriter log)
     {
+        BullMqBurst.EnsureInstalled();
         var report = new BenchmarkReport(options);
         log.WriteLine("starting the system (PostgreSQL with fsync on, Redis, emulator, three services)");
         await using var system = await SocialSyncSystem.StartAsync(new SystemOptions { DurablePostgres = true });
@@ -87,6 +88,11 @@ public static class BenchmarkRun
         report.RedisZaddRate = await RawLimits.RedisZaddsPerSecondAsync(system, 32, 200_000);
         report.EmulatorRate = await RawLimits.EmulatorRequestsPerSecondAsync(system, 64, TimeSpan.FromSeconds(5));
         log.WriteLine($"raw: PostgreSQL {report.PostgresInsertRate:F0} single-row INSERT commits/s, Redis {report.RedisZaddRate:F0} ZADD/s, emulator {report.EmulatorRate:F0} requests/s");
+
+        // 5. The yardstick: BullMQ drains a burst of the same size on the same redis-server, SocialSync idle by now.
+        log.WriteLine($"bullmq: {options.BurstPosts} delayed jobs due at one instant, a no-op worker of concurrency {BullMqBurst.Concurrency}, Redis database {BullMqBurst.Database}");
+        report.BullMq = await BullMqBurst.RunAsync(system.Redis, options, log);
+        log.WriteLine($"bullmq {report.BullMq.BullmqVersion}: {report.BullMq.Seconds:F2} s; SocialSync's burst {report.BurstSeconds:F2} s, ratio {report.BurstSeconds / report.BullMq.Seconds:F2}");
         return report;
     }
 
