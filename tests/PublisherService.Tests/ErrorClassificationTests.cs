@@ -1,6 +1,4 @@
-extern alias publisher;
-
-using publisher::SocialSync.PublisherService.Platforms;
+using SocialSync.PublisherService.Platforms;
 
 namespace SocialSync.PublisherService.Tests;
 

@@ -1,13 +1,8 @@
-extern alias posts;
-
 using Google.Protobuf.WellKnownTypes;
-using OutcomeKind = posts::SocialSync.Posts.V1.OutcomeKind;
-using OutcomeRules = posts::SocialSync.PostsService.Domain.OutcomeRules;
-using PublishOutcome = posts::SocialSync.Posts.V1.PublishOutcome;
-using RetryOptions = posts::SocialSync.PostsService.Domain.RetryOptions;
-using RetryPolicy = posts::SocialSync.PostsService.Domain.RetryPolicy;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
 
-namespace SocialSync.SchedulerService.Tests;
+namespace SocialSync.PostsService.Tests;
 
 /// <summary>The back-off schedule (PostsService's RetryPolicy) and what each reported outcome does to a post.</summary>
 public sealed class BackoffAndOutcomeTests

@@ -1,8 +1,11 @@
 using SocialSync.Posts.V1;
 
-namespace SocialSync.PostsService.Domain;
+namespace SocialSync.Contracts;
 
-/// <summary>The seed's words in the database, the protos' enums in the API.</summary>
+/// <summary>
+/// The platform, status and error-class words as the database, the metrics and the logs spell them (those of the
+/// API's original REST contract), and the protos' enums in the API.
+/// </summary>
 public static class Vocabulary
 {
     public static string ToDb(this Platform platform) => platform switch
