@@ -53,4 +53,14 @@ public static class Vocabulary
         "needs_reconnect" => ChannelState.NeedsReconnect,
         _ => ChannelState.Unspecified,
     };
+
+    public static string ToDb(this ErrorClass errorClass) => errorClass switch
+    {
+        ErrorClass.Transient => "transient",
+        ErrorClass.RateLimited => "rate_limited",
+        ErrorClass.Auth => "auth",
+        ErrorClass.Permanent => "permanent",
+        ErrorClass.Ambiguous => "ambiguous",
+        _ => throw new ArgumentOutOfRangeException(nameof(errorClass)),
+    };
 }

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
 
@@ -92,6 +93,19 @@ public sealed class BackoffAndOutcomeTests
 
         Assert.Equal(("queued", Now.AddMinutes(1), 1), (decision.Status, decision.DueAt, decision.RetryCount));
         Assert.Null(decision.RunStatus);
+    }
+
+    [Theory]
+    [InlineData(OutcomeKind.TransientFailure, ErrorClass.Transient)]
+    [InlineData(OutcomeKind.Deferred, ErrorClass.RateLimited)]
+    [InlineData(OutcomeKind.AuthFailure, ErrorClass.Auth)]
+    [InlineData(OutcomeKind.PermanentFailure, ErrorClass.Permanent)]
+    [InlineData(OutcomeKind.Unconfirmed, ErrorClass.Ambiguous)]
+    public void A_failed_run_records_its_error_class_in_the_shared_words(OutcomeKind kind, ErrorClass expected)
+    {
+        var decision = OutcomeRules.Decide(Outcome(kind), 0, Now, new RetryPolicy(new RetryOptions()), NoJitter)!;
+
+        Assert.Equal(expected.ToDb(), decision.ErrorClass);
     }
 
     private static PublishOutcome Outcome(OutcomeKind kind) => new() { PostId = Guid.NewGuid().ToString(), Attempt = 1, Kind = kind, Error = "boom" };
