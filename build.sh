@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# SocialSync's one entry point: ./build.sh run | test | chaos | bench | token [user-uuid]
-# Each command installs what a fresh Debian 12 + .NET 10 machine lacks (redis-server, PostgreSQL binaries).
+# SocialSync's one entry point: ./build.sh run | test | protos | chaos | bench | token [user-uuid]
+# Each command installs what a fresh Debian 12 + .NET 10 machine lacks (redis-server, PostgreSQL binaries, npm).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -43,6 +43,38 @@ ensure_bullmq() {
   fi
 }
 
+# buf at the version pinned in tools/buf/package-lock.json (npm @bufbuild/buf), installed with npm ci when missing.
+buf=tools/buf/node_modules/.bin/buf
+ensure_buf() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  local pinned
+  pinned=$(node -p "require('./tools/buf/package.json').devDependencies['@bufbuild/buf']")
+  if [ "$("$buf" --version 2>/dev/null)" != "$pinned" ]; then
+    log "installing buf $pinned (tools/buf)"
+    (cd tools/buf && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# Lints protos/ and checks it against the previous commit (protos/README.md: rules, and the Proto-Breaking trailer).
+check_protos() {
+  ensure_buf
+  log "buf lint"
+  "$buf" lint protos
+  if ! git rev-parse --verify --quiet HEAD~1 >/dev/null 2>&1; then
+    log "buf breaking skipped: no previous commit to compare with (first commit, shallow clone or no git history)"
+    return
+  fi
+  # The commits HEAD brings in: HEAD itself, or for a merge also the commits it merges.
+  local reasons
+  reasons=$(git log --format='%(trailers:key=Proto-Breaking,valueonly)' HEAD~1..HEAD | sed '/^[[:space:]]*$/d')
+  if [ -n "$reasons" ]; then
+    while IFS= read -r reason; do log "buf breaking skipped, Proto-Breaking: $reason"; done <<<"$reasons"
+    return
+  fi
+  log "buf breaking against the previous commit"
+  "$buf" breaking protos --against '.git#ref=HEAD~1,subdir=protos'
+}
+
 # Sums every test assembly's "Passed: N, Failed: N" into one closing line.
 summarize_tests() {
   local out=$1
@@ -67,6 +99,7 @@ case "$cmd" in
     ;;
   test)
     ensure_prerequisites
+    check_protos
     log "building"
     dotnet build SocialSync.sln -c Debug -nologo -v quiet -warnaserror
     log "running every test"
@@ -78,6 +111,9 @@ case "$cmd" in
     summarize_tests "$out"
     rm -f "$out"
     exit "$status"
+    ;;
+  protos)
+    check_protos
     ;;
   chaos)
     ensure_prerequisites
@@ -94,7 +130,7 @@ case "$cmd" in
     exec dotnet run --project PostsService -v quiet -- mint-token "$@"
     ;;
   *)
-    echo "usage: ./build.sh run | test | chaos [--posts N] | bench | token [user-uuid]" >&2
+    echo "usage: ./build.sh run | test | protos | chaos [--posts N] | bench | token [user-uuid]" >&2
     exit 2
     ;;
 esac

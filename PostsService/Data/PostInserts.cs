@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Npgsql;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
 using SocialSync.PostsService.Grpc;

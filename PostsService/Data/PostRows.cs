@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Google.Protobuf.WellKnownTypes;
 using Npgsql;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
 

@@ -4,6 +4,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
 using NpgsqlTypes;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
+using SocialSync.Contracts;
 
 namespace SocialSync.PostsService.Grpc;
 
@@ -21,7 +22,7 @@ public static class Problems
 }
 
 /// <summary>Collects every bad field of a request, then throws one INVALID_ARGUMENT with a google.rpc.BadRequest.</summary>
-public sealed class FieldViolations
+public sealed class FieldViolations : IFieldViolations
 {
     private readonly BadRequest _badRequest = new();
 
@@ -32,6 +33,8 @@ public sealed class FieldViolations
         _badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = field, Description = description });
         return this;
     }
+
+    void IFieldViolations.Add(string field, string description) => Add(field, description);
 
     public RpcException ToException()
     {

@@ -5,7 +5,7 @@ using SocialSync.Testing;
 
 namespace SocialSync.PostsService.Tests;
 
-/// <summary>The seed's REST API, through JSON transcoding on the HTTP/1.1 endpoint.</summary>
+/// <summary>The API's original REST routes, through JSON transcoding on the HTTP/1.1 endpoint.</summary>
 [Collection(PostsServiceCollection.Name)]
 public sealed class RestApiTests(PostsServiceFixture fixture)
 {
@@ -26,7 +26,7 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
         return body.GetProperty("id").GetString()!;
     }
 
-    private static string SeedBody(string channelId, DateTimeOffset publishAt) =>
+    private static string OriginalExampleBody(string channelId, DateTimeOffset publishAt) =>
         $$"""{"channel_id": "{{channelId}}", "content": {"text": "Hello", "media": [{"type": "image", "url": "https://example.com/image.jpg"}]}, "publish_at": "{{publishAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}}"}""";
 
     [Fact]
@@ -35,7 +35,7 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
         var user = fixture.NewUser();
         var channelId = await CreateChannelAsync(user);
         var publishAt = new DateTimeOffset(DateTimeOffset.UtcNow.Year + 1, 10, 20, 14, 30, 0, TimeSpan.Zero);
-        var (status, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, SeedBody(channelId, publishAt));
+        var (status, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, OriginalExampleBody(channelId, publishAt));
 
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal("QUEUED", post.GetProperty("status").GetString());
@@ -56,7 +56,7 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
         var ids = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            var (_, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, SeedBody(channelId, DateTimeOffset.UtcNow.AddHours(1 + i)));
+            var (_, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, OriginalExampleBody(channelId, DateTimeOffset.UtcNow.AddHours(1 + i)));
             ids.Add(post.GetProperty("id").GetString()!);
         }
         await SendAsync(HttpMethod.Delete, $"/api/posts/{ids[0]}", user);
@@ -76,7 +76,7 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
     {
         var user = fixture.NewUser();
         var channelId = await CreateChannelAsync(user);
-        var (_, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, SeedBody(channelId, DateTimeOffset.UtcNow.AddHours(2)));
+        var (_, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, OriginalExampleBody(channelId, DateTimeOffset.UtcNow.AddHours(2)));
         var id = post.GetProperty("id").GetString()!;
 
         var (getStatus, got) = await SendAsync(HttpMethod.Get, $"/api/posts/{id}", user);
@@ -135,14 +135,14 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
     {
         var user = fixture.NewUser();
         var channelId = await CreateChannelAsync(user);
-        var (_, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, SeedBody(channelId, DateTimeOffset.UtcNow.AddHours(2)));
+        var (_, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, OriginalExampleBody(channelId, DateTimeOffset.UtcNow.AddHours(2)));
         var id = post.GetProperty("id").GetString()!;
 
         var (badId, badIdBody) = await SendAsync(HttpMethod.Get, "/api/posts/not-a-uuid", user);
         Assert.Equal(HttpStatusCode.BadRequest, badId);
         Assert.Equal("id", badIdBody.GetProperty("details")[0].GetProperty("fieldViolations")[0].GetProperty("field").GetString());
 
-        var (past, pastBody) = await SendAsync(HttpMethod.Post, "/api/posts", user, SeedBody(channelId, DateTimeOffset.UtcNow.AddDays(-1)));
+        var (past, pastBody) = await SendAsync(HttpMethod.Post, "/api/posts", user, OriginalExampleBody(channelId, DateTimeOffset.UtcNow.AddDays(-1)));
         Assert.Equal(HttpStatusCode.BadRequest, past);
         Assert.Contains("publish_at", pastBody.GetProperty("message").GetString());
 
@@ -150,7 +150,7 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
         {
             (HttpMethod.Post, "/api/posts", """{"channel_id": "x", "content": {"media": [{"type": "banana", "url": "https://e.com/a.jpg"}]}}""", HttpStatusCode.BadRequest),
             (HttpMethod.Post, "/api/posts", "{not json", HttpStatusCode.BadRequest),
-            (HttpMethod.Post, "/api/posts", SeedBody(Guid.NewGuid().ToString(), DateTimeOffset.UtcNow.AddHours(1)), HttpStatusCode.NotFound),
+            (HttpMethod.Post, "/api/posts", OriginalExampleBody(Guid.NewGuid().ToString(), DateTimeOffset.UtcNow.AddHours(1)), HttpStatusCode.NotFound),
             (HttpMethod.Get, "/api/posts?limit=500", null, HttpStatusCode.BadRequest),
             (HttpMethod.Get, "/api/posts?limit=abc", null, HttpStatusCode.BadRequest),
             (HttpMethod.Get, "/api/posts?status=sent", null, HttpStatusCode.BadRequest),
@@ -195,7 +195,7 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
             using var serviceResponse = await fixture.Http.SendAsync(service);
             Assert.Equal(HttpStatusCode.Forbidden, serviceResponse.StatusCode);
         }
-        var (create, _) = await SendAsync(HttpMethod.Post, "/api/posts", null, SeedBody(Guid.NewGuid().ToString(), DateTimeOffset.UtcNow.AddHours(1)));
+        var (create, _) = await SendAsync(HttpMethod.Post, "/api/posts", null, OriginalExampleBody(Guid.NewGuid().ToString(), DateTimeOffset.UtcNow.AddHours(1)));
         Assert.Equal(HttpStatusCode.Unauthorized, create);
     }
 }

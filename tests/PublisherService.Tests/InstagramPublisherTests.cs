@@ -1,8 +1,6 @@
-extern alias publisher;
-
 using System.Text.Json;
-using publisher::SocialSync.PublisherService.Platforms;
-using V1 = publisher::SocialSync.Posts.V1;
+using SocialSync.PublisherService.Platforms;
+using V1 = SocialSync.Posts.V1;
 
 namespace SocialSync.PublisherService.Tests;
 

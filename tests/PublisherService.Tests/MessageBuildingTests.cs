@@ -1,10 +1,8 @@
-extern alias publisher;
-
 using System.Text.Json;
-using publisher::SocialSync.PublisherService.Platforms;
-using publisher::SocialSync.PublisherService.Platforms.Instagram;
-using publisher::SocialSync.PublisherService.Platforms.WhatsApp;
-using V1 = publisher::SocialSync.Posts.V1;
+using SocialSync.PublisherService.Platforms;
+using SocialSync.PublisherService.Platforms.Instagram;
+using SocialSync.PublisherService.Platforms.WhatsApp;
+using V1 = SocialSync.Posts.V1;
 
 namespace SocialSync.PublisherService.Tests;
 

@@ -1,14 +1,12 @@
-extern alias publisher;
-
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using publisher::SocialSync.PublisherService.Platforms;
-using publisher::SocialSync.PublisherService.Platforms.Instagram;
+using SocialSync.PublisherService.Platforms;
+using SocialSync.PublisherService.Platforms.Instagram;
 using SocialSync.Testing;
-using V1 = publisher::SocialSync.Posts.V1;
+using V1 = SocialSync.Posts.V1;
 
 namespace SocialSync.PublisherService.Tests;
 

@@ -1,5 +1,3 @@
-extern alias testing;
-
 using System.Collections.Concurrent;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -11,8 +9,8 @@ using Microsoft.Extensions.Time.Testing;
 using SocialSync.Posts.V1;
 using SocialSync.SchedulerService.Scheduling;
 using SocialSync.SchedulerService.Telemetry;
+using SocialSync.Testing;
 using StackExchange.Redis;
-using RedisServer = testing::SocialSync.Testing.RedisServer;
 
 namespace SocialSync.SchedulerService.Tests;
 

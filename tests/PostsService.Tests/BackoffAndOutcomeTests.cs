@@ -1,13 +1,9 @@
-extern alias posts;
-
 using Google.Protobuf.WellKnownTypes;
-using OutcomeKind = posts::SocialSync.Posts.V1.OutcomeKind;
-using OutcomeRules = posts::SocialSync.PostsService.Domain.OutcomeRules;
-using PublishOutcome = posts::SocialSync.Posts.V1.PublishOutcome;
-using RetryOptions = posts::SocialSync.PostsService.Domain.RetryOptions;
-using RetryPolicy = posts::SocialSync.PostsService.Domain.RetryPolicy;
+using SocialSync.Contracts;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
 
-namespace SocialSync.SchedulerService.Tests;
+namespace SocialSync.PostsService.Tests;
 
 /// <summary>The back-off schedule (PostsService's RetryPolicy) and what each reported outcome does to a post.</summary>
 public sealed class BackoffAndOutcomeTests
@@ -97,6 +93,19 @@ public sealed class BackoffAndOutcomeTests
 
         Assert.Equal(("queued", Now.AddMinutes(1), 1), (decision.Status, decision.DueAt, decision.RetryCount));
         Assert.Null(decision.RunStatus);
+    }
+
+    [Theory]
+    [InlineData(OutcomeKind.TransientFailure, ErrorClass.Transient)]
+    [InlineData(OutcomeKind.Deferred, ErrorClass.RateLimited)]
+    [InlineData(OutcomeKind.AuthFailure, ErrorClass.Auth)]
+    [InlineData(OutcomeKind.PermanentFailure, ErrorClass.Permanent)]
+    [InlineData(OutcomeKind.Unconfirmed, ErrorClass.Ambiguous)]
+    public void A_failed_run_records_its_error_class_in_the_shared_words(OutcomeKind kind, ErrorClass expected)
+    {
+        var decision = OutcomeRules.Decide(Outcome(kind), 0, Now, new RetryPolicy(new RetryOptions()), NoJitter)!;
+
+        Assert.Equal(expected.ToDb(), decision.ErrorClass);
     }
 
     private static PublishOutcome Outcome(OutcomeKind kind) => new() { PostId = Guid.NewGuid().ToString(), Attempt = 1, Kind = kind, Error = "boom" };

@@ -1,40 +1,22 @@
-extern alias posts;
-extern alias testing;
-
 using Grpc.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
-using AccessTokenProtector = posts::SocialSync.PostsService.Data.AccessTokenProtector;
-using ClaimDuePostsRequest = posts::SocialSync.Posts.V1.ClaimDuePostsRequest;
-using ClaimDuePostsResponse = posts::SocialSync.Posts.V1.ClaimDuePostsResponse;
-using MigrationRunner = posts::SocialSync.PostsService.Data.MigrationRunner;
-using PostgresServer = testing::SocialSync.Testing.PostgresServer;
-using PostsDatabase = posts::SocialSync.PostsService.Data.PostsDatabase;
-using PostsInternalGrpcService = posts::SocialSync.PostsService.Grpc.PostsInternalGrpcService;
-using PostsMetrics = posts::SocialSync.PostsService.Domain.PostsMetrics;
-using RetryOptions = posts::SocialSync.PostsService.Domain.RetryOptions;
-using RetryPolicy = posts::SocialSync.PostsService.Domain.RetryPolicy;
-using ScheduleChangeNotifier = posts::SocialSync.PostsService.Data.ScheduleChangeNotifier;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Data;
+using SocialSync.PostsService.Domain;
+using SocialSync.PostsService.Grpc;
 
-namespace SocialSync.SchedulerService.Tests;
-
-public sealed class PostgresFixture : IAsyncLifetime
-{
-    public PostgresServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Server = await PostgresServer.StartAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
+namespace SocialSync.PostsService.Tests;
 
 /// <summary>
 /// PostsService's claim (the real SQL on a real PostgreSQL) with its clock faked: never a millisecond early, and the
 /// misfire window decides between a late publish (recording how late) and 'missed'.
 /// </summary>
-public sealed class ClaimTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IAsyncLifetime
+[Collection(PostsServiceCollection.Name)]
+public sealed class ClaimTests(PostsServiceFixture fixture) : IAsyncLifetime
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
     private readonly FakeTimeProvider _time = new(Now);
@@ -44,8 +26,13 @@ public sealed class ClaimTests(PostgresFixture postgres) : IClassFixture<Postgre
 
     public async Task InitializeAsync()
     {
-        _dataSource = NpgsqlDataSource.Create(postgres.Server.ConnectionString(await postgres.Server.CreateDatabaseAsync()));
-        _database = new PostsDatabase(_dataSource, new ConfigurationBuilder().Build());
+        _dataSource = NpgsqlDataSource.Create(fixture.Postgres.ConnectionString(await fixture.Postgres.CreateDatabaseAsync()));
+        // Its own database on the collection's PostgreSQL. The API role is cluster-wide and the migrations set its
+        // password, so they set the one the collection's PostsService process logs in with.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new("Database:AppPassword", PostsServiceFixture.AppRolePassword)])
+            .Build();
+        _database = new PostsDatabase(_dataSource, configuration);
         await new MigrationRunner(_database, NullLogger<MigrationRunner>.Instance).MigrateAsync(CancellationToken.None);
         await using var insert = _dataSource.CreateCommand("""
             insert into channels (user_id, platform, account_id, access_token_encrypted)

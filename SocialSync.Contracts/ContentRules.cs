@@ -1,10 +1,12 @@
 using System.Text.RegularExpressions;
 using SocialSync.Posts.V1;
-using SocialSync.PostsService.Grpc;
 
-namespace SocialSync.PostsService.Domain;
+namespace SocialSync.Contracts;
 
-/// <summary>What each platform accepts (../shared/meta-graph-api.md), checked before a post is accepted.</summary>
+/// <summary>
+/// What each platform accepts (docs/publishing.md): PostsService checks it before it accepts a post, so a post
+/// that reaches the publisher is one its platform takes.
+/// </summary>
 public static partial class ContentRules
 {
     public const int WhatsAppTextMax = 4096;
@@ -17,7 +19,7 @@ public static partial class ContentRules
     public const int MaxUrlLength = 2048;
 
     /// <summary>Checks content that does not depend on the channel (shape, URLs, types).</summary>
-    public static void CheckShape(Content? content, string field, FieldViolations violations)
+    public static void CheckShape(Content? content, string field, IFieldViolations violations)
     {
         if (content is null)
         {
@@ -51,7 +53,7 @@ public static partial class ContentRules
     }
 
     /// <summary>Checks content against the channel's platform and mode.</summary>
-    public static void CheckForChannel(Content content, Platform platform, ChannelSettings settings, string field, FieldViolations violations)
+    public static void CheckForChannel(Content content, Platform platform, ChannelSettings settings, string field, IFieldViolations violations)
     {
         if (platform == Platform.Whatsapp)
         {

@@ -1,8 +1,11 @@
 using SocialSync.Posts.V1;
 
-namespace SocialSync.PostsService.Domain;
+namespace SocialSync.Contracts;
 
-/// <summary>The seed's words in the database, the protos' enums in the API.</summary>
+/// <summary>
+/// The platform, status and error-class words as the database, the metrics and the logs spell them (those of the
+/// API's original REST contract), and the protos' enums in the API.
+/// </summary>
 public static class Vocabulary
 {
     public static string ToDb(this Platform platform) => platform switch
@@ -49,5 +52,15 @@ public static class Vocabulary
         "paused" => ChannelState.Paused,
         "needs_reconnect" => ChannelState.NeedsReconnect,
         _ => ChannelState.Unspecified,
+    };
+
+    public static string ToDb(this ErrorClass errorClass) => errorClass switch
+    {
+        ErrorClass.Transient => "transient",
+        ErrorClass.RateLimited => "rate_limited",
+        ErrorClass.Auth => "auth",
+        ErrorClass.Permanent => "permanent",
+        ErrorClass.Ambiguous => "ambiguous",
+        _ => throw new ArgumentOutOfRangeException(nameof(errorClass)),
     };
 }
