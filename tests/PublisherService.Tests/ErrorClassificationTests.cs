@@ -1,24 +1,25 @@
 extern alias publisher;
 
 using publisher::SocialSync.PublisherService.Platforms;
+using publisher::SocialSync.PublisherService.Platforms.Meta;
 
 namespace SocialSync.PublisherService.Tests;
 
-/// <summary>Every code in ../shared/meta-graph-api.md §3, with the class the publisher must give it.</summary>
+/// <summary>Every Meta error code the publisher knows (Graph-wide, WhatsApp, Instagram), with the class it must give it.</summary>
 public sealed class ErrorClassificationTests
 {
     private const string T = "transient", R = "rate_limited", A = "auth", P = "permanent";
 
     public static TheoryData<int, int?, string> MetaErrorTable => new()
     {
-        // §3.1 Graph-wide
+        // Graph-wide
         { 1, null, T }, { 2, null, T }, { 3, null, P }, { 4, null, R }, { 10, null, A }, { 17, null, R }, { 17, 2446079, R },
         { 32, null, R }, { 100, null, P }, { 100, 33, P }, { 190, null, A }, { 190, 458, A }, { 190, 459, A }, { 190, 460, A },
         { 190, 463, A }, { 190, 464, A }, { 190, 467, A }, { 200, null, A }, { 210, null, A }, { 299, null, A }, { 341, null, R },
         { 368, null, P }, { 613, null, R }, { 613, 1996, R }, { 80000, null, R }, { 80001, null, R }, { 80002, null, R },
         { 80003, null, R }, { 80004, null, R }, { 80005, null, R }, { 80006, null, R }, { 80008, null, R }, { 80009, null, R },
         { 80014, null, R },
-        // §3.2 WhatsApp
+        // WhatsApp
         { 0, null, A }, { 80007, null, R }, { 130429, null, R }, { 131056, null, R }, { 131048, null, P }, { 131049, null, R },
         { 131000, null, T }, { 131016, null, T }, { 131057, null, T }, { 133004, null, T }, { 131005, null, A },
         { 131008, null, P }, { 131009, null, P }, { 135000, null, P }, { 131021, null, P }, { 131026, null, P },
@@ -26,7 +27,7 @@ public sealed class ErrorClassificationTests
         { 133010, null, P }, { 131047, null, P }, { 131050, null, P }, { 131051, null, P }, { 131053, null, P },
         { 132000, null, P }, { 132001, null, P }, { 132005, null, P }, { 132007, null, P }, { 132012, null, P },
         { 132015, null, P }, { 132016, null, P },
-        // §3.3 Instagram
+        // Instagram
         { -2, 2207003, T }, { -2, 2207020, T }, { -1, 2207001, T }, { -1, 2207032, T }, { -1, 2207053, T },
         { 1, 2207057, P }, { 4, 2207051, P }, { 9, 2207042, R }, { 24, 2207006, P }, { 24, 2207008, T }, { 25, 2207050, A },
         { 100, 2207023, P }, { 100, 2207028, P }, { 100, 2207035, P }, { 100, 2207036, P }, { 100, 2207037, P },
