@@ -20,7 +20,6 @@ public sealed partial class PostPublisher(
     TimeProvider time,
     ILogger<PostPublisher> log)
 {
-
     /// <summary>
     /// Records every attempt of a batch as started (one StartRuns call, before any platform call). Attempts that are
     /// no longer the current claim (fenced out) are left out of the answer: they must not be published.
