@@ -2,6 +2,7 @@ using SocialSync.Posts.V1;
 using SocialSync.PublisherService.Grpc;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.PublisherService.Platforms.Instagram;
+using SocialSync.PublisherService.Platforms.Meta;
 using SocialSync.PublisherService.Platforms.WhatsApp;
 using SocialSync.PublisherService.Publishing;
 using SocialSync.ServiceDefaults.Hosting;
@@ -17,23 +18,16 @@ public static class Extensions
         builder.AddSocialSyncAuthentication();
 
         var services = builder.Services;
-        services.Configure<MetaOptions>(builder.Configuration.GetSection(MetaOptions.SectionName));
         services.AddServiceTokens();
         services.AddInternalGrpcClient<PostsInternalService.PostsInternalServiceClient>("posts-service");
 
-        // No resilience handler on Meta's client, on purpose: a POST that timed out may have been applied, and
-        // resending it is the reconciliation logic's decision, not the HTTP pipeline's.
-        services.AddHttpClient<GraphApiClient>(GraphApiClient.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                MaxConnectionsPerServer = 256,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-            });
+        // Meta's Graph API (WhatsApp and Instagram share it), then the platforms, one line each: a post goes to the
+        // publisher registered for its channel's platform.
+        services.AddGraphApi(builder.Configuration);
+        services.AddPlatform<WhatsAppPublisher>();
+        services.AddPlatform<InstagramPublisher>();
 
         services.AddSingleton<IPlatformStateStore, PlatformStateStore>();
-        services.AddSingleton<IPlatformPublisher, WhatsAppPublisher>();
-        services.AddSingleton<IPlatformPublisher, InstagramPublisher>();
         services.AddSingleton<ChannelThrottle>();
         services.AddSingleton<PublisherMetrics>();
         services.AddSingleton<OutcomeReporter>();
@@ -45,6 +39,8 @@ public static class Extensions
 
     public static void MapApplicationEndpoints(this WebApplication app)
     {
+        // Built now, so two publishers registered for one platform stop the service at start, not at its first post.
+        app.Services.GetRequiredService<PlatformRegistry>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcService<PublisherGrpcService>();

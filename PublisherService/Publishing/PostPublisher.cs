@@ -4,23 +4,23 @@ using SocialSync.Posts.V1;
 using SocialSync.Publisher.V1;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.ServiceDefaults;
+using SocialSync.Contracts;
 
 namespace SocialSync.PublisherService.Publishing;
 
 /// <summary>
 /// One attempt at one post: record the attempt (StartRun, fenced by the claim's attempt number) before any platform
-/// call, publish or reconcile, and turn what happened into an outcome for PostsService.
+/// call, hand it to the publisher registered for the channel's platform (reconcile, then publish), and turn what
+/// happened into an outcome for PostsService.
 /// </summary>
 public sealed partial class PostPublisher(
     PostsInternalService.PostsInternalServiceClient posts,
-    IEnumerable<IPlatformPublisher> platforms,
+    PlatformRegistry platforms,
     ChannelThrottle throttle,
     PublisherMetrics metrics,
     TimeProvider time,
     ILogger<PostPublisher> log)
 {
-    private readonly Dictionary<Platform, IPlatformPublisher> _platforms = platforms.ToDictionary(p => p.Platform);
-
     /// <summary>
     /// Records every attempt of a batch as started (one StartRuns call, before any platform call). Attempts that are
     /// no longer the current claim (fenced out) are left out of the answer: they must not be published.
@@ -67,7 +67,7 @@ public sealed partial class PostPublisher(
             outcome.Error = "The platform rate-limited this channel; deferred without using a retry.";
             return Finish(outcome, channel.Platform);
         }
-        if (!_platforms.TryGetValue(channel.Platform, out var platform))
+        if (!platforms.TryGet(channel.Platform, out var platform))
         {
             outcome.Kind = OutcomeKind.PermanentFailure;
             outcome.Error = $"No publisher handles {channel.Platform}.";
@@ -75,7 +75,7 @@ public sealed partial class PostPublisher(
         }
 
         var job = new PublishJob(run.Post, channel, attempt, run.NeedsReconciliation, run.PlatformStateJson);
-        var result = await platform.PublishAsync(job, cancellationToken);
+        var result = await platform.AttemptAsync(job, cancellationToken);
         outcome.PlatformStateJson = result.StateJson ?? "";
         switch (result)
         {
@@ -97,7 +97,7 @@ public sealed partial class PostPublisher(
                     _ => OutcomeKind.PermanentFailure,
                 };
                 outcome.Error = failed.ErrorClass == ErrorClass.Auth
-                    ? $"The {PlatformName(channel.Platform)} account needs to be reconnected: Meta rejected its access or permissions ({failed.Error}). Later posts on this channel wait until it is reconnected."
+                    ? $"The {platform.Name} account needs to be reconnected: {failed.Error}. Later posts on this channel wait until it is reconnected."
                     : failed.Error;
                 outcome.ErrorCode = failed.Code;
                 outcome.ErrorSubcode = failed.Subcode ?? 0;
@@ -110,13 +110,6 @@ public sealed partial class PostPublisher(
         }
         return Finish(outcome, channel.Platform);
     }
-
-    private static string PlatformName(Platform platform) => platform switch
-    {
-        Platform.Whatsapp => "WhatsApp",
-        Platform.Instagram => "Instagram",
-        _ => platform.ToString(),
-    };
 
     private PublishOutcome Finish(PublishOutcome outcome, Platform platform)
     {

@@ -1,4 +1,6 @@
 using SocialSync.PublisherService.Platforms;
+using SocialSync.PublisherService.Platforms.Meta;
+using SocialSync.Contracts;
 
 namespace SocialSync.PublisherService.Tests;
 

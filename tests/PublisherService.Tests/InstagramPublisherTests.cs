@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SocialSync.PublisherService.Platforms;
 using V1 = SocialSync.Posts.V1;
+using SocialSync.Contracts;
 
 namespace SocialSync.PublisherService.Tests;
 

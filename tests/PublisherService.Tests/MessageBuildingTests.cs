@@ -3,6 +3,7 @@ using SocialSync.PublisherService.Platforms;
 using SocialSync.PublisherService.Platforms.Instagram;
 using SocialSync.PublisherService.Platforms.WhatsApp;
 using V1 = SocialSync.Posts.V1;
+using SocialSync.Contracts;
 
 namespace SocialSync.PublisherService.Tests;
 
@@ -20,7 +21,7 @@ public sealed class MessageBuildingTests
     [Fact]
     public void WhatsApp_text_is_one_text_message_to_the_recipient()
     {
-        var message = Json(Assert.Single(WhatsAppPublisher.BuildMessages(Content("Hello"), new V1.ChannelSettings(), "+16505551234")));
+        var message = Json(Assert.Single(WhatsAppMessages.Build(Content("Hello"), new V1.ChannelSettings(), "+16505551234")));
         Assert.Equal("text", message.GetProperty("type").GetString());
         Assert.Equal("+16505551234", message.GetProperty("to").GetString());
         Assert.Equal("Hello", message.GetProperty("text").GetProperty("body").GetString());
@@ -30,7 +31,7 @@ public sealed class MessageBuildingTests
     [Fact]
     public void WhatsApp_media_carry_the_text_as_the_first_caption_and_follow_in_order()
     {
-        var messages = WhatsAppPublisher.BuildMessages(
+        var messages = WhatsAppMessages.Build(
             Content("Look", (V1.MediaType.Image, "https://cdn.test/a.jpg"), (V1.MediaType.Video, "https://cdn.test/b.mp4"),
                 (V1.MediaType.Document, "https://cdn.test/docs/report.pdf")),
             new V1.ChannelSettings(), "+16505551234").Select(Json).ToList();
@@ -46,7 +47,7 @@ public sealed class MessageBuildingTests
     public void WhatsApp_template_mode_sends_the_template_with_header_media_and_body_text()
     {
         var settings = new V1.ChannelSettings { TemplateName = "post_digest", TemplateLanguage = "de_DE" };
-        var message = Json(Assert.Single(WhatsAppPublisher.BuildMessages(
+        var message = Json(Assert.Single(WhatsAppMessages.Build(
             Content("Body text", (V1.MediaType.Image, "https://cdn.test/h.jpg")), settings, "+4915112345678")));
 
         Assert.Equal("template", message.GetProperty("type").GetString());
@@ -62,7 +63,7 @@ public sealed class MessageBuildingTests
     [Fact]
     public void Instagram_feed_image_is_one_image_container_with_the_caption()
     {
-        var plan = InstagramPublisher.Plan(Content("Caption", (V1.MediaType.Image, "https://cdn.test/a.jpg")), V1.InstagramMode.Feed);
+        var plan = ContainerPlan.For(Content("Caption", (V1.MediaType.Image, "https://cdn.test/a.jpg")), V1.InstagramMode.Feed);
         Assert.Null(plan.Error);
         Assert.Empty(plan.Children);
         Assert.Equal("https://cdn.test/a.jpg", plan.Parent["image_url"]);
@@ -73,7 +74,7 @@ public sealed class MessageBuildingTests
     [Fact]
     public void Instagram_single_feed_video_is_a_reel_shared_to_the_feed()
     {
-        var plan = InstagramPublisher.Plan(Content("Clip", (V1.MediaType.Video, "https://cdn.test/v.mp4")), V1.InstagramMode.Feed);
+        var plan = ContainerPlan.For(Content("Clip", (V1.MediaType.Video, "https://cdn.test/v.mp4")), V1.InstagramMode.Feed);
         Assert.Equal("REELS", plan.Parent["media_type"]);
         Assert.Equal("https://cdn.test/v.mp4", plan.Parent["video_url"]);
         Assert.Equal(true, plan.Parent["share_to_feed"]);
@@ -82,7 +83,7 @@ public sealed class MessageBuildingTests
     [Fact]
     public void Instagram_several_feed_items_are_a_carousel_of_items_without_captions()
     {
-        var plan = InstagramPublisher.Plan(
+        var plan = ContainerPlan.For(
             Content("Album", (V1.MediaType.Image, "https://cdn.test/1.jpg"), (V1.MediaType.Video, "https://cdn.test/2.mp4")),
             V1.InstagramMode.Feed);
         Assert.Equal(2, plan.Children.Count);
@@ -98,24 +99,24 @@ public sealed class MessageBuildingTests
     [InlineData(V1.InstagramMode.Feed, V1.MediaType.Document)]
     public void Instagram_content_the_mode_cannot_carry_is_refused(V1.InstagramMode mode, V1.MediaType type)
     {
-        Assert.NotNull(InstagramPublisher.Plan(Content("x", (type, "https://cdn.test/x")), mode).Error);
+        Assert.NotNull(ContainerPlan.For(Content("x", (type, "https://cdn.test/x")), mode).Error);
     }
 
     [Fact]
     public void Instagram_story_has_no_caption_and_takes_a_video_or_an_image()
     {
-        var video = InstagramPublisher.Plan(Content("ignored", (V1.MediaType.Video, "https://cdn.test/s.mp4")), V1.InstagramMode.Story);
+        var video = ContainerPlan.For(Content("ignored", (V1.MediaType.Video, "https://cdn.test/s.mp4")), V1.InstagramMode.Story);
         Assert.Equal("STORIES", video.Parent["media_type"]);
         Assert.Equal("https://cdn.test/s.mp4", video.Parent["video_url"]);
         Assert.False(video.Parent.ContainsKey("caption"));
-        var image = InstagramPublisher.Plan(Content("", (V1.MediaType.Image, "https://cdn.test/s.jpg")), V1.InstagramMode.Story);
+        var image = ContainerPlan.For(Content("", (V1.MediaType.Image, "https://cdn.test/s.jpg")), V1.InstagramMode.Story);
         Assert.Equal("https://cdn.test/s.jpg", image.Parent["image_url"]);
     }
 
     [Fact]
     public void Instagram_direct_messages_send_the_text_then_each_attachment()
     {
-        var messages = InstagramPublisher.DirectMessages(Content("Hi", (V1.MediaType.Image, "https://cdn.test/a.jpg")), "IGSID1")
+        var messages = InstagramDirectMessages.Build(Content("Hi", (V1.MediaType.Image, "https://cdn.test/a.jpg")), "IGSID1")
             .Select(Json).ToList();
         Assert.Equal(2, messages.Count);
         Assert.Equal("IGSID1", messages[0].GetProperty("recipient").GetProperty("id").GetString());
@@ -129,13 +130,13 @@ public sealed class MessageBuildingTests
     [InlineData("Error: 2207003", -2, 2207003, ErrorClass.Transient)]
     public void A_container_error_is_classified_by_the_subcode_in_its_status(string status, int code, int subcode, ErrorClass expected)
     {
-        var error = InstagramPublisher.ContainerFailure(new ContainerState("ERROR", status));
+        var error = InstagramContainers.Failure(new ContainerState("ERROR", status));
         Assert.Equal((code, (int?)subcode, expected), (error.Code, error.Subcode, error.ErrorClass));
     }
 
     [Fact]
     public void A_container_error_without_a_known_subcode_is_permanent()
     {
-        Assert.Equal(ErrorClass.Permanent, InstagramPublisher.ContainerFailure(new ContainerState("ERROR", "Error: something odd")).ErrorClass);
+        Assert.Equal(ErrorClass.Permanent, InstagramContainers.Failure(new ContainerState("ERROR", "Error: something odd")).ErrorClass);
     }
 }

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Npgsql;
 using SocialSync.Posts.V1;
 using SocialSync.Testing;
+using SocialSync.Contracts;
 
 namespace SocialSync.PublisherService.Tests;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.PublisherService.Platforms.Instagram;
+using SocialSync.PublisherService.Platforms.Meta;
 using SocialSync.Testing;
 using V1 = SocialSync.Posts.V1;
 
@@ -88,7 +89,8 @@ internal sealed class InstagramHarness : IDisposable
         return new PublishJob(post, channel, 1, reconcile, state);
     }
 
-    public Task<PlatformResult> PublishAsync(PublishJob job) => Publisher.PublishAsync(job, CancellationToken.None);
+    /// <summary>One attempt, as PostPublisher makes it: reconcile, then publish what is left.</summary>
+    public Task<PlatformResult> PublishAsync(PublishJob job) => Publisher.AttemptAsync(job, CancellationToken.None);
 
     public async Task<List<JsonElement>> EffectsAsync(string account, string kind) =>
         Items(await Emulator.Http.GetFromJsonAsync<JsonElement>($"/__emu/effects?account={account}&kind={kind}"));

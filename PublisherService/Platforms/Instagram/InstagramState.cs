@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace SocialSync.PublisherService.Platforms.Instagram;
@@ -32,9 +31,9 @@ internal sealed class InstagramState
         Children.Clear();
     }
 
-    public static InstagramState Parse(string json) => StateJson.Parse<InstagramState>(json);
+    public static InstagramState Parse(string json) => PlatformState.Parse<InstagramState>(json);
 
-    public string ToJson() => JsonSerializer.Serialize(this, StateJson.Options);
+    public string ToJson() => PlatformState.ToJson(this);
 }
 
 /// <summary>Direct-message mode: step → message_id of every message already sent.</summary>
@@ -43,28 +42,7 @@ internal sealed class DirectMessageState
     [JsonPropertyName("sent")]
     public Dictionary<string, string> Sent { get; set; } = [];
 
-    public static DirectMessageState Parse(string json) => StateJson.Parse<DirectMessageState>(json);
+    public static DirectMessageState Parse(string json) => PlatformState.Parse<DirectMessageState>(json);
 
-    public string ToJson() => JsonSerializer.Serialize(this, StateJson.Options);
-}
-
-internal static class StateJson
-{
-    public static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-
-    public static T Parse<T>(string json) where T : new()
-    {
-        if (string.IsNullOrWhiteSpace(json))
-        {
-            return new T();
-        }
-        try
-        {
-            return JsonSerializer.Deserialize<T>(json, Options) ?? new T();
-        }
-        catch (JsonException)
-        {
-            return new T();
-        }
-    }
+    public string ToJson() => PlatformState.ToJson(this);
 }

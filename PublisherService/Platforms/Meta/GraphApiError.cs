@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace SocialSync.PublisherService.Platforms;
+namespace SocialSync.PublisherService.Platforms.Meta;
 
 /// <summary>Meta's error envelope: {"error": {"message", "type", "code", "error_subcode", "is_transient", ...}}.</summary>
 public sealed record GraphApiError(

@@ -1,10 +1,11 @@
-namespace SocialSync.PublisherService.Platforms;
+namespace SocialSync.PublisherService.Platforms.Meta;
 
+/// <summary>Settings of Meta's Graph API, which WhatsApp and Instagram share (section "Meta").</summary>
 public sealed class MetaOptions
 {
     public const string SectionName = "Meta";
 
-    /// <summary>https://graph.facebook.com in production; the local emulator by default (set by the AppHost).</summary>
+    /// <summary>Meta's Graph API host in production; the local emulator in development (set by the AppHost).</summary>
     public Uri GraphApiBaseUrl { get; set; } = new("https://graph.facebook.com");
 
     public string ApiVersion { get; set; } = "v23.0";

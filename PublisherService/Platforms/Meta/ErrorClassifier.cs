@@ -1,16 +1,9 @@
-namespace SocialSync.PublisherService.Platforms;
-
-public enum ErrorClass
-{
-    Transient,
-    RateLimited,
-    Auth,
-    Permanent,
-}
+using SocialSync.Contracts;
+namespace SocialSync.PublisherService.Platforms.Meta;
 
 /// <summary>
-/// Classifies Meta errors by code and subcode (never by message text), after ../shared/meta-graph-api.md §3.
-/// Unknown codes are permanent: retrying what we do not understand only burns quota. Meta's own
+/// Classifies Meta errors by code and subcode (never by message text), as tabled in docs/publishing.md ("Errors:
+/// class and reaction"). Unknown codes are permanent: retrying what we do not understand only burns quota. Meta's own
 /// <c>is_transient: true</c> turns a would-be permanent error into a transient one (e.g. 100/33 during a Meta
 /// incident); it never softens an auth or rate-limit error.
 /// </summary>

@@ -4,21 +4,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using SocialSync.Contracts;
 
-namespace SocialSync.PublisherService.Platforms;
-
-/// <summary>A failed Graph API call, classified.</summary>
-public sealed class GraphApiException(ErrorClass errorClass, string message, int code = 0, int? subcode = null, DateTimeOffset? retryAt = null)
-    : Exception(message)
-{
-    public ErrorClass ErrorClass { get; } = errorClass;
-    public int Code { get; } = code;
-    public int? Subcode { get; } = subcode;
-    public DateTimeOffset? RetryAt { get; } = retryAt;
-}
-
-/// <summary>A POST whose fate is unknown: the request may have been applied but no answer came back.</summary>
-public sealed class AmbiguousRequestException(string message, Exception inner) : Exception(message, inner);
+namespace SocialSync.PublisherService.Platforms.Meta;
 
 /// <summary>
 /// Thin client for Meta's Graph API (WhatsApp Cloud API and Instagram Graph API share it). It never retries: a
