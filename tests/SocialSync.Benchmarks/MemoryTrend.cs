@@ -13,6 +13,7 @@ public readonly record struct MemorySample(TimeSpan Elapsed, double Megabytes);
 public sealed record MemoryTrend(
     TimeSpan WarmUp,
     int Samples,
+    TimeSpan MeanElapsed,
     double MeanMb,
     double SlopeMbPerHour,
     double LimitMbPerHour,
@@ -28,6 +29,9 @@ public sealed record MemoryTrend(
     public const double NoiseDeviations = 2;
 
     private const int MinimumSamples = 3;
+
+    /// <summary>The fitted line's value at <paramref name="elapsed"/> (it passes through the samples' means).</summary>
+    public double FittedMbAt(TimeSpan elapsed) => MeanMb + SlopeMbPerHour * (elapsed - MeanElapsed).TotalHours;
 
     /// <summary>True unless memory grows, after warm-up, faster than the limit and clearly beyond the noise.</summary>
     public bool IsFlat => SlopeMbPerHour <= LimitMbPerHour || SlopeMbPerHour <= NoiseFloorMbPerHour;
@@ -64,6 +68,6 @@ public sealed record MemoryTrend(
         var window = hours[^1] - hours[0];
         var noiseFloor = window > 0 ? NoiseDeviations * residualDeviation / window : double.PositiveInfinity;
 
-        return new MemoryTrend(warmUp, fitted.Count, meanMb, slope, Math.Max(FixedLimitMbPerHour, RelativeLimitPerHour * meanMb), noiseFloor);
+        return new MemoryTrend(warmUp, fitted.Count, TimeSpan.FromHours(meanHours), meanMb, slope, Math.Max(FixedLimitMbPerHour, RelativeLimitPerHour * meanMb), noiseFloor);
     }
 }

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Npgsql;
+using SocialSync.Testing;
+using StackExchange.Redis;
+
+namespace SocialSync.Benchmarks;
+
+/// <summary>
+/// A steady load for as long as asked: each second, the posts due <see cref="Lead"/> later are created, so posts
+/// are created, relayed, indexed, claimed and published continuously at the same rate while every process's memory
+/// is sampled. Growth that goes on after warm-up is a leak a long-running service would die of.
+/// </summary>
+public static class SoakRun
+{
+    /// <summary>How far ahead of its due time a post is created: the index holds a steady ten seconds of posts.</summary>
+    public static readonly TimeSpan Lead = TimeSpan.FromSeconds(10);
+
+    private const string Label = "soak";
+    private const int BatchSize = 100;
+    private static readonly TimeSpan CompletionTimeout = TimeSpan.FromMinutes(5);
+
+    public static async Task<SoakReport> RunAsync(BenchmarkOptions options, TextWriter log)
+    {
+        log.WriteLine("starting the system (PostgreSQL with fsync on, Redis, emulator, three services)");
+        await using var system = await SocialSyncSystem.StartAsync(new SystemOptions { DurablePostgres = true });
+        using var workload = new Workload(system);
+        await workload.CreateChannelsAsync(options.Channels);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{system.Redis.ConnectionString},allowAdmin=true");
+        var report = new SoakReport(options);
+        var sampleInterval = TimeSpan.FromSeconds(options.SampleSeconds);
+        var sources = await SourcesAsync(system, redis, sampleInterval);
+        var length = TimeSpan.FromSeconds(options.TrickleSeconds);
+        log.WriteLine($"soak: {options.TrickleRate} posts/s due continuously for {length.TotalSeconds:F0} s, each created {Lead.TotalSeconds:F0} s ahead; memory sampled every {sampleInterval.TotalSeconds:F0} s");
+
+        await using (var sampler = new MemorySampler(sources, sampleInterval))
+        {
+            var firstDue = DateTimeOffset.UtcNow + Lead;
+            report.FirstDue = firstDue;
+            await ProduceAsync(workload, options, firstDue, sampler, log);
+            // The load goes on until the last post is due; what follows is the drain, not the steady state.
+            await DelayUntilAsync(firstDue + length);
+            report.Memory = await sampler.StopAsync();
+        }
+
+        var total = options.TrickleRate * options.TrickleSeconds;
+        await BenchmarkRun.WaitUntilAsync(async () => await workload.WhatsAppMessagesAsync() >= total, "the soak's posts to reach the emulator", CompletionTimeout,
+            TimeSpan.FromSeconds(1));
+        await BenchmarkRun.WaitUntilAsync(async () => (await workload.PersistedAsync(Label)).Published >= total, "the soak's posts to be published", CompletionTimeout,
+            TimeSpan.FromSeconds(1));
+        var received = await workload.ReceivedAsync(Label);
+        report.Published = (await workload.PersistedAsync(Label)).Published;
+        report.Lateness = received.Select(r => (r.Received - r.Due).TotalMilliseconds).ToList();
+        report.Received = received.Count;
+        report.Distinct = received.Select(r => r.Index).Distinct().Count();
+        log.WriteLine($"soak: {report.Published} published, {report.Received} messages for {report.Distinct} distinct posts; lateness {Distribution.Of(report.Lateness)}");
+        foreach (var series in report.Memory.Where(s => s.Judged))
+        {
+            var trend = series.Trend;
+            log.WriteLine($"soak: {series.Source.Name} after warm-up: mean {trend.MeanMb:F0} MB, slope {trend.SlopeMbPerHour:+0;-0} MB/h (limit {trend.LimitMbPerHour:F0}, noise floor {trend.NoiseFloorMbPerHour:F0}): {(trend.IsFlat ? "flat" : "GROWING")}");
+        }
+        return report;
+    }
+
+    /// <summary>Every second, creates the posts due in the second that starts <see cref="Lead"/> later.</summary>
+    private static async Task ProduceAsync(Workload workload, BenchmarkOptions options, DateTimeOffset firstDue, MemorySampler sampler, TextWriter log)
+    {
+        var random = new Random(42);
+        var rate = options.TrickleRate;
+        var nextProgress = TimeSpan.FromMinutes(1);
+        var clock = Stopwatch.StartNew();
+        for (var second = 0; second < options.TrickleSeconds; second++)
+        {
+            var secondStart = firstDue.AddSeconds(second);
+            await DelayUntilAsync(secondStart - Lead);
+            var dueTimes = Enumerable.Range(0, rate).Select(i => secondStart.AddMilliseconds((i + random.NextDouble()) * 1000.0 / rate)).ToList();
+            await workload.CreatePostsBatchedAsync(Label, dueTimes, 4, BatchSize, firstIndex: second * rate);
+            if (clock.Elapsed >= nextProgress)
+            {
+                var behind = DateTimeOffset.UtcNow - (secondStart - Lead);
+                log.WriteLine($"soak: {clock.Elapsed.TotalMinutes:F0} min, {(second + 1) * rate} posts created ({behind.TotalSeconds:F1} s behind), {await workload.WhatsAppMessagesAsync()} published; {sampler.Latest()}");
+                nextProgress += TimeSpan.FromMinutes(1);
+            }
+        }
+    }
+
+    private static async Task DelayUntilAsync(DateTimeOffset instant)
+    {
+        var wait = instant - DateTimeOffset.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+    }
+
+    /// <summary>SocialSync's three services and Redis are judged; PostgreSQL and the emulator are shown.</summary>
+    private static async Task<List<MemorySource>> SourcesAsync(SocialSyncSystem system, ConnectionMultiplexer redis, TimeSpan interval)
+    {
+        var sources = new List<MemorySource>();
+        foreach (var service in new[] { system.Posts, system.Schedulers[0], system.Publisher })
+        {
+            var pid = service.ProcessId!.Value;
+            sources.Add(new MemorySource(ServiceName(service.Name), "RSS", () => ProcessMemory.RssKb(pid) / 1024.0, ManagedHeapCounter.TryStart(pid, interval)));
+        }
+
+        var info = await redis.GetServer(system.Redis.ConnectionString).InfoAsync("server");
+        var redisPid = int.Parse(info.SelectMany(g => g).First(p => p.Key == "process_id").Value, System.Globalization.CultureInfo.InvariantCulture);
+        sources.Add(new MemorySource("redis", "RSS", () => ProcessMemory.RssKb(redisPid) / 1024.0));
+
+        var postmaster = await PostmasterPidAsync(system);
+        sources.Add(new MemorySource("postgresql", "PSS, all processes", () => ProcessMemory.TreePssKb(postmaster) / 1024.0,
+            NotJudgedBecause: "its shared buffers fill as the table grows, by design"));
+
+        if (ProcessMemory.FindDescendant("GraphApiEmulator") is { } emulator)
+        {
+            sources.Add(new MemorySource("graph-api-emulator", "RSS", () => ProcessMemory.RssKb(emulator) / 1024.0,
+                NotJudgedBecause: "it keeps every message it receives, for the counts"));
+        }
+        return sources;
+    }
+
+    // One scheduler runs in the soak; its report name is the service's, not the replica's.
+    private static string ServiceName(string processName) => processName.StartsWith("scheduler-service", StringComparison.Ordinal) ? "scheduler-service" : processName;
+
+    private static async Task<int> PostmasterPidAsync(SocialSyncSystem system)
+    {
+        await using var connection = new NpgsqlConnection(system.PostsConnectionString);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand("select setting from pg_settings where name = 'data_directory'", connection);
+        var dataDirectory = (string)(await query.ExecuteScalarAsync())!;
+        return int.Parse((await File.ReadAllLinesAsync(Path.Combine(dataDirectory, "postmaster.pid")))[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
