@@ -9,12 +9,23 @@ public sealed class SoakReport(BenchmarkOptions options)
     public const string ChartFile = "soak-memory.png";
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public DateTimeOffset FirstDue { get; set; }
+    /// <summary>When the first posts were created and the sampling began: every sample's elapsed time counts from here.</summary>
+    public DateTimeOffset LoadStarted { get; set; }
     public IReadOnlyList<MemorySeries> Memory { get; set; } = [];
     public long Published { get; set; }
     public int Received { get; set; }
     public int Distinct { get; set; }
-    public List<double> Lateness { get; set; } = [];
+    public List<(DateTimeOffset Due, double Milliseconds)> Lateness { get; set; } = [];
+
+    /// <summary>The lateness of the posts due after the memory's warm-up: the steady state, without the cold start.</summary>
+    public List<double> LatenessAfterWarmUp
+    {
+        get
+        {
+            var warmedUp = LoadStarted + MemoryTrend.WarmUpOf(Memory.Count > 0 ? Memory[0].Resident[^1].Elapsed : TimeSpan.Zero);
+            return Lateness.Where(l => l.Due >= warmedUp).Select(l => l.Milliseconds).ToList();
+        }
+    }
 
     private long Total => (long)options.TrickleRate * options.TrickleSeconds;
 
@@ -34,7 +45,8 @@ public sealed class SoakReport(BenchmarkOptions options)
 
     private string Markdown()
     {
-        var lateness = Distribution.Of(Lateness);
+        var lateness = Distribution.Of(Lateness.Select(l => l.Milliseconds).ToList());
+        var steady = Distribution.Of(LatenessAfterWarmUp);
         var sb = new StringBuilder();
         sb.AppendLine("# SocialSync soak");
         sb.AppendLine();
@@ -48,7 +60,8 @@ public sealed class SoakReport(BenchmarkOptions options)
         sb.AppendLine("| figure | value | target | met |");
         sb.AppendLine("|---|---|---|---|");
         sb.AppendLine(Inv, $"| posts published (PostgreSQL) / messages received / distinct posts | {Published} / {Received} / {Distinct} | {Total} each | {BenchmarkReport.Met(EachPublishedOnce)} |");
-        sb.AppendLine(Inv, $"| lateness p50 / p99 / max | {lateness.P50:F0} / {lateness.P99:F0} / {lateness.Max:F0} ms | p99 ≤ 100 ms (not part of the verdict) | {BenchmarkReport.Met(lateness.P99 <= 100)} |");
+        sb.AppendLine(Inv, $"| lateness p50 / p99 / max, every post | {lateness.P50:F0} / {lateness.P99:F0} / {lateness.Max:F0} ms | | |");
+        sb.AppendLine(Inv, $"| lateness p50 / p99 / max, the {steady.Count} posts due after warm-up | {steady.P50:F0} / {steady.P99:F0} / {steady.Max:F0} ms | p99 ≤ 100 ms (not part of the verdict) | {BenchmarkReport.Met(steady.P99 <= 100)} |");
         foreach (var series in Memory)
         {
             var first = series.Resident[0].Megabytes;
@@ -67,8 +80,10 @@ public sealed class SoakReport(BenchmarkOptions options)
         sb.AppendLine(Inv, $"larger, and above the run's noise floor ({MemoryTrend.NoiseDeviations:F0} standard deviations of the samples around the line, risen over the fitted");
         sb.AppendLine("window): a short run cannot tell slow growth from the garbage collector's sawtooth, and the noise floor says how slow");
         sb.AppendLine("a growth this run could see. Warm-up is the first fifth of the run, at least two minutes (half of a run under four).");
-        sb.AppendLine("The run fails (exit code 1) when a judged process grows or a post is lost or published twice. Lateness is the");
-        sb.AppendLine("emulator's receive time minus `publish_at`. The managed heap is the runtime's `gc-heap-size` counter, read over EventPipe.");
+        sb.AppendLine("SocialSync's three services are judged; Redis, PostgreSQL and the emulator are shown, each with why it is not.");
+        sb.AppendLine("The run fails (exit code 1) when a judged service grows or a post is lost or published twice. Lateness is the");
+        sb.AppendLine("emulator's receive time minus `publish_at`; its target is read on the posts due after warm-up (the system starts");
+        sb.AppendLine("cold). The managed heap is the runtime's `gc-heap-size` counter, read over EventPipe.");
         sb.AppendLine();
         sb.AppendLine(Inv, $"![memory over time]({ChartFile})");
         sb.AppendLine();
@@ -79,7 +94,8 @@ public sealed class SoakReport(BenchmarkOptions options)
     /// <summary>One row a minute, or a tenth of the run when it is shorter than ten minutes.</summary>
     private void AppendTable(StringBuilder sb)
     {
-        var step = TimeSpan.FromSeconds(Math.Max(options.SampleSeconds, Math.Min(60, options.TrickleSeconds / 10)));
+        var tenth = Math.Min(60, options.TrickleSeconds / 10);
+        var step = TimeSpan.FromSeconds(Math.Max(1, (tenth + options.SampleSeconds - 1) / options.SampleSeconds) * options.SampleSeconds);
         sb.AppendLine("Memory in MB (resident; managed heap in brackets for .NET services):");
         sb.AppendLine();
         sb.AppendLine("| elapsed | " + string.Join(" | ", Memory.Select(s => $"{s.Source.Name} ({s.Source.Measure})")) + " |");
@@ -128,8 +144,9 @@ public sealed class SoakReport(BenchmarkOptions options)
         plot.Title($"Memory under a steady {options.TrickleRate} posts/s");
         plot.XLabel("minutes since the load started");
         plot.YLabel("MB");
-        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
-        plot.SavePng(path, 1000, 600);
+        plot.Axes.SetLimitsY(0, Memory.SelectMany(s => s.Resident).Select(s => s.Megabytes).DefaultIfEmpty(100).Max() * 1.1);
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        plot.SavePng(path, 1300, 600);
     }
 
     /// <summary>The least-squares line the verdict is drawn from, over the window it was fitted to.</summary>
@@ -139,6 +156,7 @@ public sealed class SoakReport(BenchmarkOptions options)
         var from = trend.WarmUp;
         var to = series.Resident[^1].Elapsed;
         var line = plot.Add.ScatterLine(new[] { from.TotalMinutes, to.TotalMinutes }, new[] { trend.FittedMbAt(from), trend.FittedMbAt(to) }, color);
+        line.LegendText = $"{series.Source.Name} fitted after warm-up ({trend.SlopeMbPerHour:+0;-0;0} MB/h)";
         line.LinePattern = ScottPlot.LinePattern.Dashed;
         line.LineWidth = 2;
         line.MarkerSize = 0;
