@@ -16,6 +16,9 @@ public sealed record BenchmarkOptions
 
     public int SampleSeconds { get; init; } = 5;
 
+    /// <summary>The soak creates every post before the first is due (the trickle's way) instead of each ten seconds ahead.</summary>
+    public bool SoakCreateAhead { get; init; }
+
     /// <summary>The soak's load when no rate or length is given: the one whose scheduler grew 17 MB a minute.</summary>
     public const int SoakRate = 500;
     public const int SoakSeconds = 600;
@@ -40,10 +43,11 @@ public sealed record BenchmarkOptions
                 "--out" => options with { OutputDirectory = Next() },
                 "--soak" => options with { Soak = true },
                 "--soak-seconds" => options with { TrickleSeconds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
+                "--create-ahead" => options with { SoakCreateAhead = true },
                 "--sample-seconds" => options with { SampleSeconds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--quick" => options with { CreatePosts = 1000, BurstPosts = 2000, TrickleSeconds = 10 },
                 _ => throw new ArgumentException(
-                    $"unknown option {args[i]}; options: --create N --concurrency N --burst N --trickle-rate N --trickle-seconds N --channels N --warmup N --out DIR --quick; --soak [--trickle-rate N] [--trickle-seconds N | --soak-seconds N] [--sample-seconds N]"),
+                    $"unknown option {args[i]}; options: --create N --concurrency N --burst N --trickle-rate N --trickle-seconds N --channels N --warmup N --out DIR --quick; --soak [--trickle-rate N] [--trickle-seconds N | --soak-seconds N] [--sample-seconds N] [--create-ahead]"),
             };
         }
         if (options.Soak)
