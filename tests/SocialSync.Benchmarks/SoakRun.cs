@@ -18,8 +18,7 @@ public static class SoakRun
     private const string Label = "soak";
     private const int BatchSize = 100;
 
-    /// <summary>A creation rate BatchCreatePosts keeps even on a busy machine (the benchmark measures several times more): sets the first due time when creating ahead.</summary>
-    private const double AssumedCreateRate = 5000;
+    private const int CalibrationPosts = 2000;
     private static readonly TimeSpan CompletionTimeout = TimeSpan.FromMinutes(5);
 
     public static async Task<SoakReport> RunAsync(BenchmarkOptions options, TextWriter log)
@@ -35,17 +34,25 @@ public static class SoakRun
         var length = TimeSpan.FromSeconds(options.TrickleSeconds);
         log.WriteLine($"soak: {options.TrickleRate} posts/s due continuously for {length.TotalSeconds:F0} s, {(options.SoakCreateAhead ? "all created ahead" : $"each created {Lead.TotalSeconds:F0} s ahead")}; memory sampled every {sampleInterval.TotalSeconds:F0} s");
 
+        // Creating ahead is preparation: the soak's load, and its clock, start when the first post is due.
+        var firstDue = options.SoakCreateAhead ? await CreateAheadAsync(workload, options, log) : DateTimeOffset.UtcNow + Lead;
+        if (options.SoakCreateAhead)
+        {
+            await DelayUntilAsync(firstDue);
+        }
         await using (var sampler = new MemorySampler(sources, sampleInterval))
         {
             report.LoadStarted = DateTimeOffset.UtcNow;
-            var firstDue = report.LoadStarted + Lead
-                + (options.SoakCreateAhead ? TimeSpan.FromSeconds((double)options.TrickleRate * options.TrickleSeconds / AssumedCreateRate) : TimeSpan.Zero);
             var progress = LogProgressAsync(workload, options, firstDue, sampler, log);
-            await (options.SoakCreateAhead ? CreateAheadAsync(workload, options, firstDue, log) : ProduceAsync(workload, options, firstDue));
+            if (!options.SoakCreateAhead)
+            {
+                await ProduceAsync(workload, options, firstDue);
+            }
             // The load goes on until the last post is due; what follows is the drain, not the steady state.
             await DelayUntilAsync(firstDue + length);
             await progress;
             report.Memory = await sampler.StopAsync();
+            report.PublishedAtLoadEnd = await workload.WhatsAppMessagesAsync();
         }
 
         var total = options.TrickleRate * options.TrickleSeconds;
@@ -77,15 +84,21 @@ public static class SoakRun
 
     /// <summary>
     /// Creates every post before the first is due, as the trickle phase does: the index starts full and empties as
-    /// they go out (the shape of the soak in which the scheduler grew 17 MB a minute).
+    /// they go out (the shape of the soak in which the scheduler grew 17 MB a minute). The first due time leaves twice
+    /// the creation time a first 2,000 posts (due in a week, so they stay indexed) took at the same rate; returns it.
     /// </summary>
-    private static async Task CreateAheadAsync(Workload workload, BenchmarkOptions options, DateTimeOffset firstDue, TextWriter log)
+    private static async Task<DateTimeOffset> CreateAheadAsync(Workload workload, BenchmarkOptions options, TextWriter log)
     {
+        var total = options.TrickleRate * options.TrickleSeconds;
+        var inAWeek = DateTimeOffset.UtcNow.AddDays(7);
+        var rate = await workload.CreatePostsBatchedAsync("soak-calibration", Enumerable.Range(0, CalibrationPosts).Select(i => inAWeek.AddMilliseconds(i)).ToList(), 8, BatchSize);
+        var firstDue = DateTimeOffset.UtcNow + Lead + TimeSpan.FromSeconds(2.0 * total / rate);
         var random = new Random(42);
         var dueTimes = Enumerable.Range(0, options.TrickleSeconds)
             .SelectMany(second => DueTimes(firstDue.AddSeconds(second), options.TrickleRate, random)).ToList();
-        var rate = await workload.CreatePostsBatchedAsync(Label, dueTimes, 8, BatchSize);
-        log.WriteLine($"soak: all {dueTimes.Count} posts created ahead at {rate:F0}/s, the first due at {firstDue:HH:mm:ss}");
+        rate = await workload.CreatePostsBatchedAsync(Label, dueTimes, 8, BatchSize);
+        log.WriteLine($"soak: all {total} posts created ahead at {rate:F0}/s, the first due at {firstDue:HH:mm:ss}");
+        return firstDue;
     }
 
     /// <summary>Every second, creates the posts due in the second that starts <see cref="Lead"/> later.</summary>
