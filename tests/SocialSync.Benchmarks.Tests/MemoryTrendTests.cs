@@ -59,14 +59,15 @@ public sealed class MemoryTrendTests
     [Fact]
     public void Growth_smaller_than_the_noise_of_a_short_run_is_not_called_growth()
     {
-        var random = new Random(7);
-        // 2 minutes of ±10 MB noise on a 2 MB rise: 60 MB/h extrapolated, but the run cannot tell it from noise.
-        var samples = Series(TimeSpan.FromMinutes(2), t => 165 + 60 * t.TotalHours + (random.NextDouble() * 20 - 10));
+        // 2 minutes rising 60 MB/h (2 MB in all) under ±10 MB that alternates sample by sample: the line's slope is
+        // above the limit, but the run cannot tell it from noise.
+        var samples = Series(TimeSpan.FromMinutes(2), t => 165 + 60 * t.TotalHours + ((int)(t / Every) % 2 == 0 ? 10 : -10));
 
         var trend = MemoryTrend.Of(samples);
 
+        Assert.True(trend.SlopeMbPerHour > trend.LimitMbPerHour, $"slope {trend.SlopeMbPerHour:F1} MB/h");
+        Assert.True(trend.NoiseFloorMbPerHour > trend.SlopeMbPerHour);
         Assert.True(trend.IsFlat);
-        Assert.True(trend.NoiseFloorMbPerHour > trend.LimitMbPerHour);
     }
 
     [Fact]
