@@ -122,7 +122,8 @@ case "$cmd" in
     ;;
   bench)
     ensure_prerequisites
-    ensure_bullmq
+    # The soak (--soak) runs SocialSync alone; only the full benchmark measures BullMQ beside it.
+    case " $* " in *" --soak "*) ;; *) ensure_bullmq ;; esac
     dotnet build tests/SocialSync.Benchmarks -c Release -nologo -v quiet
     exec dotnet run --project tests/SocialSync.Benchmarks -c Release --no-build -- "$@"
     ;;

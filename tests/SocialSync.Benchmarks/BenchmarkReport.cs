@@ -108,15 +108,15 @@ public sealed class BenchmarkReport(BenchmarkOptions options)
         line.LegendText = label;
     }
 
-    private static string Met(bool met) => met ? "yes" : "**no**";
+    internal static string Met(bool met) => met ? "yes" : "**no**";
 
-    private static double MemoryGiB()
+    internal static double MemoryGiB()
     {
         var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0 / 1024.0;
     }
 
-    private static string Git(string arguments)
+    internal static string Git(string arguments)
     {
         try
         {

@@ -130,7 +130,7 @@ public static class BenchmarkRun
         await WaitUntilAsync(async () => await redis.GetDatabase().SortedSetLengthAsync(schedule) >= atLeast, "the index to hold the created posts");
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? pollInterval = null)
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? pollInterval = null)
     {
         var stopwatch = Stopwatch.StartNew();
         while (!await condition())

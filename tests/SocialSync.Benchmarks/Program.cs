@@ -1,6 +1,14 @@
 using SocialSync.Benchmarks;
 
 var options = BenchmarkOptions.Parse(args);
+if (options.Soak)
+{
+    var soak = await SoakRun.RunAsync(options, Console.Out);
+    Console.WriteLine($"report: {await soak.WriteAsync(options.OutputDirectory)}");
+    Console.WriteLine(soak.Passed ? "soak: PASS" : "soak: FAIL (memory kept growing after warm-up, or a post was lost or published twice)");
+    return soak.Passed ? 0 : 1;
+}
 var report = await BenchmarkRun.RunAsync(options, Console.Out);
 var path = await report.WriteAsync(options.OutputDirectory);
 Console.WriteLine($"report: {path}");
+return 0;

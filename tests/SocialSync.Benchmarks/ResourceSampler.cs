@@ -18,7 +18,7 @@ public sealed class ResourceSampler : IAsyncDisposable
         foreach (var (name, pid) in processes)
         {
             _cpuAtStart[name] = CpuSeconds(pid);
-            _peakRssKb[name] = RssKb(pid);
+            _peakRssKb[name] = ProcessMemory.RssKb(pid);
         }
         _loop = Task.Run(SampleAsync);
     }
@@ -29,7 +29,7 @@ public sealed class ResourceSampler : IAsyncDisposable
         {
             foreach (var (name, pid) in _processes)
             {
-                _peakRssKb[name] = Math.Max(_peakRssKb[name], RssKb(pid));
+                _peakRssKb[name] = Math.Max(_peakRssKb[name], ProcessMemory.RssKb(pid));
             }
             try
             {
@@ -46,19 +46,6 @@ public sealed class ResourceSampler : IAsyncDisposable
         await _stop.CancelAsync();
         await _loop;
         return _processes.Select(p => (p.Key, _peakRssKb[p.Key] / 1024.0, CpuSeconds(p.Value) - _cpuAtStart[p.Key])).ToList();
-    }
-
-    private static long RssKb(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
     }
 
     private static double CpuSeconds(int pid)

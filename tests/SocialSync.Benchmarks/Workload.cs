@@ -70,8 +70,11 @@ public sealed class Workload : IDisposable
         return publishAt.Count / Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
-    /// <summary>Creates posts through BatchCreatePosts, <paramref name="batchSize"/> a call; returns posts per second.</summary>
-    public async Task<double> CreatePostsBatchedAsync(string label, IReadOnlyList<DateTimeOffset> publishAt, int concurrency, int batchSize)
+    /// <summary>
+    /// Creates posts through BatchCreatePosts, <paramref name="batchSize"/> a call; returns posts per second. Their
+    /// indexes start at <paramref name="firstIndex"/>, for a label whose posts are created in several calls.
+    /// </summary>
+    public async Task<double> CreatePostsBatchedAsync(string label, IReadOnlyList<DateTimeOffset> publishAt, int concurrency, int batchSize, int firstIndex = 0)
     {
         var posts = new PostService.PostServiceClient(_channel);
         // One user's channel per batch: a batch is one user's transaction.
@@ -83,12 +86,12 @@ public sealed class Workload : IDisposable
             int b;
             while ((b = Interlocked.Increment(ref next)) < batches.Count)
             {
-                var (auth, channelId) = _channels[b % _channels.Count];
+                var (auth, channelId) = _channels[(firstIndex / batchSize + b) % _channels.Count];
                 var request = new BatchCreatePostsRequest();
                 request.Requests.AddRange(batches[b].Select(i => new CreatePostRequest
                 {
                     ChannelId = channelId,
-                    Content = new Content { Text = $"{label}|{i}|{publishAt[i].ToUnixTimeMilliseconds()}" },
+                    Content = new Content { Text = $"{label}|{firstIndex + i}|{publishAt[i].ToUnixTimeMilliseconds()}" },
                     PublishAt = Timestamp.FromDateTimeOffset(publishAt[i]),
                 }));
                 await posts.BatchCreatePostsAsync(request, auth);
