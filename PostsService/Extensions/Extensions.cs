@@ -32,6 +32,7 @@ public static class Extensions
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<ScheduleChangeNotifier>();
+        services.AddSingleton<ChannelStore>();
         services.AddSingleton<CreatePostBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 
