@@ -167,7 +167,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
     private static bool CheckChannel(NewPost post, Dictionary<Guid, Channel> channels, out Exception? error)
     {
         var violations = new FieldViolations();
-        error = (DomainException?)PostInserts.CheckChannel(post, channels, violations) ?? (violations.Any ? violations.ToException() : null);
+        error = (DomainException?)post.CheckChannel(channels, violations) ?? (violations.Any ? violations.ToException() : null);
         return error is null;
     }
 

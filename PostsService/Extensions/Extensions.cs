@@ -32,7 +32,10 @@ public static class Extensions
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<ScheduleChangeNotifier>();
+        services.AddSingleton<PostStore>();
         services.AddSingleton<ChannelStore>();
+        services.AddSingleton<StatisticsStore>();
+        services.AddSingleton<RunStore>();
         services.AddSingleton<CreatePostBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 
