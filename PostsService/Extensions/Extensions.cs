@@ -35,7 +35,10 @@ public static class Extensions
         services.AddSingleton<PostStore>();
         services.AddSingleton<ChannelStore>();
         services.AddSingleton<StatisticsStore>();
+        services.AddSingleton<ScheduleOutboxStore>();
+        services.AddSingleton<ClaimStore>();
         services.AddSingleton<RunStore>();
+        services.AddSingleton<SchedulerRpcHandler>();
         services.AddSingleton<CreatePostBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 

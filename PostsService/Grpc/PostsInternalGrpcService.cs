@@ -12,14 +12,14 @@ using SocialSync.ServiceDefaults.Telemetry;
 namespace SocialSync.PostsService.Grpc;
 
 /// <summary>
-/// The RPCs SchedulerService and PublisherService use. They run on the owner pool (not under row-level security)
+/// The RPCs SchedulerService (served by <see cref="SchedulerRpcHandler"/>) and PublisherService use. They run on the owner pool (not under row-level security)
 /// and every state change is guarded in SQL: a claim only moves queued posts, and every later change must name the
 /// claim's attempt number, so a fenced-out worker can never overwrite a newer attempt.
 /// </summary>
 [Authorize(Policy = SocialSyncAuth.ServicePolicy)]
 public sealed partial class PostsInternalGrpcService(
+    SchedulerRpcHandler scheduler,
     PostsDatabase database,
-    ScheduleChangeNotifier notifier,
     AccessTokenProtector protector,
     RetryPolicy retryPolicy,
     PostsMetrics metrics,
@@ -28,280 +28,20 @@ public sealed partial class PostsInternalGrpcService(
 {
     private const int MaxBatch = 10_000;
 
-    /// <summary>A claim this much after its due time is logged (the post is still published, up to the misfire window).</summary>
-    private static readonly TimeSpan LateWarning = TimeSpan.FromMinutes(1);
+    public override Task<PullScheduleChangesResponse> PullScheduleChanges(PullScheduleChangesRequest request, ServerCallContext context) =>
+        scheduler.PullScheduleChanges(request, context);
 
-    public override async Task<PullScheduleChangesResponse> PullScheduleChanges(PullScheduleChangesRequest request, ServerCallContext context)
-    {
-        var max = Math.Clamp(request.MaxChanges == 0 ? 1000 : request.MaxChanges, 1, 10_000);
-        var wait = TimeSpan.FromMilliseconds(Math.Clamp(request.WaitMs, 0, 30_000));
-        var deadline = time.GetUtcNow() + wait;
-        while (true)
-        {
-            var response = await ReadOutboxAsync(max, context.CancellationToken);
-            var remaining = deadline - time.GetUtcNow();
-            if (response.Changes.Count > 0 || remaining <= TimeSpan.Zero)
-            {
-                return response;
-            }
-            await notifier.WaitAsync(remaining < ScheduleChangeNotifier.RecheckInterval ? remaining : ScheduleChangeNotifier.RecheckInterval, time, context.CancellationToken);
-        }
-    }
+    public override Task<AckScheduleChangesResponse> AckScheduleChanges(AckScheduleChangesRequest request, ServerCallContext context) =>
+        scheduler.AckScheduleChanges(request, context);
 
-    private async Task<PullScheduleChangesResponse> ReadOutboxAsync(int max, CancellationToken cancellationToken)
-    {
-        await using var query = database.Owner.CreateCommand("""
-            select o.id, o.post_id, p.status, p.due_at, p.version, p.traceparent
-            from (select id, post_id from schedule_outbox order by id limit @max) o
-            -- One primary-key lookup per change. A plain join's prepared (generic) plan guesses "limit @max" rows and
-            -- hashes the whole table instead; "offset 0" keeps the planner from flattening the lateral lookup into one.
-            left join lateral (select status, due_at, version, traceparent from scheduled_posts where id = o.post_id offset 0) p on true
-            order by o.id
-            """);
-        query.Parameters.AddWithValue("max", max);
-        var response = new PullScheduleChangesResponse();
-        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var queued = !reader.IsDBNull(2) && reader.GetString(2) == "queued";
-            response.Changes.Add(new ScheduleChange
-            {
-                ChangeId = reader.GetInt64(0),
-                PostId = reader.GetGuid(1).ToString(),
-                Kind = queued ? ScheduleChangeKind.Upsert : ScheduleChangeKind.Remove,
-                PublishAt = queued ? Timestamp.FromDateTime(reader.GetDateTime(3)) : null,
-                Version = reader.IsDBNull(4) ? 0 : reader.GetInt32(4),
-                Traceparent = reader.IsDBNull(5) ? "" : reader.GetString(5),
-            });
-        }
-        return response;
-    }
+    public override Task<ListQueuedPostsResponse> ListQueuedPosts(ListQueuedPostsRequest request, ServerCallContext context) =>
+        scheduler.ListQueuedPosts(request, context);
 
-    public override async Task<AckScheduleChangesResponse> AckScheduleChanges(AckScheduleChangesRequest request, ServerCallContext context)
-    {
-        await using var delete = database.Owner.CreateCommand("delete from schedule_outbox where id = any(@ids)");
-        delete.Parameters.AddWithValue("ids", request.ChangeIds.ToArray());
-        var deleted = await delete.ExecuteNonQueryAsync(context.CancellationToken);
-        return new AckScheduleChangesResponse { Acknowledged = deleted };
-    }
+    public override Task<ClaimDuePostsResponse> ClaimDuePosts(ClaimDuePostsRequest request, ServerCallContext context) =>
+        scheduler.ClaimDuePosts(request, context);
 
-    public override async Task<ListQueuedPostsResponse> ListQueuedPosts(ListQueuedPostsRequest request, ServerCallContext context)
-    {
-        var pageSize = Math.Clamp(request.PageSize == 0 ? 5000 : request.PageSize, 1, 50_000);
-        Guid? after = null;
-        if (!string.IsNullOrEmpty(request.PageToken))
-        {
-            after = Guid.TryParse(request.PageToken, out var parsed) ? parsed : throw FieldViolations.Single("page_token", "is not a token this API issued");
-        }
-        await using var query = database.Owner.CreateCommand("""
-            select id, due_at, version from scheduled_posts
-            where status = 'queued' and (@after::uuid is null or id > @after)
-            order by id limit @limit
-            """);
-        query.Parameters.Add(new NpgsqlParameter("after", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)after ?? DBNull.Value });
-        query.Parameters.AddWithValue("limit", pageSize);
-        var response = new ListQueuedPostsResponse();
-        await using var reader = await query.ExecuteReaderAsync(context.CancellationToken);
-        while (await reader.ReadAsync(context.CancellationToken))
-        {
-            response.Posts.Add(new QueuedPost
-            {
-                PostId = reader.GetGuid(0).ToString(),
-                PublishAt = Timestamp.FromDateTime(reader.GetDateTime(1)),
-                Version = reader.GetInt32(2),
-            });
-        }
-        if (response.Posts.Count == pageSize)
-        {
-            response.NextPageToken = response.Posts[^1].PostId;
-        }
-        return response;
-    }
-
-    public override async Task<ClaimDuePostsResponse> ClaimDuePosts(ClaimDuePostsRequest request, ServerCallContext context)
-    {
-        var violations = new FieldViolations();
-        var ids = new List<Guid>(request.PostIds.Count);
-        for (var i = 0; i < request.PostIds.Count; i++)
-        {
-            if (RequestFields.ParseId(request.PostIds[i], $"post_ids[{i}]", violations) is { } id)
-            {
-                ids.Add(id);
-            }
-        }
-        violations.ThrowIfAny();
-
-        var now = time.GetUtcNow();
-        var lease = request.LeaseSeconds > 0 ? TimeSpan.FromSeconds(request.LeaseSeconds) : retryPolicy.Options.Lease;
-        var window = retryPolicy.Options.MisfireWindow;
-        var response = new ClaimDuePostsResponse();
-
-        await using var connection = await database.Owner.OpenConnectionAsync(context.CancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(context.CancellationToken);
-
-        // Which rows this call may move: the named ones, or (safety net) overdue ones nobody holds. A named post is
-        // claimed only once it is due by this clock (never early); FOR UPDATE re-checks that against the row's
-        // latest version, so a concurrent move or cancel either commits first (and wins) or waits for the claim.
-        var targets = ids.Count > 0
-            ? "select id from scheduled_posts where id = any(@ids) and status = 'queued' and due_at <= @due_by for update skip locked"
-            : "select id from scheduled_posts where status = 'queued' and due_at <= @due_by order by due_at limit @max for update skip locked";
-        var dueBy = ids.Count > 0 ? now : now - TimeSpan.FromMilliseconds(Math.Max(0, request.MinOverdueMs));
-
-        long latestMs = 0;
-        await using (var claim = new NpgsqlCommand($"""
-            with targets as ({targets}),
-            missed as (
-                update scheduled_posts p
-                set status = 'missed', lease_expires_at = null,
-                    dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint,
-                    error_message = 'Missed: found ' || justify_hours(date_trunc('second', @now - p.due_at))::text
-                        || ' overdue, beyond the misfire window of ' || @window_text || '; not published.'
-                from targets t where p.id = t.id and p.due_at < @oldest
-                returning p.id, p.version),
-            claimed as (
-                update scheduled_posts p
-                set status = 'publishing', attempt = p.attempt + 1, lease_expires_at = @now + @lease,
-                    dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint
-                from targets t where p.id = t.id and p.due_at >= @oldest
-                returning p.id, p.attempt, p.publish_at, p.platform, p.channel_id, p.traceparent, p.version, p.dispatch_late_ms)
-            select id, attempt, publish_at, platform, channel_id, traceparent, version, dispatch_late_ms, false from claimed
-            union all
-            select id, 0, null, null, null, null, version, 0, true from missed
-            """, connection, transaction))
-        {
-            claim.Parameters.AddWithValue("ids", ids.ToArray());
-            claim.Parameters.AddWithValue("due_by", dueBy);
-            claim.Parameters.AddWithValue("max", Math.Clamp(request.MaxPosts == 0 ? 500 : request.MaxPosts, 1, 10_000));
-            claim.Parameters.AddWithValue("now", now);
-            claim.Parameters.AddWithValue("oldest", now - window);
-            claim.Parameters.AddWithValue("window_text", Describe(window));
-            claim.Parameters.AddWithValue("lease", lease);
-            await using var reader = await claim.ExecuteReaderAsync(context.CancellationToken);
-            while (await reader.ReadAsync(context.CancellationToken))
-            {
-                var id = reader.GetGuid(0).ToString();
-                var version = reader.GetInt32(6);
-                response.Settled.Add(new SettledPost { PostId = id, Version = version });
-                if (reader.GetBoolean(8))
-                {
-                    response.Missed.Add(id);
-                    continue;
-                }
-                var lateMs = reader.GetInt64(7);
-                latestMs = Math.Max(latestMs, lateMs);
-                response.Claimed.Add(new ClaimedPost
-                {
-                    PostId = id,
-                    Attempt = reader.GetInt32(1),
-                    PublishAt = Timestamp.FromDateTime(reader.GetDateTime(2)),
-                    Platform = Vocabulary.ToPlatform(reader.GetString(3)),
-                    ChannelId = reader.GetGuid(4).ToString(),
-                    Traceparent = reader.IsDBNull(5) ? "" : reader.GetString(5),
-                    Version = version,
-                    LateMs = lateMs,
-                });
-            }
-        }
-
-        if (ids.Count > 0)
-        {
-            var handled = response.Settled.Select(c => Guid.Parse(c.PostId)).ToHashSet();
-            var rest = ids.Where(id => !handled.Contains(id)).Distinct().ToArray();
-            if (rest.Length > 0)
-            {
-                await using var remaining = new NpgsqlCommand(
-                    "select id, status, due_at, version from scheduled_posts where id = any(@ids)", connection, transaction);
-                remaining.Parameters.AddWithValue("ids", rest);
-                var found = new HashSet<Guid>();
-                await using var reader = await remaining.ExecuteReaderAsync(context.CancellationToken);
-                while (await reader.ReadAsync(context.CancellationToken))
-                {
-                    var id = reader.GetGuid(0);
-                    found.Add(id);
-                    var version = reader.GetInt32(3);
-                    // A queued post not claimed is either due later (moved) or locked by a concurrent claim or
-                    // change; the locked ones stay in the index and are asked for again.
-                    if (reader.GetString(1) != "queued")
-                    {
-                        response.NotQueued.Add(id.ToString());
-                        response.Settled.Add(new SettledPost { PostId = id.ToString(), Version = version });
-                    }
-                    else if (reader.GetFieldValue<DateTimeOffset>(2) > dueBy)
-                    {
-                        response.NotDue.Add(new QueuedPost { PostId = id.ToString(), PublishAt = Timestamp.FromDateTime(reader.GetDateTime(2)), Version = version });
-                    }
-                }
-                foreach (var gone in rest.Where(id => !found.Contains(id)))
-                {
-                    response.NotQueued.Add(gone.ToString());
-                    response.Settled.Add(new SettledPost { PostId = gone.ToString(), Version = 0 });
-                }
-            }
-        }
-
-        await transaction.CommitAsync(context.CancellationToken);
-        if (response.Missed.Count > 0)
-        {
-            LogMissed(response.Missed.Count, Describe(window));
-            metrics.Missed(response.Missed.Count);
-        }
-        if (latestMs > LateWarning.TotalMilliseconds)
-        {
-            LogLateClaim(response.Claimed.Count, latestMs, Describe(window));
-        }
-        return response;
-    }
-
-    /// <summary>A span as "1d 02h 03m" (or "45s"), for messages people read.</summary>
-    internal static string Describe(TimeSpan span)
-    {
-        if (span < TimeSpan.FromMinutes(1))
-        {
-            return $"{(int)span.TotalSeconds}s";
-        }
-        var text = span.Days > 0 ? $"{span.Days}d {span.Hours:D2}h" : $"{span.Hours}h";
-        return span.Minutes > 0 || span.Seconds > 0 ? $"{text} {span.Minutes:D2}m" : text;
-    }
-
-    public override async Task<RecoverExpiredLeasesResponse> RecoverExpiredLeases(RecoverExpiredLeasesRequest request, ServerCallContext context)
-    {
-        var now = time.GetUtcNow();
-        await using var recover = database.Owner.CreateCommand("""
-            with expired as (
-                select id from scheduled_posts
-                where status = 'publishing' and lease_expires_at < @now
-                order by lease_expires_at limit @max for update skip locked),
-            requeued as (
-                update scheduled_posts p
-                set status = 'queued', lease_expires_at = null,
-                    -- A run of this attempt means its call may have reached the platform.
-                    needs_reconciliation = p.needs_reconciliation
-                        or exists (select 1 from post_runs r where r.scheduled_post_id = p.id and r.attempt = p.attempt)
-                from expired e where p.id = e.id
-                returning p.id, p.needs_reconciliation),
-            closed_runs as (
-                update post_runs r
-                set status = case when q.needs_reconciliation then 'unconfirmed' else 'failed' end,
-                    finished_at = @now, error = 'The lease expired before the outcome was reported.'
-                from requeued q where r.scheduled_post_id = q.id and r.status = 'running')
-            select count(*) filter (where not needs_reconciliation), count(*) filter (where needs_reconciliation) from requeued
-            """);
-        recover.Parameters.AddWithValue("now", now);
-        recover.Parameters.AddWithValue("max", Math.Clamp(request.MaxPosts == 0 ? 1000 : request.MaxPosts, 1, 10_000));
-        await using var reader = await recover.ExecuteReaderAsync(context.CancellationToken);
-        await reader.ReadAsync(context.CancellationToken);
-        var response = new RecoverExpiredLeasesResponse
-        {
-            Requeued = (int)reader.GetInt64(0),
-            SentToReconciliation = (int)reader.GetInt64(1),
-        };
-        if (response.Requeued + response.SentToReconciliation > 0)
-        {
-            LogLeasesRecovered(response.Requeued, response.SentToReconciliation);
-            metrics.LeasesExpired(response.Requeued, response.SentToReconciliation);
-        }
-        return response;
-    }
+    public override Task<RecoverExpiredLeasesResponse> RecoverExpiredLeases(RecoverExpiredLeasesRequest request, ServerCallContext context) =>
+        scheduler.RecoverExpiredLeases(request, context);
 
     public override async Task<StartRunResponse> StartRun(StartRunRequest request, ServerCallContext context)
     {
@@ -651,15 +391,6 @@ public sealed partial class PostsInternalGrpcService(
     [LoggerMessage(1, LogLevel.Information, "Ignored a stale outcome report for post {PostId} attempt {Attempt}")]
     private partial void LogStaleReport(string postId, int attempt);
 
-    [LoggerMessage(2, LogLevel.Warning, "Marked {Count} posts missed: overdue beyond the misfire window of {Window}")]
-    private partial void LogMissed(int count, string window);
-
-    [LoggerMessage(4, LogLevel.Warning, "Claimed {Count} posts late (up to {LateMs} ms after their due time, within the misfire window of {Window}); each records its lateness")]
-    private partial void LogLateClaim(int count, long lateMs, string window);
-
     [LoggerMessage(80, LogLevel.Information, "Post {PostId} attempt {Attempt}: {Outcome}, now {Status}")]
     private partial void LogOutcomeApplied(string postId, int attempt, string outcome, string status);
-
-    [LoggerMessage(3, LogLevel.Warning, "Recovered expired leases: {Requeued} requeued, {Reconcile} sent to reconciliation")]
-    private partial void LogLeasesRecovered(int requeued, int reconcile);
 }

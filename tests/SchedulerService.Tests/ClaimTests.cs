@@ -7,17 +7,18 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
-using AccessTokenProtector = posts::SocialSync.PostsService.Data.AccessTokenProtector;
 using ClaimDuePostsRequest = posts::SocialSync.Posts.V1.ClaimDuePostsRequest;
 using ClaimDuePostsResponse = posts::SocialSync.Posts.V1.ClaimDuePostsResponse;
+using ClaimStore = posts::SocialSync.PostsService.Data.ClaimStore;
 using MigrationRunner = posts::SocialSync.PostsService.Data.MigrationRunner;
 using PostgresServer = testing::SocialSync.Testing.PostgresServer;
 using PostsDatabase = posts::SocialSync.PostsService.Data.PostsDatabase;
-using PostsInternalGrpcService = posts::SocialSync.PostsService.Grpc.PostsInternalGrpcService;
 using PostsMetrics = posts::SocialSync.PostsService.Domain.PostsMetrics;
 using RetryOptions = posts::SocialSync.PostsService.Domain.RetryOptions;
 using RetryPolicy = posts::SocialSync.PostsService.Domain.RetryPolicy;
 using ScheduleChangeNotifier = posts::SocialSync.PostsService.Data.ScheduleChangeNotifier;
+using ScheduleOutboxStore = posts::SocialSync.PostsService.Data.ScheduleOutboxStore;
+using SchedulerRpcHandler = posts::SocialSync.PostsService.Grpc.SchedulerRpcHandler;
 
 namespace SocialSync.SchedulerService.Tests;
 
@@ -115,13 +116,14 @@ public sealed class ClaimTests(PostgresFixture postgres) : IClassFixture<Postgre
     private async Task<ClaimDuePostsResponse> ClaimAsync(RetryOptions options, ClaimDuePostsRequest request)
     {
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var service = new PostsInternalGrpcService(_database,
+        var service = new SchedulerRpcHandler(
+            new ScheduleOutboxStore(_database),
+            new ClaimStore(_database),
             new ScheduleChangeNotifier(),
-            new AccessTokenProtector(new ConfigurationBuilder().Build()),
             new RetryPolicy(options),
             new PostsMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             _time,
-            NullLogger<PostsInternalGrpcService>.Instance);
+            NullLogger<SchedulerRpcHandler>.Instance);
         return await service.ClaimDuePosts(request, new TestCallContext());
     }
 
