@@ -2,8 +2,13 @@ extern alias posts;
 
 using ConcurrentChangeException = posts::SocialSync.PostsService.Domain.ConcurrentChangeException;
 using FailedPreconditionException = posts::SocialSync.PostsService.Domain.FailedPreconditionException;
+using OutcomeKind = posts::SocialSync.Posts.V1.OutcomeKind;
+using OutcomeRules = posts::SocialSync.PostsService.Domain.OutcomeRules;
 using PostLifecycle = posts::SocialSync.PostsService.Domain.PostLifecycle;
 using PostStatus = posts::SocialSync.Posts.V1.PostStatus;
+using PublishOutcome = posts::SocialSync.Posts.V1.PublishOutcome;
+using RetryOptions = posts::SocialSync.PostsService.Domain.RetryOptions;
+using RetryPolicy = posts::SocialSync.PostsService.Domain.RetryPolicy;
 
 namespace SocialSync.PostsService.Tests;
 
@@ -57,6 +62,22 @@ public sealed class PostLifecycleTests
         {
             Assert.False(PostLifecycle.IsLegal(PostStatus.Published, to));
             Assert.False(PostLifecycle.IsLegal(PostStatus.Cancelled, to));
+        }
+    }
+
+    [Fact]
+    public void Every_outcome_an_attempt_can_report_moves_its_post_legally_from_publishing()
+    {
+        var kinds = System.Enum.GetValues<OutcomeKind>().Where(k => k != OutcomeKind.Unspecified).ToList();
+        Assert.Equal(7, kinds.Count);
+        foreach (var kind in kinds)
+        {
+            foreach (var retries in new[] { 0, 3 })
+            {
+                var outcome = new PublishOutcome { PostId = Guid.NewGuid().ToString(), Attempt = 1, Kind = kind };
+                var decision = OutcomeRules.Decide(outcome, retries, DateTimeOffset.UnixEpoch, new RetryPolicy(new RetryOptions()), 0.5)!;
+                Assert.True(PostLifecycle.IsLegal(PostStatus.Publishing, decision.Status), $"{kind} after {retries} retries -> {decision.Status}");
+            }
         }
     }
 
