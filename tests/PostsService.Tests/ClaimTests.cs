@@ -102,13 +102,14 @@ public sealed class ClaimTests(PostsServiceFixture fixture) : IAsyncLifetime
     private async Task<ClaimDuePostsResponse> ClaimAsync(RetryOptions options, ClaimDuePostsRequest request)
     {
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var service = new PostsInternalGrpcService(_database,
+        var service = new SchedulerRpcHandler(
+            new ScheduleOutboxStore(_database),
+            new ClaimStore(_database),
             new ScheduleChangeNotifier(),
-            new AccessTokenProtector(new ConfigurationBuilder().Build()),
             new RetryPolicy(options),
             new PostsMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             _time,
-            NullLogger<PostsInternalGrpcService>.Instance);
+            NullLogger<SchedulerRpcHandler>.Instance);
         return await service.ClaimDuePosts(request, new TestCallContext());
     }
 
