@@ -1,9 +1,7 @@
-using Grpc.Core;
 using Npgsql;
 using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
-using SocialSync.PostsService.Grpc;
 
 namespace SocialSync.PostsService.Data;
 
@@ -96,11 +94,11 @@ public static class PostInserts
     /// Whether the post's channel is among the user's live <paramref name="channels"/> (else the NOT_FOUND to answer)
     /// and its content fits that channel (else the reasons are added to <paramref name="violations"/>).
     /// </summary>
-    public static RpcException? CheckChannel(NewPost post, IReadOnlyDictionary<Guid, Channel> channels, FieldViolations violations)
+    public static NotFoundException? CheckChannel(NewPost post, IReadOnlyDictionary<Guid, Channel> channels, FieldViolations violations)
     {
         if (!channels.TryGetValue(post.ChannelId, out var channel))
         {
-            return Problems.NotFound("channel", post.Request.ChannelId);
+            return new NotFoundException("channel", post.Request.ChannelId);
         }
         ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
         return null;

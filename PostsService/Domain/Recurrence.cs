@@ -3,7 +3,6 @@ using Ical.Net.CalendarComponents;
 using Ical.Net.DataTypes;
 using Ical.Net.Evaluation;
 using Npgsql;
-using SocialSync.PostsService.Grpc;
 
 namespace SocialSync.PostsService.Domain;
 

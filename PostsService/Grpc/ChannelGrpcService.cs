@@ -61,7 +61,7 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
         var id = RequestFields.RequireId(request.Id, "id");
         return await database.InUserTransactionAsync(userId, async (connection, transaction) =>
             await PostGrpcService.LoadChannelAsync(connection, transaction, id, context.CancellationToken)
-                ?? throw Problems.NotFound("channel", request.Id), context.CancellationToken);
+                ?? throw new NotFoundException("channel", request.Id), context.CancellationToken);
     }
 
     public override async Task<ListChannelsResponse> ListChannels(ListChannelsRequest request, ServerCallContext context)
@@ -159,7 +159,7 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
                 await using var reader = await query.ExecuteReaderAsync(context.CancellationToken);
                 if (!await reader.ReadAsync(context.CancellationToken))
                 {
-                    throw Problems.NotFound("channel", request.Id);
+                    throw new NotFoundException("channel", request.Id);
                 }
                 platform = Vocabulary.ToPlatform(reader.GetString(0));
                 state = Vocabulary.ToChannelState(reader.GetString(1));
@@ -170,7 +170,7 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
             }
             if (etag is { } expected && expected != version)
             {
-                throw PostGrpcService.StaleEtag("channel");
+                throw ConcurrentChangeException.StaleEtag("channel");
             }
             if (paths.Contains("settings"))
             {
@@ -216,7 +216,7 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
             await using var reader2 = await update.ExecuteReaderAsync(context.CancellationToken);
             return await reader2.ReadAsync(context.CancellationToken)
                 ? ChannelRows.Read(reader2)
-                : throw PostGrpcService.StaleEtag("channel");
+                : throw ConcurrentChangeException.StaleEtag("channel");
         }, context.CancellationToken);
     }
 
@@ -244,8 +244,8 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
                 if (await delete.ExecuteNonQueryAsync(context.CancellationToken) == 0)
                 {
                     throw await PostGrpcService.LoadChannelAsync(connection, transaction, id, context.CancellationToken) is null
-                        ? Problems.NotFound("channel", request.Id)
-                        : PostGrpcService.StaleEtag("channel");
+                        ? new NotFoundException("channel", request.Id)
+                        : (DomainException)ConcurrentChangeException.StaleEtag("channel");
                 }
             }
 
@@ -268,7 +268,7 @@ public sealed class ChannelGrpcService(PostsDatabase database, AccessTokenProtec
                 if (count > 0)
                 {
                     // Throwing rolls the whole transaction back: nothing was cancelled or deleted.
-                    throw Problems.FailedPrecondition($"{count} of the channel's posts are being published; delete it once they finish.");
+                    throw new FailedPreconditionException($"{count} of the channel's posts are being published; delete it once they finish.");
                 }
             }
             return new Empty();

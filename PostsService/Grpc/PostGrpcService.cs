@@ -66,7 +66,7 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
             }
             violations.ThrowIfAny();
             var created = await PostInserts.InsertAsync(connection, transaction, [(userId, parsed, channels)], context.CancellationToken);
-            return created[0].Select(row => row ?? throw ConcurrentRepeat()).ToList();
+            return created[0].Select(row => row ?? throw ConcurrentChangeException.RepeatInFlight()).ToList();
         }, context.CancellationToken);
 
         scheduleChanges.Pulse();
@@ -80,9 +80,6 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
     }
 
     private const int MaxBatchCreate = 500;
-
-    internal static RpcException ConcurrentRepeat() =>
-        Problems.Aborted("A concurrent create with the same request_id is in progress; retry.");
 
     /// <summary>Checks everything about one create that does not need the database; fields are named under <paramref name="prefix"/>.</summary>
     private static NewPost ParseCreate(CreatePostRequest request, string prefix, DateTimeOffset now, FieldViolations violations)
@@ -112,7 +109,7 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
         {
             await using var query = new NpgsqlCommand($"select {PostRows.Columns} from scheduled_posts where id = @id", connection, transaction);
             query.Parameters.AddWithValue("id", id);
-            return await ReadSingleAsync(query, context.CancellationToken) ?? throw Problems.NotFound("post", request.Id);
+            return await ReadSingleAsync(query, context.CancellationToken) ?? throw new NotFoundException("post", request.Id);
         }, context.CancellationToken);
     }
 
@@ -195,16 +192,16 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
                 return cancelled;
             }
             var (current, version) = await GetStatusAsync(connection, transaction, id, context.CancellationToken)
-                ?? throw Problems.NotFound("post", request.Id);
+                ?? throw new NotFoundException("post", request.Id);
             if (etag is { } expected && expected != version && current is "queued" or "failed" or "missed" or "unconfirmed")
             {
-                throw StaleEtag("post");
+                throw ConcurrentChangeException.StaleEtag("post");
             }
             return current switch
             {
-                "cancelled" => throw Problems.FailedPrecondition("The post is already cancelled."),
-                "published" => throw Problems.FailedPrecondition("A published post cannot be cancelled."),
-                _ => throw Problems.FailedPrecondition($"The post is {current}; it can be cancelled once the attempt finishes."),
+                "cancelled" => throw new FailedPreconditionException("The post is already cancelled."),
+                "published" => throw new FailedPreconditionException("A published post cannot be cancelled."),
+                _ => throw new FailedPreconditionException($"The post is {current}; it can be cancelled once the attempt finishes."),
             };
         }, context.CancellationToken);
     }
@@ -249,22 +246,22 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
         var edited = await database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             var current = await LoadEditableAsync(connection, transaction, id!.Value, context.CancellationToken)
-                ?? throw Problems.NotFound("post", request.Id);
+                ?? throw new NotFoundException("post", request.Id);
             if (etag is { } expected && expected != current.Version)
             {
-                throw StaleEtag("post");
+                throw ConcurrentChangeException.StaleEtag("post");
             }
             var requeue = current.Status switch
             {
                 "queued" => false,
                 "failed" or "missed" or "unconfirmed" => true,
-                "publishing" => throw Problems.FailedPrecondition("The post is being published; it can be edited once the attempt finishes."),
-                "published" => throw Problems.FailedPrecondition("A published post cannot be edited."),
-                _ => throw Problems.FailedPrecondition($"A {current.Status} post cannot be edited."),
+                "publishing" => throw new FailedPreconditionException("The post is being published; it can be edited once the attempt finishes."),
+                "published" => throw new FailedPreconditionException("A published post cannot be edited."),
+                _ => throw new FailedPreconditionException($"A {current.Status} post cannot be edited."),
             };
 
             var channel = await LoadChannelAsync(connection, transaction, current.ChannelId, context.CancellationToken, lockForShare: requeue)
-                ?? throw Problems.FailedPrecondition("The post's channel was deleted; the post cannot be edited.");
+                ?? throw new FailedPreconditionException("The post's channel was deleted; the post cannot be edited.");
             var content = paths.Contains("content") ? request.Content : ContentJson.Deserialize(current.ContentJson);
             if (paths.Contains("content"))
             {
@@ -314,7 +311,7 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
             {
-                throw Problems.FailedPrecondition("Another occurrence of this recurring post is already scheduled at that time.");
+                throw new FailedPreconditionException("Another occurrence of this recurring post is already scheduled at that time.");
             }
             if (updated is not null)
             {
@@ -322,10 +319,10 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
             }
             // Lost a race with a claim or another edit: say which.
             var (status, _) = await GetStatusAsync(connection, transaction, id.Value, context.CancellationToken)
-                ?? throw Problems.NotFound("post", request.Id);
+                ?? throw new NotFoundException("post", request.Id);
             throw status is "queued" or "failed" or "missed" or "unconfirmed"
-                ? StaleEtag("post")
-                : Problems.FailedPrecondition($"The post became {status} while it was being edited.");
+                ? ConcurrentChangeException.StaleEtag("post")
+                : (DomainException)new FailedPreconditionException($"The post became {status} while it was being edited.");
         }, context.CancellationToken);
         scheduleChanges.Pulse();
         return edited;
@@ -349,10 +346,10 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
                 return new Empty();
             }
             var (status, _) = await GetStatusAsync(connection, transaction, id, context.CancellationToken)
-                ?? throw Problems.NotFound("post", request.Id);
+                ?? throw new NotFoundException("post", request.Id);
             throw status == "publishing"
-                ? Problems.FailedPrecondition("The post is being published; it can be deleted once the attempt finishes.")
-                : StaleEtag("post");
+                ? new FailedPreconditionException("The post is being published; it can be deleted once the attempt finishes.")
+                : (DomainException)ConcurrentChangeException.StaleEtag("post");
         }, context.CancellationToken);
     }
 
@@ -481,7 +478,7 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
         {
             if (await GetStatusAsync(connection, transaction, id!.Value, context.CancellationToken) is null)
             {
-                throw Problems.NotFound("post", request.Id);
+                throw new NotFoundException("post", request.Id);
             }
             await using var query = new NpgsqlCommand($"""
                 select {RunRows.Columns} from post_runs where scheduled_post_id = @id
@@ -521,9 +518,6 @@ public sealed class PostGrpcService(PostsDatabase database, CreatePostBatcher cr
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), reader.GetInt32(1)) : null;
     }
-
-    internal static RpcException StaleEtag(string resource) =>
-        Problems.Aborted($"The {resource} changed since this etag was read; get it again and retry.");
 
     private static async Task<ScheduledPost?> ReadSingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

@@ -92,7 +92,7 @@ public sealed partial class PostsInternalGrpcService(
         Guid? after = null;
         if (!string.IsNullOrEmpty(request.PageToken))
         {
-            after = Guid.TryParse(request.PageToken, out var parsed) ? parsed : throw Problems.InvalidArgument("page_token", "is not a token this API issued");
+            after = Guid.TryParse(request.PageToken, out var parsed) ? parsed : throw FieldViolations.Single("page_token", "is not a token this API issued");
         }
         await using var query = database.Owner.CreateCommand("""
             select id, due_at, version from scheduled_posts
@@ -310,7 +310,7 @@ public sealed partial class PostsInternalGrpcService(
         var started = await StartRunsAsync([(postId, request.Attempt)], context.CancellationToken);
         return started.TryGetValue(postId, out var run) && run.Attempt == request.Attempt
             ? run.Response
-            : throw Problems.FailedPrecondition($"Attempt {request.Attempt} of post {request.PostId} is not the current claim.");
+            : throw new FailedPreconditionException($"Attempt {request.Attempt} of post {request.PostId} is not the current claim.");
     }
 
     public override async Task<StartRunsResponse> StartRuns(StartRunsRequest request, ServerCallContext context)
@@ -621,7 +621,7 @@ public sealed partial class PostsInternalGrpcService(
         }
         catch (System.Text.Json.JsonException)
         {
-            throw Problems.InvalidArgument("platform_state_json", "must be a JSON document");
+            throw FieldViolations.Single("platform_state_json", "must be a JSON document");
         }
         await using var save = database.Owner.CreateCommand("""
             update scheduled_posts set platform_state = @state::jsonb
@@ -632,7 +632,7 @@ public sealed partial class PostsInternalGrpcService(
         save.Parameters.AddWithValue("attempt", request.Attempt);
         if (await save.ExecuteNonQueryAsync(context.CancellationToken) == 0)
         {
-            throw Problems.FailedPrecondition($"Attempt {request.Attempt} of post {request.PostId} is not the current claim.");
+            throw new FailedPreconditionException($"Attempt {request.Attempt} of post {request.PostId} is not the current claim.");
         }
         return new SavePlatformStateResponse();
     }
