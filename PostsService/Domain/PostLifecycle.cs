@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 
 namespace SocialSync.PostsService.Domain;

@@ -25,6 +25,10 @@ public static class Extensions
 
         var services = builder.Services;
         services.AddSingleton<PostsDatabase>();
+        services.AddSingleton<ScheduleOutboxStore>();
+        services.AddSingleton<DispatchStore>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<OutcomeStore>();
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<AccessTokenProtector>();
         services.AddSingleton<PostsMetrics>();

@@ -17,7 +17,7 @@ public sealed class Claimer(
 
     public async Task<ClaimDuePostsResponse> ClaimAsync(IEnumerable<string> postIds, CancellationToken cancellationToken)
     {
-        var request = new ClaimDuePostsRequest { LeaseSeconds = (int)_options.Lease.TotalSeconds };
+        var request = new ClaimDuePostsRequest();
         request.PostIds.AddRange(postIds);
         return await SendAsync(request, "index", cancellationToken);
     }
@@ -26,7 +26,6 @@ public sealed class Claimer(
     public async Task<ClaimDuePostsResponse> ClaimOverdueAsync(int max, CancellationToken cancellationToken) =>
         await SendAsync(new ClaimDuePostsRequest
         {
-            LeaseSeconds = (int)_options.Lease.TotalSeconds,
             MaxPosts = max,
             MinOverdueMs = (int)_options.SafetyNetGrace.TotalMilliseconds,
         }, "safety_net", cancellationToken);
@@ -38,9 +37,9 @@ public sealed class Claimer(
             deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
         DispatchTracing.Claimed(response.Claimed, path, startedAt);
         metrics.Claimed(response.Claimed.Count, path);
-        await dispatcher.EnqueueAsync(response.Claimed, cancellationToken);
+        await dispatcher.EnqueueAsync(response.Claimed, response.LeaseExpiresAt.ToDateTimeOffset(), cancellationToken);
         return response;
     }
 
-    public static DateTimeOffset DueAt(QueuedPost post) => post.PublishAt.ToDateTimeOffset();
+    public static DateTimeOffset DueAt(QueuedPost post) => post.DueAt.ToDateTimeOffset();
 }
