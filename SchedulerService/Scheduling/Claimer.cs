@@ -37,7 +37,9 @@ public sealed class Claimer(
             deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
         DispatchTracing.Claimed(response.Claimed, path, startedAt);
         metrics.Claimed(response.Claimed.Count, path);
-        await dispatcher.EnqueueAsync(response.Claimed, response.LeaseExpiresAt.ToDateTimeOffset(), cancellationToken);
+        // The claims' lease as a duration, measured on our clock: how long a publish call for them may take.
+        var lease = response.LeaseExpiresAt.ToDateTimeOffset() - startedAt;
+        await dispatcher.EnqueueAsync(response.Claimed, lease, cancellationToken);
         return response;
     }
 
