@@ -1,10 +1,14 @@
 using Npgsql;
+using SocialSync.Posts.V1;
 
 namespace SocialSync.PostsService.Data;
 
-/// <summary>A post claimed for publishing: its new attempt number fences every later write of this attempt.</summary>
-public sealed record Claim(Guid PostId, int Attempt, DateTime PublishAt, string Platform, Guid ChannelId, string? Traceparent, int Version,
-    long LateMs);
+/// <summary>
+/// A post claimed for publishing, with what its attempt needs (its content, and what earlier attempts left for
+/// reconciliation): its new attempt number fences every later write of this attempt.
+/// </summary>
+public sealed record Claim(Guid PostId, int Attempt, string Platform, Guid ChannelId, Content Content, string? Traceparent,
+    bool NeedsReconciliation, string? PlatformStateJson, int Version, long LateMs);
 
 /// <summary>A post's id and the version of the row a claim found.</summary>
 public sealed record PostVersion(Guid PostId, int Version);
@@ -53,10 +57,12 @@ public sealed class ClaimStore(PostsDatabase database)
             set status = 'publishing', attempt = p.attempt + 1, lease_expires_at = @now + @lease,
                 dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint
             from targets t where p.id = t.id and p.due_at >= @oldest
-            returning p.id, p.attempt, p.publish_at, p.platform, p.channel_id, p.traceparent, p.version, p.dispatch_late_ms)
-        select id, attempt, publish_at, platform, channel_id, traceparent, version, dispatch_late_ms, false from claimed
+            returning p.id, p.attempt, p.platform, p.channel_id, p.content_json::text as content, p.traceparent,
+                p.needs_reconciliation, p.platform_state::text as platform_state, p.version, p.dispatch_late_ms)
+        select id, attempt, platform, channel_id, content, traceparent, needs_reconciliation, platform_state, version, dispatch_late_ms, false
+        from claimed
         union all
-        select id, 0, null, null, null, null, version, 0, true from missed
+        select id, 0, null, null, null, null, false, null, version, 0, true from missed
         """;
 
     /// <summary>
@@ -107,14 +113,15 @@ public sealed class ClaimStore(PostsDatabase database)
         while (await reader.ReadAsync(cancellationToken))
         {
             var id = reader.GetGuid(0);
-            var version = reader.GetInt32(6);
-            if (reader.GetBoolean(8))
+            var version = reader.GetInt32(8);
+            if (reader.GetBoolean(10))
             {
                 result.Missed.Add(new PostVersion(id, version));
                 continue;
             }
-            result.Claimed.Add(new Claim(id, reader.GetInt32(1), reader.GetDateTime(2), reader.GetString(3), reader.GetGuid(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5), version, reader.GetInt64(7)));
+            result.Claimed.Add(new Claim(id, reader.GetInt32(1), reader.GetString(2), reader.GetGuid(3), ContentJson.Deserialize(reader.GetString(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetBoolean(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                version, reader.GetInt64(9)));
         }
         return result;
     }

@@ -6,11 +6,10 @@ using SocialSync.Contracts;
 namespace SocialSync.PostsService.Data;
 
 /// <summary>
-/// An attempt whose run was opened: the post, what the publisher needs to reach the platform as the channel's
-/// account (the token decrypted), and the run's id (null when the channel is not active: no run, the post is held).
+/// An attempt whose run was opened (<see cref="RunId"/> is null when the channel is not active: no run, the post is
+/// held), with its channel's access (the token decrypted), which several attempts of a batch may share.
 /// </summary>
-public sealed record OpenedRun(int Attempt, ScheduledPost Post, bool NeedsReconciliation, string? PlatformStateJson, Platform ChannelPlatform,
-    string AccountId, string AccessToken, ChannelSettings ChannelSettings, ChannelState ChannelState, Guid? RunId);
+public sealed record OpenedRun(Guid PostId, int Attempt, Guid? RunId, ChannelAccess Channel);
 
 /// <summary>
 /// Post runs: the record of each attempt to publish. A run is opened before the platform is called (so an attempt
@@ -22,9 +21,36 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
     /// <summary>A call that starts with less than this share of the lease left on its claim renews the lease.</summary>
     private const double LeaseRenewedBelow = 0.9;
 
+    private const string OpenRuns = """
+        with started as (
+            -- Locked, not updated: a lease recovery (which skips locked rows) cannot requeue the claim until the run
+            -- is committed, and from then on the run itself says the platform may have been called.
+            select p.id, p.attempt, p.channel_id, p.user_id, p.dispatch_late_ms
+            from scheduled_posts p
+            join unnest(@ids, @attempts) as r(run_post_id, run_attempt) on p.id = r.run_post_id and p.attempt = r.run_attempt
+            -- "p.id = any" lets even a generic plan look the rows up by key instead of scanning the table.
+            where p.id = any(@ids) and p.status = 'publishing'
+            for no key update of p),
+        extended as (
+            -- The claim's lease is renewed only when the call starts late in it: each update writes every index.
+            update scheduled_posts p set lease_expires_at = @now + @lease
+            from started s
+            where p.id = s.id and p.lease_expires_at < @now + @lease * @renew_below),
+        runs as (
+            insert into post_runs (scheduled_post_id, user_id, attempt, started_at, dispatch_late_ms)
+            select s.id, s.user_id, s.attempt, @now, s.dispatch_late_ms
+            from started s join channels c on c.id = s.channel_id
+            where c.state = 'active'
+            returning id as run_id, scheduled_post_id)
+        select s.id, s.attempt, runs.run_id, c.id, c.platform, c.account_id, c.access_token_encrypted, c.settings::text, c.state
+        from started s
+        join channels c on c.id = s.channel_id
+        left join runs on runs.scheduled_post_id = s.id
+        """;
+
     /// <summary>
     /// Opens each attempt's run and renews a lease running short, all in one statement; attempts that are no longer
-    /// the current claim are left out of the answer.
+    /// the current claim are left out of the answer. The post itself is not read again: the claim handed it over.
     /// </summary>
     public async Task<Dictionary<Guid, OpenedRun>> OpenAsync(IReadOnlyCollection<(Guid PostId, int Attempt)> wanted, DateTimeOffset now,
         TimeSpan lease, CancellationToken cancellationToken)
@@ -35,54 +61,30 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
         {
             return opened;
         }
-        await using var command = database.Owner.CreateCommand($"""
-            with started as (
-                -- Locked, not updated: a lease recovery (which skips locked rows) cannot requeue the claim until the run
-                -- is committed, and from then on the run itself says the platform may have been called.
-                select {PostRows.Columns}, user_id, needs_reconciliation, platform_state::text as platform_state_json,
-                    attempt, dispatch_late_ms
-                from scheduled_posts p
-                join unnest(@ids, @attempts) as r(run_post_id, run_attempt) on p.id = r.run_post_id and p.attempt = r.run_attempt
-                -- "p.id = any" lets even a generic plan look the rows up by key instead of scanning the table.
-                where p.id = any(@ids) and p.status = 'publishing'
-                for no key update of p),
-            extended as (
-                -- The claim's lease is renewed only when the call starts late in it: each update writes every index.
-                update scheduled_posts p set lease_expires_at = @now + @lease
-                from started s
-                where p.id = s.id and p.lease_expires_at < @now + @lease * @renew_below),
-            runs as (
-                insert into post_runs (scheduled_post_id, user_id, attempt, started_at, dispatch_late_ms)
-                select s.id, s.user_id, s.attempt, @now, s.dispatch_late_ms
-                from started s join channels c on c.id = s.channel_id
-                where c.state = 'active'
-                returning id as run_id, scheduled_post_id)
-            select s.*, c.platform, c.account_id, c.access_token_encrypted, c.settings::text, c.state, runs.run_id
-            from started s
-            join channels c on c.id = s.channel_id
-            left join runs on runs.scheduled_post_id = s.id
-            """);
+        await using var command = database.Owner.CreateCommand(OpenRuns);
         command.Parameters.AddWithValue("ids", distinct.Select(w => w.PostId).ToArray());
         command.Parameters.AddWithValue("attempts", distinct.Select(w => w.Attempt).ToArray());
         command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("lease", lease);
         command.Parameters.AddWithValue("renew_below", LeaseRenewedBelow);
+        var channels = new Dictionary<Guid, ChannelAccess>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        const int extra = PostRows.ColumnCount;
         while (await reader.ReadAsync(cancellationToken))
         {
-            var post = PostRows.Read(reader);
-            opened[reader.GetGuid(0)] = new OpenedRun(
-                Attempt: reader.GetInt32(extra + 3),
-                Post: post,
-                NeedsReconciliation: reader.GetBoolean(extra + 1),
-                PlatformStateJson: reader.IsDBNull(extra + 2) ? null : reader.GetString(extra + 2),
-                ChannelPlatform: Vocabulary.ToPlatform(reader.GetString(extra + 5)),
-                AccountId: reader.GetString(extra + 6),
-                AccessToken: protector.Unprotect((byte[])reader[extra + 7]),
-                ChannelSettings: ChannelRows.ReadSettings(reader.GetString(extra + 8)),
-                ChannelState: Vocabulary.ToChannelState(reader.GetString(extra + 9)),
-                RunId: reader.IsDBNull(extra + 10) ? null : reader.GetGuid(extra + 10));
+            var channelId = reader.GetGuid(3);
+            if (!channels.TryGetValue(channelId, out var channel))
+            {
+                channels[channelId] = channel = new ChannelAccess
+                {
+                    ChannelId = channelId.ToString(),
+                    Platform = Vocabulary.ToPlatform(reader.GetString(4)),
+                    AccountId = reader.GetString(5),
+                    AccessToken = protector.Unprotect((byte[])reader[6]),
+                    Settings = ChannelRows.ReadSettings(reader.GetString(7)),
+                    State = Vocabulary.ToChannelState(reader.GetString(8)),
+                };
+            }
+            opened[reader.GetGuid(0)] = new OpenedRun(reader.GetGuid(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetGuid(2), channel);
         }
         return opened;
     }

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
-using SocialSync.Posts.V1;
 using SocialSync.Contracts;
+using SocialSync.Posts.V1;
 
 namespace SocialSync.PostsService.Domain;
 

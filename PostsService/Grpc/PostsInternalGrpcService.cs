@@ -18,9 +18,6 @@ public sealed class PostsInternalGrpcService(SchedulerRpcHandler scheduler, Publ
     public override Task<PullScheduleChangesResponse> PullScheduleChanges(PullScheduleChangesRequest request, ServerCallContext context) =>
         scheduler.PullScheduleChanges(request, context);
 
-    public override Task<AckScheduleChangesResponse> AckScheduleChanges(AckScheduleChangesRequest request, ServerCallContext context) =>
-        scheduler.AckScheduleChanges(request, context);
-
     public override Task<ListQueuedPostsResponse> ListQueuedPosts(ListQueuedPostsRequest request, ServerCallContext context) =>
         scheduler.ListQueuedPosts(request, context);
 
@@ -29,9 +26,6 @@ public sealed class PostsInternalGrpcService(SchedulerRpcHandler scheduler, Publ
 
     public override Task<RecoverExpiredLeasesResponse> RecoverExpiredLeases(RecoverExpiredLeasesRequest request, ServerCallContext context) =>
         scheduler.RecoverExpiredLeases(request, context);
-
-    public override Task<StartRunResponse> StartRun(StartRunRequest request, ServerCallContext context) =>
-        publisher.StartRun(request, context);
 
     public override Task<StartRunsResponse> StartRuns(StartRunsRequest request, ServerCallContext context) =>
         publisher.StartRuns(request, context);

@@ -25,15 +25,6 @@ public sealed partial class PublisherRpcHandler(
 {
     private const int MaxBatch = 10_000;
 
-    public async Task<StartRunResponse> StartRun(StartRunRequest request, ServerCallContext context)
-    {
-        var postId = RequestFields.RequireId(request.PostId, "post_id");
-        var opened = await runs.OpenAsync([(postId, request.Attempt)], time.GetUtcNow(), retryPolicy.Options.Lease, context.CancellationToken);
-        return opened.TryGetValue(postId, out var run) && run.Attempt == request.Attempt
-            ? ToResponse(run)
-            : throw NotTheCurrentClaim(request.PostId, request.Attempt);
-    }
-
     public async Task<StartRunsResponse> StartRuns(StartRunsRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations();
@@ -55,33 +46,19 @@ public sealed partial class PublisherRpcHandler(
         var response = new StartRunsResponse();
         foreach (var (postId, attempt) in wanted)
         {
-            var result = new StartRunResult { PostId = postId.ToString(), Attempt = attempt };
-            if (opened.TryGetValue(postId, out var run) && run.Attempt == attempt)
+            var started = opened.TryGetValue(postId, out var run) && run.Attempt == attempt;
+            response.Runs.Add(new StartedRun
             {
-                result.Started = true;
-                result.Run = ToResponse(run);
-            }
-            response.Results.Add(result);
+                PostId = postId.ToString(),
+                Attempt = attempt,
+                Started = started,
+                RunId = started && run!.RunId is { } runId ? runId.ToString() : "",
+            });
         }
+        // Each channel once, however many of the batch's posts it carries.
+        response.Channels.AddRange(opened.Values.Where(r => wanted.Contains((r.PostId, r.Attempt))).Select(r => r.Channel).Distinct());
         return response;
     }
-
-    private static StartRunResponse ToResponse(OpenedRun run) => new()
-    {
-        Post = run.Post,
-        NeedsReconciliation = run.NeedsReconciliation,
-        PlatformStateJson = run.PlatformStateJson ?? "",
-        Channel = new ChannelAccess
-        {
-            ChannelId = run.Post.ChannelId,
-            Platform = run.ChannelPlatform,
-            AccountId = run.AccountId,
-            AccessToken = run.AccessToken,
-            Settings = run.ChannelSettings,
-            State = run.ChannelState,
-        },
-        RunId = run.RunId?.ToString() ?? "",
-    };
 
     public async Task<ReportOutcomesResponse> ReportOutcomes(ReportOutcomesRequest request, ServerCallContext context)
     {

@@ -23,11 +23,22 @@ public sealed partial class SchedulerRpcHandler(
     /// <summary>A claim this much after its due time is logged (the post is still published, up to the misfire window).</summary>
     private static readonly TimeSpan LateWarning = TimeSpan.FromMinutes(1);
 
-    /// <summary>The oldest outbox changes; when there are none, waits up to wait_ms for one (a long poll).</summary>
+    /// <summary>
+    /// Acknowledges the changes the caller relayed since its last pull (deleting them), then returns the oldest
+    /// changes; when there are none, waits up to wait_ms for one (a long poll).
+    /// </summary>
     public async Task<PullScheduleChangesResponse> PullScheduleChanges(PullScheduleChangesRequest request, ServerCallContext context)
     {
         var max = Math.Clamp(request.MaxChanges == 0 ? 1000 : request.MaxChanges, 1, 10_000);
         var wait = TimeSpan.FromMilliseconds(Math.Clamp(request.WaitMs, 0, 30_000));
+        if (request.AcknowledgedChangeIds.Count > 10_000)
+        {
+            throw FieldViolations.Single("acknowledged_change_ids", "must hold at most 10000 items");
+        }
+        if (request.AcknowledgedChangeIds.Count > 0)
+        {
+            await outbox.AcknowledgeAsync([.. request.AcknowledgedChangeIds], context.CancellationToken);
+        }
         var deadline = time.GetUtcNow() + wait;
         while (true)
         {
@@ -48,13 +59,10 @@ public sealed partial class SchedulerRpcHandler(
         ChangeId = change.ChangeId,
         PostId = change.PostId.ToString(),
         Kind = change.DueAt is null ? ScheduleChangeKind.Remove : ScheduleChangeKind.Upsert,
-        PublishAt = change.DueAt is { } due ? Timestamp.FromDateTime(due) : null,
+        DueAt = change.DueAt is { } due ? Timestamp.FromDateTime(due) : null,
         Version = change.Version,
         Traceparent = change.Traceparent ?? "",
     };
-
-    public async Task<AckScheduleChangesResponse> AckScheduleChanges(AckScheduleChangesRequest request, ServerCallContext context) =>
-        new() { Acknowledged = await outbox.AcknowledgeAsync([.. request.ChangeIds], context.CancellationToken) };
 
     public async Task<ListQueuedPostsResponse> ListQueuedPosts(ListQueuedPostsRequest request, ServerCallContext context)
     {
@@ -75,7 +83,7 @@ public sealed partial class SchedulerRpcHandler(
     }
 
     private static QueuedPost ToQueuedPost(DuePost post) =>
-        new() { PostId = post.PostId.ToString(), PublishAt = Timestamp.FromDateTime(post.DueAt), Version = post.Version };
+        new() { PostId = post.PostId.ToString(), DueAt = Timestamp.FromDateTime(post.DueAt), Version = post.Version };
 
     /// <summary>
     /// Claims the named posts once due (never early), or with no names (the safety net) the overdue ones nobody
@@ -96,8 +104,7 @@ public sealed partial class SchedulerRpcHandler(
 
         var now = time.GetUtcNow();
         var window = retryPolicy.Options.MisfireWindow;
-        var terms = new ClaimTerms(now, request.LeaseSeconds > 0 ? TimeSpan.FromSeconds(request.LeaseSeconds) : retryPolicy.Options.Lease,
-            window, DurationText.Describe(window));
+        var terms = new ClaimTerms(now, retryPolicy.Options.Lease, window, DurationText.Describe(window));
         var result = ids.Count > 0
             ? await claims.ClaimNamedAsync([.. ids], terms, context.CancellationToken)
             : await claims.ClaimOverdueAsync(now - TimeSpan.FromMilliseconds(Math.Max(0, request.MinOverdueMs)),
@@ -113,25 +120,27 @@ public sealed partial class SchedulerRpcHandler(
         {
             LogLateClaim(result.Claimed.Count, latestMs, terms.MisfireWindowText);
         }
-        return ToResponse(result);
+        return ToResponse(result, terms);
     }
 
-    private static ClaimDuePostsResponse ToResponse(ClaimResult result)
+    private static ClaimDuePostsResponse ToResponse(ClaimResult result, ClaimTerms terms)
     {
-        var response = new ClaimDuePostsResponse();
+        var response = new ClaimDuePostsResponse
+        {
+            MissedCount = result.Missed.Count,
+            LeaseExpiresAt = Timestamp.FromDateTimeOffset(terms.Now + terms.Lease),
+        };
         response.Claimed.AddRange(result.Claimed.Select(c => new ClaimedPost
         {
             PostId = c.PostId.ToString(),
             Attempt = c.Attempt,
-            PublishAt = Timestamp.FromDateTime(c.PublishAt),
             Platform = Vocabulary.ToPlatform(c.Platform),
             ChannelId = c.ChannelId.ToString(),
+            Content = c.Content,
             Traceparent = c.Traceparent ?? "",
-            Version = c.Version,
-            LateMs = c.LateMs,
+            NeedsReconciliation = c.NeedsReconciliation,
+            PlatformStateJson = c.PlatformStateJson ?? "",
         }));
-        response.Missed.AddRange(result.Missed.Select(m => m.PostId.ToString()));
-        response.NotQueued.AddRange(result.NotQueued.Select(n => n.PostId.ToString()));
         response.NotDue.AddRange(result.NotDue.Select(ToQueuedPost));
         // Every post whose place in the index is settled: claimed, missed, or no longer queued.
         response.Settled.AddRange(result.Claimed.Select(c => new PostVersion(c.PostId, c.Version)).Concat(result.Missed).Concat(result.NotQueued)
