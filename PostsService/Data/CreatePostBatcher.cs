@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using Grpc.Core;
 using Npgsql;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
-using SocialSync.PostsService.Grpc;
 using SocialSync.ServiceDefaults;
 using static SocialSync.ServiceDefaults.SocialSyncTelemetry;
 
@@ -28,7 +26,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
         var pending = new PendingCreate(userId, post, cancellationToken);
         if (!_pending.Writer.TryWrite(pending))
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, "The service is stopping; retry."));
+            throw new ServiceStoppingException();
         }
         return await pending.Completion.Task.WaitAsync(cancellationToken);
     }
@@ -44,7 +42,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
             _pending.Writer.TryComplete();
             while (_pending.Reader.TryRead(out var left))
             {
-                left.Completion.TrySetException(new RpcException(new Status(StatusCode.Unavailable, "The service is stopping; retry.")));
+                left.Completion.TrySetException(new ServiceStoppingException());
             }
         }
     }
@@ -160,7 +158,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
             }
             else
             {
-                batch[i].Completion.TrySetException(errors[i] ?? PostGrpcService.ConcurrentRepeat());
+                batch[i].Completion.TrySetException(errors[i] ?? ConcurrentChangeException.RepeatInFlight());
             }
         }
     }
@@ -169,7 +167,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
     private static bool CheckChannel(NewPost post, Dictionary<Guid, Channel> channels, out Exception? error)
     {
         var violations = new FieldViolations();
-        error = PostInserts.CheckChannel(post, channels, violations) ?? (violations.Any ? violations.ToException() : null);
+        error = (DomainException?)post.CheckChannel(channels, violations) ?? (violations.Any ? violations.ToException() : null);
         return error is null;
     }
 

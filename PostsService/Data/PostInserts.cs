@@ -1,18 +1,9 @@
-using Grpc.Core;
 using Npgsql;
 using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
-using SocialSync.PostsService.Grpc;
 
 namespace SocialSync.PostsService.Data;
-
-/// <summary>A create request checked in everything that needs no database; its fields are named under <see cref="Prefix"/>.</summary>
-public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid ChannelId, DateTimeOffset PublishAt, string? TimeZone, string? Rrule)
-{
-    /// <summary>The creating call's span: stored with the post, so the post's trace goes on from its create.</summary>
-    public string? Traceparent { get; init; }
-}
 
 /// <summary>
 /// The statements every create shares, set-based so that one post or five hundred cost the same round trips, and
@@ -92,20 +83,6 @@ public static class PostInserts
         return created;
     }
 
-    /// <summary>
-    /// Whether the post's channel is among the user's live <paramref name="channels"/> (else the NOT_FOUND to answer)
-    /// and its content fits that channel (else the reasons are added to <paramref name="violations"/>).
-    /// </summary>
-    public static RpcException? CheckChannel(NewPost post, IReadOnlyDictionary<Guid, Channel> channels, FieldViolations violations)
-    {
-        if (!channels.TryGetValue(post.ChannelId, out var channel))
-        {
-            return Problems.NotFound("channel", post.Request.ChannelId);
-        }
-        ContentRules.CheckForChannel(post.Request.Content, channel.Platform, channel.Settings, post.Prefix + "content", violations);
-        return null;
-    }
-
     private static NpgsqlBatchCommand SetUser(Guid userId) =>
         new("select set_config('app.user_id', $1, true)") { Parameters = { new NpgsqlParameter { Value = userId.ToString() } } };
 
@@ -146,10 +123,10 @@ public static class PostInserts
                 new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].Platform.ToDb()).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => ContentJson.Serialize(p.Request.Content)).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => p.PublishAt.UtcDateTime).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => NullIfEmpty(p.TimeZone)).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => NullIfEmpty(p.Rrule)).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => NullIfEmpty(p.Request.RequestId)).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => NullIfEmpty(p.Traceparent)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.TimeZone)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Rrule)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Request.RequestId)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Traceparent)).ToArray() },
             },
         };
     }
@@ -184,6 +161,4 @@ public static class PostInserts
             created[i] = byRequestId.GetValueOrDefault(posts[i].Request.RequestId);
         }
     }
-
-    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

@@ -8,7 +8,7 @@ using SocialSync.PostsService.Domain;
 
 namespace SocialSync.PostsService.Data;
 
-/// <summary>The seed's content_json: {"text": "...", "media": [{"type": "image", "url": "..."}]}.</summary>
+/// <summary>A post's content as stored in content_json: {"text": "...", "media": [{"type": "image", "url": "..."}]}.</summary>
 public sealed record ContentJson(
     [property: JsonPropertyName("text")] string Text,
     [property: JsonPropertyName("media")] IReadOnlyList<MediaJson> Media)
@@ -67,6 +67,23 @@ public static class PostRows
         Etag = reader.GetInt32(15).ToString(System.Globalization.CultureInfo.InvariantCulture),
         SeriesId = reader.IsDBNull(16) ? "" : reader.GetGuid(16).ToString(),
     };
+
+    /// <summary>The one post <paramref name="command"/> returns, if any.</summary>
+    public static async Task<ScheduledPost?> ReadSingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>A post's status and version, or null when there is no such post (visible to the transaction).</summary>
+    public static async Task<(PostStatus Status, int Version)?> ReadStatusAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid id, CancellationToken cancellationToken)
+    {
+        await using var query = new NpgsqlCommand("select status, version from scheduled_posts where id = @id", connection, transaction);
+        query.Parameters.AddWithValue("id", id);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (Vocabulary.ToPostStatus(reader.GetString(0)), reader.GetInt32(1)) : null;
+    }
 }
 
 /// <summary>Column list and reader for channels (never the token).</summary>
@@ -88,6 +105,30 @@ public static class ChannelRows
         CreatedAt = Timestamp.FromDateTime(reader.GetDateTime(7)),
         UpdatedAt = Timestamp.FromDateTime(reader.GetDateTime(8)),
         Etag = reader.GetInt32(9).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>
+    /// A channel that has not been deleted, or null. <paramref name="lockForShare"/> holds it until commit, so a
+    /// concurrent DeleteChannel cannot miss a post queued on it (it waits, then cancels that post too).
+    /// </summary>
+    public static async Task<Channel?> LoadLiveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
+        CancellationToken cancellationToken, bool lockForShare = false)
+    {
+        await using var query = new NpgsqlCommand(lockForShare ? SelectLiveForShare : SelectLive, connection, transaction);
+        query.Parameters.AddWithValue("id", id);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    private const string SelectLive = $"select {Columns} from channels where id = @id and deleted_at is null";
+    private const string SelectLiveForShare = SelectLive + " for share";
+
+    /// <summary>The database word of a channel state.</summary>
+    public static string StateWord(ChannelState state) => state switch
+    {
+        ChannelState.Paused => "paused",
+        ChannelState.NeedsReconnect => "needs_reconnect",
+        _ => "active",
     };
 
     public static ChannelSettings ReadSettings(string json) => Parser.Parse<ChannelSettings>(json);
@@ -114,24 +155,4 @@ public static class RunRows
         ErrorClass = reader.IsDBNull(8) ? "" : reader.GetString(8),
         CreatedAt = Timestamp.FromDateTime(reader.GetDateTime(9)),
     };
-}
-
-/// <summary>Opaque page tokens (AIP-158): callers must not build them, so their form may change.</summary>
-public static class PageTokens
-{
-    public static string Encode(int offset) =>
-        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"o1:{offset}"));
-
-    public static int? Decode(string token)
-    {
-        try
-        {
-            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            return text.StartsWith("o1:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(3), out var offset) && offset >= 0 ? offset : null;
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
 }

@@ -40,6 +40,13 @@ public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configu
         return result;
     }
 
+    /// <summary>Completes once PostgreSQL answers a query on the owner pool.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Owner.CreateCommand("select 1");
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
     private static NpgsqlDataSource CreateAppDataSource(NpgsqlDataSource owner, IConfiguration configuration)
     {
         var builder = new NpgsqlConnectionStringBuilder(owner.ConnectionString)

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using SocialSync.Posts.V1;
-using SocialSync.PostsService.Grpc;
 
 namespace SocialSync.PostsService.Domain;
 

@@ -1,15 +1,23 @@
 using SocialSync.Posts.V1;
+using SocialSync.Contracts;
 
 namespace SocialSync.PostsService.Domain;
 
 /// <summary>What one reported outcome does to its post: the new status, when it is due again, and its run's record.</summary>
 public sealed record OutcomeDecision(
-    string Status,
+    PostStatus Status,
     DateTimeOffset? DueAt,
     string? RunStatus,
     string? ErrorClass,
     int RetryCount,
     string? ErrorMessage);
+
+/// <summary>
+/// The current claim of a post being published, as the outcome's transaction locked it: the attempt it fences, what
+/// the decision and the metrics need, whether the attempt first reconciled an earlier one, whether the post recurs.
+/// </summary>
+public sealed record CurrentClaim(int Attempt, string Platform, int RetryCount, DateTimeOffset PublishAt, Guid ChannelId, bool Reconciled,
+    bool Recurring);
 
 /// <summary>
 /// The outcome state machine. Only transient failures consume a retry (back-off from <see cref="RetryPolicy"/>);
@@ -24,28 +32,51 @@ public static class OutcomeRules
     /// <summary>The decision for <paramref name="outcome"/>, or null when its kind is not one we know.</summary>
     public static OutcomeDecision? Decide(PublishOutcome outcome, int retryCount, DateTimeOffset now, RetryPolicy retryPolicy, double random01)
     {
-        var error = string.IsNullOrEmpty(outcome.Error) ? null : outcome.Error;
+        var error = ProtoStrings.NullIfUnset(outcome.Error);
         switch (outcome.Kind)
         {
             case OutcomeKind.Published:
-                return new("published", null, "success", null, retryCount, null);
+                return new(PostStatus.Published, null, "success", null, retryCount, null);
             case OutcomeKind.TransientFailure:
                 return retryPolicy.NextDelay(retryCount, random01) is { } delay
-                    ? new("queued", now + delay, "failed", "transient", retryCount + 1, error)
-                    : new("failed", null, "failed", "transient", retryCount, $"Gave up after {retryCount} retries: {outcome.Error}");
+                    ? new(PostStatus.Queued, now + delay, "failed", "transient", retryCount + 1, error)
+                    : new(PostStatus.Failed, null, "failed", "transient", retryCount, $"Gave up after {retryCount} retries: {outcome.Error}");
             case OutcomeKind.Deferred:
-                return new("queued", DeferUntil(outcome.RetryAt?.ToDateTimeOffset(), now), "deferred", "rate_limited", retryCount, error);
+                return new(PostStatus.Queued, DeferUntil(outcome.RetryAt?.ToDateTimeOffset(), now), "deferred", "rate_limited", retryCount, error);
             case OutcomeKind.PermanentFailure:
-                return new("failed", null, "failed", "permanent", retryCount, error);
+                return new(PostStatus.Failed, null, "failed", "permanent", retryCount, error);
             case OutcomeKind.AuthFailure:
-                return new("failed", null, "failed", "auth", retryCount, error);
+                return new(PostStatus.Failed, null, "failed", "auth", retryCount, error);
             case OutcomeKind.Unconfirmed:
-                return new("unconfirmed", null, "unconfirmed", "ambiguous", retryCount, error);
+                return new(PostStatus.Unconfirmed, null, "unconfirmed", "ambiguous", retryCount, error);
             case OutcomeKind.Held:
-                return new("queued", now + HoldInterval, null, null, retryCount, null);
+                return new(PostStatus.Queued, now + HoldInterval, null, null, retryCount, null);
             default:
                 return null;
         }
+    }
+
+    /// <summary>What a channel whose token the platform rejected says until the user reconnects it.</summary>
+    public const string ReconnectReason = "The platform rejected the access token; reconnect the account and rotate its token.";
+
+    /// <summary>
+    /// Decides each outcome of a batch against the posts' current claims (<paramref name="ids"/>[i] is the post of
+    /// <paramref name="outcomes"/>[i]). An outcome whose attempt is not the current claim (a fenced-out worker's), or
+    /// a second one for the same post, is stale: its decision is null and it changes nothing.
+    /// </summary>
+    public static OutcomeDecision?[] DecideBatch(IReadOnlyList<PublishOutcome> outcomes, IReadOnlyList<Guid> ids,
+        IReadOnlyDictionary<Guid, CurrentClaim> claims, DateTimeOffset now, RetryPolicy retryPolicy, Func<double> random01)
+    {
+        var decisions = new OutcomeDecision?[outcomes.Count];
+        var used = new HashSet<Guid>();
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            if (claims.TryGetValue(ids[i], out var claim) && claim.Attempt == outcomes[i].Attempt && used.Add(ids[i]))
+            {
+                decisions[i] = Decide(outcomes[i], claim.RetryCount, now, retryPolicy, random01());
+            }
+        }
+        return decisions;
     }
 
     /// <summary>The platform's retry time, kept between a second and <see cref="LongestDeferral"/> from now.</summary>

@@ -4,9 +4,10 @@ using SocialSync.Posts.V1;
 namespace SocialSync.PostsService.Domain;
 
 /// <summary>
-/// The seed's monitoring figures as live metrics (meter SocialSync.Posts): success rate (published / outcomes),
-/// retry rate (retried), platform distribution (every counter is tagged by platform), average delay
-/// (publish_lateness). The gauges (due but not dispatched, outbox backlog) come from <c>PostsGauges</c>.
+/// The monitoring figures of the original REST contract as live metrics (meter SocialSync.Posts): success rate
+/// (published / outcomes), retry rate (retried), platform distribution (every counter is tagged by platform),
+/// average delay (publish_lateness). The gauges (due but not dispatched, outbox backlog) come from
+/// <c>PostsGauges</c>.
 /// </summary>
 public sealed class PostsMetrics
 {
@@ -52,26 +53,26 @@ public sealed class PostsMetrics
         _outcomes.Add(1, new("platform", platform), new("outcome", kind));
 
     /// <summary>An applied outcome: what the attempt reported, and the post's status that followed.</summary>
-    public void OutcomeApplied(string platform, OutcomeKind kind, string status, string? errorClass, bool reconciled)
+    public void OutcomeApplied(string platform, OutcomeKind kind, PostStatus status, string? errorClass, bool reconciled)
     {
         var outcome = OutcomeName(kind);
         var errorTag = errorClass ?? "none";
         _outcomes.Add(1, new("platform", platform), new("outcome", outcome), new("error_class", errorTag));
         switch (status)
         {
-            case "published":
+            case PostStatus.Published:
                 _published.Add(1, new KeyValuePair<string, object?>("platform", platform));
                 break;
-            case "failed":
+            case PostStatus.Failed:
                 _failed.Add(1, new("platform", platform), new("error_class", errorTag));
                 break;
-            case "unconfirmed":
+            case PostStatus.Unconfirmed:
                 _unconfirmed.Add(1, new KeyValuePair<string, object?>("platform", platform));
                 break;
-            case "queued" when kind == OutcomeKind.TransientFailure:
+            case PostStatus.Queued when kind == OutcomeKind.TransientFailure:
                 _retried.Add(1, new("platform", platform), new("error_class", errorTag));
                 break;
-            case "queued":
+            case PostStatus.Queued:
                 _deferred.Add(1, new("platform", platform), new("reason", kind == OutcomeKind.Held ? "channel_inactive" : errorTag));
                 break;
         }

@@ -10,8 +10,7 @@ public sealed class DatabaseHealthCheck(PostsDatabase database) : IHealthCheck
     {
         try
         {
-            await using var command = database.Owner.CreateCommand("select 1");
-            await command.ExecuteScalarAsync(cancellationToken);
+            await database.PingAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception ex)

@@ -32,6 +32,15 @@ public static class Extensions
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<ScheduleChangeNotifier>();
+        services.AddSingleton<PostStore>();
+        services.AddSingleton<ChannelStore>();
+        services.AddSingleton<StatisticsStore>();
+        services.AddSingleton<ScheduleOutboxStore>();
+        services.AddSingleton<ClaimStore>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<OutcomeStore>();
+        services.AddSingleton<SchedulerRpcHandler>();
+        services.AddSingleton<PublisherRpcHandler>();
         services.AddSingleton<CreatePostBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 
@@ -43,7 +52,7 @@ public static class Extensions
         }).AddJsonTranscoding(transcoding =>
         {
             // REST reads and writes enum values without their type prefix ("QUEUED", "IMAGE"); RestConventionsMiddleware
-            // also accepts the seed's lower-case words ("queued", "image").
+            // also accepts the lower-case words of the original REST contract ("queued", "image").
             transcoding.JsonSettings.RemoveEnumPrefix = true;
             // Error bodies carry google.rpc details (BadRequest field violations): the formatter must know them.
             transcoding.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor);

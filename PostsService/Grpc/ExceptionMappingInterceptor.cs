@@ -1,12 +1,15 @@
+using Google.Rpc;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Npgsql;
+using SocialSync.PostsService.Domain;
 
 namespace SocialSync.PostsService.Grpc;
 
 /// <summary>
-/// Maps the failures a handler cannot know in advance to precise statuses; anything else becomes INTERNAL with a
-/// plain sentence, never a stack trace.
+/// The one place failures become gRPC statuses (AIP-193): the domain's refusals (<see cref="DomainException"/>) by
+/// kind, and the failures a handler cannot know in advance (a lost serialization race, PostgreSQL down) by cause;
+/// anything else becomes INTERNAL with a plain sentence, never a stack trace.
 /// </summary>
 public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMappingInterceptor> log) : Interceptor
 {
@@ -21,28 +24,59 @@ public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMapping
         {
             throw;
         }
+        catch (DomainException ex)
+        {
+            throw ToRpcException(ex);
+        }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
+            throw new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled."));
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected)
         {
-            throw new RpcException(new Status(StatusCode.Aborted, "A concurrent change won; retry the call."));
+            throw new RpcException(new global::Grpc.Core.Status(StatusCode.Aborted, "A concurrent change won; retry the call."));
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.ForeignKeyViolation)
         {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, "A referenced resource no longer exists."));
+            throw new RpcException(new global::Grpc.Core.Status(StatusCode.FailedPrecondition, "A referenced resource no longer exists."));
         }
         catch (NpgsqlException ex)
         {
             LogDatabaseUnavailable(context.Method, ex);
-            throw new RpcException(new Status(StatusCode.Unavailable, "The database is unavailable; retry shortly."));
+            throw new RpcException(new global::Grpc.Core.Status(StatusCode.Unavailable, "The database is unavailable; retry shortly."));
         }
         catch (Exception ex)
         {
             LogUnexpected(context.Method, ex);
-            throw new RpcException(new Status(StatusCode.Internal, "An internal error occurred."));
+            throw new RpcException(new global::Grpc.Core.Status(StatusCode.Internal, "An internal error occurred."));
         }
+    }
+
+    /// <summary>The status of a domain refusal; an invalid request carries a google.rpc.BadRequest naming each bad field.</summary>
+    public static RpcException ToRpcException(DomainException exception) => exception switch
+    {
+        InvalidRequestException invalid => BadRequest(invalid),
+        NotFoundException => Plain(StatusCode.NotFound, exception),
+        FailedPreconditionException => Plain(StatusCode.FailedPrecondition, exception),
+        ConcurrentChangeException => Plain(StatusCode.Aborted, exception),
+        ServiceStoppingException => Plain(StatusCode.Unavailable, exception),
+        _ => new RpcException(new global::Grpc.Core.Status(StatusCode.Internal, "An internal error occurred.")),
+    };
+
+    private static RpcException Plain(StatusCode code, DomainException exception) =>
+        new(new global::Grpc.Core.Status(code, exception.Message));
+
+    private static RpcException BadRequest(InvalidRequestException invalid)
+    {
+        var badRequest = new BadRequest();
+        badRequest.FieldViolations.AddRange(invalid.Violations.Select(v => new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description }));
+        var status = new Google.Rpc.Status
+        {
+            Code = (int)Code.InvalidArgument,
+            Message = invalid.Message,
+            Details = { Google.Protobuf.WellKnownTypes.Any.Pack(badRequest) },
+        };
+        return status.ToRpcException();
     }
 
     [LoggerMessage(1, LogLevel.Warning, "Database unavailable during {Method}")]

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using SocialSync.PostsService.Domain;
 
 namespace SocialSync.PostsService.Grpc;
 

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using SocialSync.PostsService.Domain;
 using SocialSync.ServiceDefaults.Security;
 
 namespace SocialSync.PostsService.Grpc;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SocialSync.Posts.V1;
 using SocialSync.ServiceDefaults;
 using static SocialSync.ServiceDefaults.SocialSyncTelemetry;
+using SocialSync.Contracts;
 
 namespace SocialSync.PostsService.Telemetry;
 

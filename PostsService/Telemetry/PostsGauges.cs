@@ -1,26 +1,25 @@
 using System.Diagnostics.Metrics;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
-using SocialSync.ServiceDefaults;
 
 namespace SocialSync.PostsService.Telemetry;
 
 /// <summary>
 /// Samples what only PostgreSQL knows, every few seconds, for observable gauges: posts due but not dispatched
 /// (queued with due_at in the past: a dead or stuck dispatcher shows here first), queued and publishing posts,
-/// and the schedule outbox backlog and its oldest row's age (a stuck relay). The query runs untraced.
+/// and the schedule outbox backlog and its oldest row's age (a stuck relay), from <see cref="StatisticsStore"/>.
 /// </summary>
 public sealed partial class PostsGauges : BackgroundService
 {
-    private readonly PostsDatabase _database;
+    private readonly StatisticsStore _statistics;
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;
     private readonly ILogger<PostsGauges> _log;
-    private Snapshot? _last;
+    private PostsSnapshot? _last;
 
-    public PostsGauges(PostsDatabase database, PostsMetrics metrics, IConfiguration configuration, TimeProvider time, ILogger<PostsGauges> log)
+    public PostsGauges(StatisticsStore statistics, PostsMetrics metrics, IConfiguration configuration, TimeProvider time, ILogger<PostsGauges> log)
     {
-        _database = database;
+        _statistics = statistics;
         _time = time;
         _log = log;
         _interval = configuration.GetValue("Telemetry:GaugeInterval", TimeSpan.FromSeconds(5));
@@ -35,7 +34,7 @@ public sealed partial class PostsGauges : BackgroundService
             "Age of the oldest schedule change not yet relayed (0 when none)");
     }
 
-    private IEnumerable<Measurement<long>> Observe(Func<Snapshot, long> value) =>
+    private IEnumerable<Measurement<long>> Observe(Func<PostsSnapshot, long> value) =>
         _last is { } s ? [new Measurement<long>(value(s))] : [];
 
     private IEnumerable<Measurement<double>> ObserveAge() =>
@@ -48,7 +47,7 @@ public sealed partial class PostsGauges : BackgroundService
         {
             try
             {
-                _last = await SampleAsync(_database, _time.GetUtcNow(), stoppingToken);
+                _last = await _statistics.SampleAsync(_time.GetUtcNow(), stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -57,26 +56,6 @@ public sealed partial class PostsGauges : BackgroundService
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
-
-    public sealed record Snapshot(long DueNotDispatched, long Queued, long Publishing, long OutboxPending, TimeSpan OutboxOldestAge);
-
-    public static async Task<Snapshot> SampleAsync(PostsDatabase database, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        using var quiet = SocialSyncTelemetry.Quiet();
-        await using var query = database.Owner.CreateCommand("""
-            select
-                (select count(*) from scheduled_posts where status = 'queued' and due_at < @now),
-                (select count(*) from scheduled_posts where status = 'queued'),
-                (select count(*) from scheduled_posts where status = 'publishing'),
-                (select count(*) from schedule_outbox),
-                coalesce((select extract(epoch from (now() - min(created_at))) from schedule_outbox), 0)::float8
-            """);
-        query.Parameters.AddWithValue("now", now);
-        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new Snapshot(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
-            TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(4))));
     }
 
     [LoggerMessage(1, LogLevel.Debug, "Sampling the posts gauges failed: {Reason}")]

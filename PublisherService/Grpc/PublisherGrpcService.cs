@@ -3,6 +3,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using SocialSync.Posts.V1;
 using SocialSync.Publisher.V1;
+using SocialSync.PublisherService.Platforms;
 using SocialSync.PublisherService.Publishing;
 using SocialSync.ServiceDefaults;
 using SocialSync.ServiceDefaults.Security;
@@ -27,7 +28,7 @@ public sealed partial class PublisherGrpcService(
     {
         var stopping = lifetime.ApplicationStopping;
         var outcomes = new PublishOutcome?[request.Posts.Count];
-        IReadOnlyDictionary<string, StartRunResponse> started;
+        IReadOnlyDictionary<string, PublishJob> started;
         try
         {
             started = await publisher.StartRunsAsync(request.Posts, stopping);
@@ -44,7 +45,7 @@ public sealed partial class PublisherGrpcService(
             async (i, ct) =>
             {
                 var post = request.Posts[i];
-                if (!started.TryGetValue(post.PostId, out var run))
+                if (!started.TryGetValue(post.PostId, out var job))
                 {
                     return;
                 }
@@ -52,7 +53,7 @@ public sealed partial class PublisherGrpcService(
                 using var scope = log.BeginPostScope(post.PostId, post.Attempt);
                 try
                 {
-                    outcomes[i] = await publisher.PublishAsync(run, post.Attempt, ct);
+                    outcomes[i] = await publisher.PublishAsync(job, ct);
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested)
                 {
@@ -62,26 +63,15 @@ public sealed partial class PublisherGrpcService(
                 }
             });
 
-        var response = new PublishPostsResponse();
-        var toReport = outcomes.OfType<PublishOutcome>().ToList();
-        await reporter.ReportAsync(toReport, stopping);
-        for (var i = 0; i < request.Posts.Count; i++)
-        {
-            response.Results.Add(new PublishResult
-            {
-                PostId = request.Posts[i].PostId,
-                Outcome = outcomes[i]?.Kind.ToString().ToLowerInvariant() ?? "stale",
-                Detail = outcomes[i]?.Error ?? "",
-            });
-        }
-        return response;
+        await reporter.ReportAsync(outcomes.OfType<PublishOutcome>().ToList(), stopping);
+        return new PublishPostsResponse();
     }
 
     /// <summary>
     /// The attempt's span: a child of the scheduler's "dispatch post" (the context sent with the post), linked to
     /// this batch call, so each post of a batch stays in its own trace.
     /// </summary>
-    private static SocialSyncTelemetry.SpanScope StartPostActivity(PostToPublish post) =>
+    private static SocialSyncTelemetry.SpanScope StartPostActivity(ClaimedPost post) =>
         SocialSyncTelemetry.StartPostSpan(SocialSyncTelemetry.Spans.PublishPost, ActivityKind.Internal, post.Traceparent, post.PostId,
                 SocialSyncTelemetry.RecordedCurrent)
             .SetTag(SocialSyncTelemetry.Tags.Attempt, post.Attempt);

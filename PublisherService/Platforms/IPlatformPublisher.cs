@@ -31,8 +31,23 @@ public interface IPlatformPublisher
     Task<PlatformResult> PublishAsync(PublishJob job, CancellationToken cancellationToken);
 }
 
-/// <summary>Everything a platform needs for one attempt at one post.</summary>
-public sealed record PublishJob(ScheduledPost Post, ChannelAccess Channel, int Attempt, bool NeedsReconciliation, string PlatformStateJson);
+/// <summary>
+/// Everything a platform needs for one started attempt at one post: the post as the claim handed it over, its
+/// channel's access, the run opened for the attempt, and the platform's state (what earlier attempts recorded, or
+/// what reconciliation left).
+/// </summary>
+public sealed record PublishJob(ClaimedPost Post, ChannelAccess Channel, string RunId, string PlatformStateJson)
+{
+    public PublishJob(ClaimedPost post, ChannelAccess channel, string runId) : this(post, channel, runId, post.PlatformStateJson)
+    {
+    }
+
+    /// <summary>The claim's fencing number: every change this attempt makes must name it.</summary>
+    public int Attempt => Post.Attempt;
+
+    /// <summary>True when an earlier attempt may have reached the platform: reconcile before any new send.</summary>
+    public bool NeedsReconciliation => Post.NeedsReconciliation;
+}
 
 /// <summary>What reconciliation found: the attempt's result when it settled the post, else the state to publish with.</summary>
 public sealed record Reconciliation(PlatformResult? Result, string StateJson)

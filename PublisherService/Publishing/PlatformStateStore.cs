@@ -16,13 +16,13 @@ public sealed partial class PlatformStateStore(PostsInternalService.PostsInterna
         try
         {
             await posts.SavePlatformStateAsync(
-                new SavePlatformStateRequest { PostId = job.Post.Id, Attempt = job.Attempt, PlatformStateJson = stateJson },
+                new SavePlatformStateRequest { PostId = job.Post.PostId, Attempt = job.Attempt, PlatformStateJson = stateJson },
                 deadline: time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: cancellationToken);
             return true;
         }
         catch (RpcException ex)
         {
-            LogSaveFailed(job.Post.Id, job.Attempt, ex.StatusCode);
+            LogSaveFailed(job.Post.PostId, job.Attempt, ex.StatusCode);
             return false;
         }
     }

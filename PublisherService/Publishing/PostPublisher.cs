@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf.WellKnownTypes;
 using SocialSync.Posts.V1;
-using SocialSync.Publisher.V1;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.ServiceDefaults;
 using SocialSync.Contracts;
@@ -9,7 +8,7 @@ using SocialSync.Contracts;
 namespace SocialSync.PublisherService.Publishing;
 
 /// <summary>
-/// One attempt at one post: record the attempt (StartRun, fenced by the claim's attempt number) before any platform
+/// One attempt at one post: record the attempt (StartRuns, fenced by the claim's attempt number) before any platform
 /// call, hand it to the publisher registered for the channel's platform (reconcile, then publish), and turn what
 /// happened into an outcome for PostsService.
 /// </summary>
@@ -22,37 +21,39 @@ public sealed partial class PostPublisher(
     ILogger<PostPublisher> log)
 {
     /// <summary>
-    /// Records every attempt of a batch as started (one StartRuns call, before any platform call). Attempts that are
-    /// no longer the current claim (fenced out) are left out of the answer: they must not be published.
+    /// Records every attempt of a batch as started (one StartRuns call, before any platform call) and returns each
+    /// started one as a job, by post id. Attempts that are no longer the current claim (fenced out) are left out of
+    /// the answer: they must not be published.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, StartRunResponse>> StartRunsAsync(IReadOnlyList<PostToPublish> batch, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, PublishJob>> StartRunsAsync(IReadOnlyList<ClaimedPost> batch, CancellationToken cancellationToken)
     {
         var request = new StartRunsRequest();
-        request.Runs.AddRange(batch.Select(p => new StartRunRequest { PostId = p.PostId, Attempt = p.Attempt }));
+        request.Runs.AddRange(batch.Select(p => new RunToStart { PostId = p.PostId, Attempt = p.Attempt }));
         var response = await posts.StartRunsAsync(request, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
-        var started = new Dictionary<string, StartRunResponse>(response.Results.Count);
-        foreach (var result in response.Results)
+        var channels = response.Channels.ToDictionary(c => c.ChannelId);
+        var claims = batch.GroupBy(p => p.PostId).ToDictionary(g => g.Key, g => g.First());
+        var started = new Dictionary<string, PublishJob>(response.Runs.Count);
+        foreach (var run in response.Runs)
         {
-            if (result.Started)
+            if (run.Started && claims.TryGetValue(run.PostId, out var post) && channels.TryGetValue(post.ChannelId, out var channel))
             {
-                started[result.PostId] = result.Run;
+                started[run.PostId] = new PublishJob(post, channel, run.RunId);
             }
             else
             {
-                LogStale(result.PostId, result.Attempt);
+                LogStale(run.PostId, run.Attempt);
             }
         }
         return started;
     }
 
     /// <summary>Publishes (or reconciles, or holds) one started attempt and returns the outcome to report.</summary>
-    public async Task<PublishOutcome> PublishAsync(StartRunResponse run, int attempt, CancellationToken cancellationToken)
+    public async Task<PublishOutcome> PublishAsync(PublishJob job, CancellationToken cancellationToken)
     {
-        var postId = run.Post.Id;
-        var channel = run.Channel;
+        var channel = job.Channel;
         Activity.Current?.SetTag(SocialSyncTelemetry.Tags.ChannelId, channel.ChannelId);
         Activity.Current?.SetTag(SocialSyncTelemetry.Tags.Platform, channel.Platform.ToString().ToLowerInvariant());
-        var outcome = new PublishOutcome { PostId = postId, Attempt = attempt, RunId = run.RunId };
+        var outcome = new PublishOutcome { PostId = job.Post.PostId, Attempt = job.Attempt, RunId = job.RunId };
 
         if (channel.State != ChannelState.Active)
         {
@@ -74,7 +75,6 @@ public sealed partial class PostPublisher(
             return Finish(outcome, channel.Platform);
         }
 
-        var job = new PublishJob(run.Post, channel, attempt, run.NeedsReconciliation, run.PlatformStateJson);
         var result = await platform.AttemptAsync(job, cancellationToken);
         outcome.PlatformStateJson = result.StateJson ?? "";
         switch (result)

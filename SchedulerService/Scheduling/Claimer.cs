@@ -17,7 +17,7 @@ public sealed class Claimer(
 
     public async Task<ClaimDuePostsResponse> ClaimAsync(IEnumerable<string> postIds, CancellationToken cancellationToken)
     {
-        var request = new ClaimDuePostsRequest { LeaseSeconds = (int)_options.Lease.TotalSeconds };
+        var request = new ClaimDuePostsRequest();
         request.PostIds.AddRange(postIds);
         return await SendAsync(request, "index", cancellationToken);
     }
@@ -26,7 +26,6 @@ public sealed class Claimer(
     public async Task<ClaimDuePostsResponse> ClaimOverdueAsync(int max, CancellationToken cancellationToken) =>
         await SendAsync(new ClaimDuePostsRequest
         {
-            LeaseSeconds = (int)_options.Lease.TotalSeconds,
             MaxPosts = max,
             MinOverdueMs = (int)_options.SafetyNetGrace.TotalMilliseconds,
         }, "safety_net", cancellationToken);
@@ -38,9 +37,11 @@ public sealed class Claimer(
             deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
         DispatchTracing.Claimed(response.Claimed, path, startedAt);
         metrics.Claimed(response.Claimed.Count, path);
-        await dispatcher.EnqueueAsync(response.Claimed, cancellationToken);
+        // The claims' lease as a duration, measured on our clock: how long a publish call for them may take.
+        var lease = response.LeaseExpiresAt.ToDateTimeOffset() - startedAt;
+        await dispatcher.EnqueueAsync(response.Claimed, lease, cancellationToken);
         return response;
     }
 
-    public static DateTimeOffset DueAt(QueuedPost post) => post.PublishAt.ToDateTimeOffset();
+    public static DateTimeOffset DueAt(QueuedPost post) => post.DueAt.ToDateTimeOffset();
 }

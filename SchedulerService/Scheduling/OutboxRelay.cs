@@ -31,6 +31,9 @@ public sealed partial class OutboxRelay(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
+        // The changes indexed since the last pull: the next pull acknowledges them (one round trip per round). If
+        // this process dies first, they are relayed again, which the versions in the index make harmless.
+        var applied = new List<long>();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -39,21 +42,21 @@ public sealed partial class OutboxRelay(
                 // The long poll is mostly empty: untraced. Changes that arrive get a batch trace of their own.
                 using (SocialSyncTelemetry.Quiet())
                 {
-                    response = await posts.PullScheduleChangesAsync(
-                        new PullScheduleChangesRequest { MaxChanges = MaxChanges, WaitMs = (int)LongPoll.TotalMilliseconds },
+                    var pull = new PullScheduleChangesRequest { MaxChanges = MaxChanges, WaitMs = (int)LongPoll.TotalMilliseconds };
+                    pull.AcknowledgedChangeIds.AddRange(applied);
+                    response = await posts.PullScheduleChangesAsync(pull,
                         deadline: time.GetUtcNow().UtcDateTime + LongPoll + TimeSpan.FromSeconds(10),
                         cancellationToken: stoppingToken);
+                    applied.Clear();
                 }
                 if (response.Changes.Count > 0)
                 {
                     using var batch = SocialSyncTelemetry.StartRoot(SocialSyncTelemetry.Spans.RelayBatch, System.Diagnostics.ActivityKind.Consumer)
                         .SetTag(SocialSyncTelemetry.Tags.BatchSize, response.Changes.Count);
                     await ApplyAsync(response.Changes);
-                    var ack = new AckScheduleChangesRequest();
-                    ack.ChangeIds.AddRange(response.Changes.Select(c => c.ChangeId));
-                    await posts.AckScheduleChangesAsync(ack, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(15), cancellationToken: stoppingToken);
+                    applied.AddRange(response.Changes.Select(c => c.ChangeId));
                 }
-                // Progress means the outbox is drained up to now: an empty poll, or changes indexed and acknowledged.
+                // Progress means the outbox is drained up to now: an empty poll, or changes indexed.
                 state.RelayProgressed();
                 failures = 0;
                 if (response.Changes.Count is > 0 and < MaxChanges)
@@ -83,7 +86,7 @@ public sealed partial class OutboxRelay(
             }
         }
         var entries = latest.Values.Select(c => c.Kind == ScheduleChangeKind.Upsert
-            ? IndexEntry.Upsert(c.PostId, c.Version, c.PublishAt.ToDateTimeOffset())
+            ? IndexEntry.Upsert(c.PostId, c.Version, c.DueAt.ToDateTimeOffset())
             : IndexEntry.Remove(c.PostId, c.Version)).ToList();
         var startedAt = time.GetUtcNow();
         await index.ApplyAsync(entries);

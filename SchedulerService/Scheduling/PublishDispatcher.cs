@@ -12,7 +12,7 @@ namespace SocialSync.SchedulerService.Scheduling;
 /// </summary>
 public sealed partial class PublishDispatcher : BackgroundService
 {
-    private readonly System.Threading.Channels.Channel<ClaimedPost> _queue;
+    private readonly System.Threading.Channels.Channel<(ClaimedPost Post, TimeSpan Lease)> _queue;
     private readonly PublisherService.PublisherServiceClient _publisher;
     private readonly SchedulerOptions _options;
     private readonly SchedulerState _state;
@@ -27,7 +27,7 @@ public sealed partial class PublishDispatcher : BackgroundService
         _state = state;
         _time = time;
         _log = log;
-        _queue = System.Threading.Channels.Channel.CreateBounded<ClaimedPost>(new System.Threading.Channels.BoundedChannelOptions(_options.DispatchQueueCapacity)
+        _queue = System.Threading.Channels.Channel.CreateBounded<(ClaimedPost, TimeSpan)>(new System.Threading.Channels.BoundedChannelOptions(_options.DispatchQueueCapacity)
         {
             FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
             SingleWriter = false,
@@ -36,11 +36,15 @@ public sealed partial class PublishDispatcher : BackgroundService
 
     public int Pending => _queue.Reader.Count;
 
-    public async ValueTask EnqueueAsync(IEnumerable<ClaimedPost> posts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues claimed posts for publishing. A publish call waits at most one <paramref name="lease"/>: a post that
+    /// waited here past its lease may still start (StartRuns renews a lease not yet recovered) or be fenced out.
+    /// </summary>
+    public async ValueTask EnqueueAsync(IEnumerable<ClaimedPost> posts, TimeSpan lease, CancellationToken cancellationToken)
     {
         foreach (var post in posts)
         {
-            await _queue.Writer.WriteAsync(post, cancellationToken);
+            await _queue.Writer.WriteAsync((post, lease), cancellationToken);
         }
     }
 
@@ -49,7 +53,7 @@ public sealed partial class PublishDispatcher : BackgroundService
 
     private async Task WorkAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<ClaimedPost>(_options.PublishBatchSize);
+        var batch = new List<(ClaimedPost Post, TimeSpan Lease)>(_options.PublishBatchSize);
         while (await _queue.Reader.WaitToReadAsync(stoppingToken))
         {
             batch.Clear();
@@ -62,12 +66,12 @@ public sealed partial class PublishDispatcher : BackgroundService
                 continue;
             }
             var request = new PublishPostsRequest();
-            request.Posts.AddRange(batch.Select(p => new PostToPublish { PostId = p.PostId, Attempt = p.Attempt, Traceparent = p.Traceparent }));
+            request.Posts.AddRange(batch.Select(p => p.Post));
             try
             {
                 _state.PostsDispatched(batch.Count);
                 await _publisher.PublishPostsAsync(request,
-                    deadline: _time.GetUtcNow().UtcDateTime + _options.Lease, cancellationToken: stoppingToken);
+                    deadline: _time.GetUtcNow().UtcDateTime + batch.Max(p => p.Lease), cancellationToken: stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {

@@ -114,7 +114,7 @@ public sealed partial class SafetyNet(
                     LogOverdueClaimed(result.Claimed.Count);
                 }
             }
-            while (result.Claimed.Count + result.Missed.Count >= _options.ClaimBatchSize);
+            while (result.Claimed.Count + result.MissedCount >= _options.ClaimBatchSize);
             return true;
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)

@@ -25,9 +25,6 @@ public sealed class SchedulerOptions
     /// <summary>How often expired leases are returned (to queued, or to reconciliation when the call had started).</summary>
     public TimeSpan LeaseRecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a claim holds a post before the safety net may recover it (whole seconds).</summary>
-    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
-
     /// <summary>How long the index remembers the last version it applied for a post (orders late, stale writes).</summary>
     public TimeSpan VersionMemory { get; set; } = TimeSpan.FromHours(1);
 

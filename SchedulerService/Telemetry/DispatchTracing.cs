@@ -17,7 +17,7 @@ public static class DispatchTracing
         foreach (var change in upserts)
         {
             using var span = StartPostSpan(Spans.SchedulePost, ActivityKind.Consumer, change.Traceparent, change.PostId, batch, startedAt)
-                .SetTag(Tags.DueAt, change.PublishAt?.ToDateTimeOffset().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                .SetTag(Tags.DueAt, change.DueAt?.ToDateTimeOffset().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 

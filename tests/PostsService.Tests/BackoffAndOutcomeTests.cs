@@ -47,7 +47,7 @@ public sealed class BackoffAndOutcomeTests
     {
         var decision = OutcomeRules.Decide(Outcome(OutcomeKind.TransientFailure), 1, Now, new RetryPolicy(new RetryOptions { JitterRatio = 0 }), NoJitter)!;
 
-        Assert.Equal("queued", decision.Status);
+        Assert.Equal(PostStatus.Queued, decision.Status);
         Assert.Equal(Now.AddMinutes(10), decision.DueAt);
         Assert.Equal(2, decision.RetryCount);
         Assert.Equal("failed", decision.RunStatus);
@@ -58,7 +58,7 @@ public sealed class BackoffAndOutcomeTests
     {
         var decision = OutcomeRules.Decide(Outcome(OutcomeKind.TransientFailure), 3, Now, new RetryPolicy(new RetryOptions()), NoJitter)!;
 
-        Assert.Equal("failed", decision.Status);
+        Assert.Equal(PostStatus.Failed, decision.Status);
         Assert.Null(decision.DueAt);
         Assert.Equal(3, decision.RetryCount);
         Assert.StartsWith("Gave up after 3 retries", decision.ErrorMessage);
@@ -72,7 +72,7 @@ public sealed class BackoffAndOutcomeTests
 
         var decision = OutcomeRules.Decide(outcome, 2, Now, new RetryPolicy(new RetryOptions()), NoJitter)!;
 
-        Assert.Equal("queued", decision.Status);
+        Assert.Equal(PostStatus.Queued, decision.Status);
         Assert.Equal(Now.AddMinutes(7), decision.DueAt);
         Assert.Equal(2, decision.RetryCount);
         Assert.Equal("deferred", decision.RunStatus);
@@ -91,7 +91,7 @@ public sealed class BackoffAndOutcomeTests
     {
         var decision = OutcomeRules.Decide(Outcome(OutcomeKind.Held), 1, Now, new RetryPolicy(new RetryOptions()), NoJitter)!;
 
-        Assert.Equal(("queued", Now.AddMinutes(1), 1), (decision.Status, decision.DueAt, decision.RetryCount));
+        Assert.Equal((PostStatus.Queued, Now.AddMinutes(1), 1), (decision.Status, decision.DueAt, decision.RetryCount));
         Assert.Null(decision.RunStatus);
     }
 

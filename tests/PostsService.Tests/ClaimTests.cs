@@ -57,7 +57,7 @@ public sealed class ClaimTests(PostsServiceFixture fixture) : IAsyncLifetime
 
         var claimed = Assert.Single(result.Claimed);
         Assert.Equal(onTime.ToString(), claimed.PostId);
-        Assert.Equal(0, claimed.LateMs);
+        Assert.Equal(0, await LateMsAsync(onTime));
         Assert.Equal(oneMsLater.ToString(), Assert.Single(result.NotDue).PostId);
         Assert.Equal(("publishing", 1), await StatusAsync(onTime));
         Assert.Equal(("queued", 0), await StatusAsync(oneMsLater));
@@ -74,9 +74,8 @@ public sealed class ClaimTests(PostsServiceFixture fixture) : IAsyncLifetime
         var claimed = Assert.Single(result.Claimed);
         Assert.Equal(inside.ToString(), claimed.PostId);
         var late = (long)(TimeSpan.FromHours(24) - TimeSpan.FromSeconds(1)).TotalMilliseconds;
-        Assert.Equal(late, claimed.LateMs);
         Assert.Equal(late, await LateMsAsync(inside));
-        Assert.Equal(beyond.ToString(), Assert.Single(result.Missed));
+        Assert.Equal(1, result.MissedCount);
         Assert.Equal(("missed", 0), await StatusAsync(beyond));
         Assert.Equal("Missed: found 1 day 00:00:01 overdue, beyond the misfire window of 1d 00h; not published.", await ErrorAsync(beyond));
         Assert.Equal(2, result.Settled.Count);
@@ -91,8 +90,10 @@ public sealed class ClaimTests(PostsServiceFixture fixture) : IAsyncLifetime
         // The safety net's form: no ids, any queued post at least a second overdue.
         var result = await ClaimAsync(new RetryOptions { MisfireWindow = TimeSpan.FromHours(1) }, request: new ClaimDuePostsRequest { MaxPosts = 100, MinOverdueMs = 1000 });
 
-        Assert.Contains(twoHoursLate.ToString(), result.Missed);
-        Assert.Contains(result.Claimed, c => c.PostId == halfAnHourLate.ToString() && c.LateMs == 30 * 60 * 1000);
+        Assert.Equal(("missed", 0), await StatusAsync(twoHoursLate));
+        Assert.Contains(result.Settled, s => s.PostId == twoHoursLate.ToString());
+        Assert.Contains(result.Claimed, c => c.PostId == halfAnHourLate.ToString());
+        Assert.Equal(30 * 60 * 1000, await LateMsAsync(halfAnHourLate));
         Assert.Contains("beyond the misfire window of 1h", await ErrorAsync(twoHoursLate));
     }
 
@@ -102,19 +103,20 @@ public sealed class ClaimTests(PostsServiceFixture fixture) : IAsyncLifetime
     private async Task<ClaimDuePostsResponse> ClaimAsync(RetryOptions options, ClaimDuePostsRequest request)
     {
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var service = new PostsInternalGrpcService(_database,
+        var service = new SchedulerRpcHandler(
+            new ScheduleOutboxStore(_database),
+            new ClaimStore(_database),
             new ScheduleChangeNotifier(),
-            new AccessTokenProtector(new ConfigurationBuilder().Build()),
             new RetryPolicy(options),
             new PostsMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             _time,
-            NullLogger<PostsInternalGrpcService>.Instance);
+            NullLogger<SchedulerRpcHandler>.Instance);
         return await service.ClaimDuePosts(request, new TestCallContext());
     }
 
     private static ClaimDuePostsRequest Request(Guid[] ids)
     {
-        var request = new ClaimDuePostsRequest { LeaseSeconds = 60 };
+        var request = new ClaimDuePostsRequest();
         request.PostIds.AddRange(ids.Select(id => id.ToString()));
         return request;
     }

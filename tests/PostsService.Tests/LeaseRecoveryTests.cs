@@ -16,8 +16,8 @@ public sealed class LeaseRecoveryTests(PostsServiceFixture fixture)
         var (started, notStarted, claim) = await ClaimTwoDuePostsAsync();
         var ids = new[] { Guid.Parse(started.Id), Guid.Parse(notStarted.Id) };
         var attempt = claim.Claimed.Single(c => c.PostId == started.Id).Attempt;
-        var runs = await fixture.Internal.StartRunsAsync(new StartRunsRequest { Runs = { new StartRunRequest { PostId = started.Id, Attempt = attempt } } }, _service);
-        Assert.True(Assert.Single(runs.Results).Started);
+        var runs = await fixture.Internal.StartRunsAsync(new StartRunsRequest { Runs = { new RunToStart { PostId = started.Id, Attempt = attempt } } }, _service);
+        Assert.True(Assert.Single(runs.Runs).Started);
 
         // The publisher dies here: neither outcome is ever reported, and both leases run out.
         await fixture.OwnerScalarAsync("update scheduled_posts set lease_expires_at = now() - interval '1 second' where id = any(@ids)", ("ids", ids));
@@ -39,7 +39,7 @@ public sealed class LeaseRecoveryTests(PostsServiceFixture fixture)
 
         await fixture.Internal.StartRunsAsync(new StartRunsRequest
         {
-            Runs = { claim.Claimed.Select(c => new StartRunRequest { PostId = c.PostId, Attempt = c.Attempt }) },
+            Runs = { claim.Claimed.Select(c => new RunToStart { PostId = c.PostId, Attempt = c.Attempt }) },
         }, _service);
 
         Assert.Equal(leaseOfEarly, await LeaseAsync(early.Id));

@@ -17,7 +17,8 @@ public sealed class RecurrenceTests(PostsServiceFixture fixture)
         await fixture.OwnerScalarAsync("update scheduled_posts set due_at = now() where id = @id", ("id", Guid.Parse(postId)));
         var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { postId } }, _service);
         var claimed = Assert.Single(claim.Claimed);
-        var run = await fixture.Internal.StartRunAsync(new StartRunRequest { PostId = postId, Attempt = claimed.Attempt }, _service);
+        var started = await fixture.Internal.StartRunsAsync(new StartRunsRequest { Runs = { new RunToStart { PostId = postId, Attempt = claimed.Attempt } } }, _service);
+        var run = Assert.Single(started.Runs);
         var report = await fixture.Internal.ReportOutcomesAsync(new ReportOutcomesRequest
         {
             Outcomes =

@@ -52,8 +52,8 @@ public sealed class SecurityTests(PostsServiceFixture fixture)
         var user = fixture.NewUser();
         await Expect.Status(StatusCode.PermissionDenied, () => fixture.Internal.ListQueuedPostsAsync(new ListQueuedPostsRequest(), user.Headers).ResponseAsync);
         await Expect.Status(StatusCode.PermissionDenied, () => fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest(), user.Headers).ResponseAsync);
-        await Expect.Status(StatusCode.PermissionDenied, () => fixture.Internal.StartRunAsync(
-            new StartRunRequest { PostId = Guid.NewGuid().ToString(), Attempt = 1 }, user.Headers).ResponseAsync);
+        await Expect.Status(StatusCode.PermissionDenied, () => fixture.Internal.StartRunsAsync(
+            new StartRunsRequest { Runs = { new RunToStart { PostId = Guid.NewGuid().ToString(), Attempt = 1 } } }, user.Headers).ResponseAsync);
         var queued = await fixture.Internal.ListQueuedPostsAsync(new ListQueuedPostsRequest { PageSize = 1 }, TestTokens.ForService());
         Assert.NotNull(queued);
     }

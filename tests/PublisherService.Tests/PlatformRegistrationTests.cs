@@ -108,23 +108,26 @@ public sealed class PlatformRegistrationTests
 
     private static Task<V1.PublishOutcome> PublishAsync(ServiceProvider services, V1.Platform platform, string state = "", bool reconcile = false)
     {
-        var run = new V1.StartRunResponse
+        var channel = new V1.ChannelAccess
         {
-            RunId = Guid.NewGuid().ToString(),
-            Post = new V1.ScheduledPost { Id = Guid.NewGuid().ToString(), Platform = platform, Content = new V1.Content { Text = "hello" } },
-            Channel = new V1.ChannelAccess
-            {
-                ChannelId = Guid.NewGuid().ToString(),
-                Platform = platform,
-                AccountId = "account-1",
-                AccessToken = "token",
-                State = V1.ChannelState.Active,
-                Settings = new V1.ChannelSettings(),
-            },
+            ChannelId = Guid.NewGuid().ToString(),
+            Platform = platform,
+            AccountId = "account-1",
+            AccessToken = "token",
+            State = V1.ChannelState.Active,
+            Settings = new V1.ChannelSettings(),
+        };
+        var post = new V1.ClaimedPost
+        {
+            PostId = Guid.NewGuid().ToString(),
+            Attempt = 1,
+            Platform = platform,
+            ChannelId = channel.ChannelId,
+            Content = new V1.Content { Text = "hello" },
             NeedsReconciliation = reconcile,
             PlatformStateJson = state,
         };
-        return services.GetRequiredService<PostPublisher>().PublishAsync(run, 1, CancellationToken.None);
+        return services.GetRequiredService<PostPublisher>().PublishAsync(new PublishJob(post, channel, Guid.NewGuid().ToString()), CancellationToken.None);
     }
 
     /// <summary>A platform that records what it was asked; it reconciles by marking the state checked.</summary>

@@ -263,13 +263,12 @@ public sealed class PublishingSystemTests(SystemFixture fixture) : IClassFixture
         {
             Outcomes = { new PublishOutcome { PostId = post.Id, Attempt = 2, Kind = OutcomeKind.PermanentFailure, Error = "late", FinishedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow) } },
         }, service);
-        var startStale = await Assert.ThrowsAsync<RpcException>(async () =>
-            await internalClient.StartRunAsync(new StartRunRequest { PostId = post.Id, Attempt = 2 }, service));
+        var startStale = await internalClient.StartRunsAsync(new StartRunsRequest { Runs = { new RunToStart { PostId = post.Id, Attempt = 2 } } }, service);
         var saveStale = await Assert.ThrowsAsync<RpcException>(async () =>
             await internalClient.SavePlatformStateAsync(new SavePlatformStateRequest { PostId = post.Id, Attempt = 2, PlatformStateJson = "{}" }, service));
 
         Assert.False(Assert.Single(stale.Results).Accepted);
-        Assert.Equal(StatusCode.FailedPrecondition, startStale.StatusCode);
+        Assert.False(Assert.Single(startStale.Runs).Started);
         Assert.Equal(StatusCode.FailedPrecondition, saveStale.StatusCode);
         var untouched = await user.GetAsync(post);
         Assert.Equal(PostStatus.Publishing, untouched.Status);

@@ -76,7 +76,6 @@ internal sealed class InstagramHarness : IDisposable
     {
         var content = new V1.Content { Text = text };
         content.Media.AddRange(media.Select(m => new V1.Media { Type = m.Type, Url = m.Url }));
-        var post = new V1.ScheduledPost { Id = Guid.NewGuid().ToString(), Content = content, Platform = V1.Platform.Instagram };
         var channel = new V1.ChannelAccess
         {
             ChannelId = Guid.NewGuid().ToString(),
@@ -86,7 +85,17 @@ internal sealed class InstagramHarness : IDisposable
             State = V1.ChannelState.Active,
             Settings = new V1.ChannelSettings { InstagramMode = mode, InstagramRecipientId = recipient },
         };
-        return new PublishJob(post, channel, 1, reconcile, state);
+        var post = new V1.ClaimedPost
+        {
+            PostId = Guid.NewGuid().ToString(),
+            Attempt = 1,
+            Platform = V1.Platform.Instagram,
+            ChannelId = channel.ChannelId,
+            Content = content,
+            NeedsReconciliation = reconcile,
+            PlatformStateJson = state,
+        };
+        return new PublishJob(post, channel, Guid.NewGuid().ToString());
     }
 
     /// <summary>One attempt, as PostPublisher makes it: reconcile, then publish what is left.</summary>

@@ -45,7 +45,6 @@ public sealed class KilledSchedulerTests : IAsyncLifetime
         SchedulerReplicas = 2,
         Settings = new Dictionary<string, string?>
         {
-            ["Scheduler__Lease"] = "00:00:05",
             ["Scheduler__LeaseRecoveryInterval"] = "00:00:01",
             ["Retry__Lease"] = "00:00:05",
             // A slow drain, so that the killed replica still holds claimed posts it has not handed over.

@@ -231,23 +231,22 @@ public sealed class DispatchLoopTests(RedisFixture redis) : IClassFixture<RedisF
         {
             Interlocked.Increment(ref _claimCalls);
             var now = time.GetUtcNow();
-            var response = new ClaimDuePostsResponse();
+            var response = new ClaimDuePostsResponse { LeaseExpiresAt = Timestamp.FromDateTimeOffset(now.AddMinutes(2)) };
             foreach (var id in request.PostIds)
             {
                 if (!Queued.TryGetValue(id, out var due))
                 {
-                    response.NotQueued.Add(id);
                     response.Settled.Add(new SettledPost { PostId = id, Version = 0 });
                 }
                 else if (due > now)
                 {
-                    response.NotDue.Add(new QueuedPost { PostId = id, PublishAt = Timestamp.FromDateTimeOffset(due), Version = 1 });
+                    response.NotDue.Add(new QueuedPost { PostId = id, DueAt = Timestamp.FromDateTimeOffset(due), Version = 1 });
                 }
                 else
                 {
                     Queued.TryRemove(id, out _);
                     Claims.Enqueue((id, now));
-                    response.Claimed.Add(new ClaimedPost { PostId = id, Attempt = 1, Version = 2 });
+                    response.Claimed.Add(new ClaimedPost { PostId = id, Attempt = 1 });
                     response.Settled.Add(new SettledPost { PostId = id, Version = 2 });
                 }
             }

@@ -108,11 +108,11 @@ public sealed class AuthenticationTests(PostsServiceFixture fixture)
         var refusals = new[]
         {
             await Support.RefusedAsync(() => client.PullScheduleChangesAsync(new PullScheduleChangesRequest(), auth, Support.In(10))),
-            await Support.RefusedAsync(() => client.AckScheduleChangesAsync(new AckScheduleChangesRequest { ChangeIds = { 1, 2, 3 } }, auth, Support.In(10))),
+            await Support.RefusedAsync(() => client.PullScheduleChangesAsync(new PullScheduleChangesRequest { AcknowledgedChangeIds = { 1, 2, 3 } }, auth, Support.In(10))),
             await Support.RefusedAsync(() => client.ListQueuedPostsAsync(new ListQueuedPostsRequest(), auth, Support.In(10))),
             await Support.RefusedAsync(() => client.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { victim.Post.Id } }, auth, Support.In(10))),
             await Support.RefusedAsync(() => client.RecoverExpiredLeasesAsync(new RecoverExpiredLeasesRequest(), auth, Support.In(10))),
-            await Support.RefusedAsync(() => client.StartRunAsync(new StartRunRequest { PostId = victim.Post.Id, Attempt = 1 }, auth, Support.In(10))),
+            await Support.RefusedAsync(() => client.StartRunsAsync(new StartRunsRequest { Runs = { new RunToStart { PostId = victim.Post.Id, Attempt = 1 } } }, auth, Support.In(10))),
             await Support.RefusedAsync(() => client.ReportOutcomesAsync(new ReportOutcomesRequest
             {
                 Outcomes = { new PublishOutcome { PostId = victim.Post.Id, Attempt = 1, Kind = OutcomeKind.Published } },

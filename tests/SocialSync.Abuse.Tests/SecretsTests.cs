@@ -87,7 +87,7 @@ public sealed class SecretsTests(PostsServiceFixture fixture)
             seen.Append(await response.Content.ReadAsStringAsync());
         }
 
-        // The one place a token legitimately leaves: StartRun, to PublisherService, with a service credential.
+        // The one place a token legitimately leaves: StartRuns, to PublisherService, with a service credential.
         var due = await fixture.PostClient.CreatePostAsync(new CreatePostRequest
         {
             ChannelId = channel.Id,
@@ -95,10 +95,11 @@ public sealed class SecretsTests(PostsServiceFixture fixture)
             PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMilliseconds(200)),
         }, owner.Auth, Support.In(10));
         await Task.Delay(500);
-        var claim = await fixture.InternalClient.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { due.Id }, LeaseSeconds = 60 }, TestTokens.ForService(), Support.In(10));
+        var claim = await fixture.InternalClient.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { due.Id } }, TestTokens.ForService(), Support.In(10));
         var claimed = Assert.Single(claim.Claimed);
-        var run = await fixture.InternalClient.StartRunAsync(new StartRunRequest { PostId = due.Id, Attempt = claimed.Attempt }, TestTokens.ForService(), Support.In(10));
-        Assert.StartsWith("EAAsecret", run.Channel.AccessToken, StringComparison.Ordinal);
+        var run = await fixture.InternalClient.StartRunsAsync(new StartRunsRequest { Runs = { new RunToStart { PostId = due.Id, Attempt = claimed.Attempt } } },
+            TestTokens.ForService(), Support.In(10));
+        Assert.StartsWith("EAAsecret", Assert.Single(run.Channels).AccessToken, StringComparison.Ordinal);
 
         await fixture.FlushTelemetryAsync();
 

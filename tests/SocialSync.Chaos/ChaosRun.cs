@@ -25,7 +25,6 @@ public static class ChaosRun
     {
         ["Retry__BaseDelay"] = "00:00:02",
         ["Retry__Lease"] = "00:00:15",
-        ["Scheduler__Lease"] = "00:00:15",
         ["Meta__RequestTimeout"] = "00:00:08",
         ["Meta__DefaultRateLimitDelay"] = "00:00:03",
         ["Meta__ContainerPollInterval"] = "00:00:00.500",

@@ -28,14 +28,14 @@ internal sealed class ContainerPublisher(
             if (state.MediaId is { } publishedId)
             {
                 // An earlier attempt published and saved the media id, but its report was lost.
-                log.LogAlreadyPublished(job.Post.Id, publishedId);
+                log.LogAlreadyPublished(job.Post.PostId, publishedId);
                 return Reconciliation.Settled(await PublishedAsync(state, publishedId, token, cancellationToken));
             }
 
             if (state.ContainerId is { } recorded)
             {
                 var status = await containers.ReadStatusAsync(recorded, token, cancellationToken);
-                log.LogReconciling(job.Post.Id, recorded, status.Code);
+                log.LogReconciling(job.Post.PostId, recorded, status.Code);
                 switch (status.Code)
                 {
                     case ContainerStatus.Published:
@@ -51,7 +51,7 @@ internal sealed class ContainerPublisher(
             else if (job.NeedsReconciliation)
             {
                 // The container id is saved before media_publish, so without one nothing can have been published.
-                log.LogNothingToReconcile(job.Post.Id);
+                log.LogNothingToReconcile(job.Post.PostId);
             }
             return Reconciliation.Unsettled(state.ToJson());
         }
@@ -118,7 +118,7 @@ internal sealed class ContainerPublisher(
         catch (AmbiguousRequestException ex)
         {
             // Only container creation gets here: an unknown container is invisible and expires, so a new one is safe.
-            log.LogAmbiguousCreate(job.Post.Id, ex.InnerException?.GetType().Name ?? "");
+            log.LogAmbiguousCreate(job.Post.PostId, ex.InnerException?.GetType().Name ?? "");
             return new FailedResult(ErrorClass.Transient, "Creating the Instagram container got no answer; a new container will be made.",
                 0, null, null, state.ToJson());
         }
@@ -152,7 +152,7 @@ internal sealed class ContainerPublisher(
                         "media_publish got no answer and the container could not be read; the next attempt reconciles it.",
                         0, null, null, state.ToJson());
                 }
-                log.LogAmbiguousPublish(job.Post.Id, containerId, status.Code);
+                log.LogAmbiguousPublish(job.Post.PostId, containerId, status.Code);
                 if (status.Code == ContainerStatus.Published)
                 {
                     return Reconciled(state, containerId);

@@ -51,7 +51,7 @@ internal sealed partial class InstagramContainers(GraphApiClient graph, MetaOpti
         var created = await graph.PostAsync($"{account}/media", parent, token, cancellationToken);
         state.ContainerId = Id(created);
         state.ContainerCreatedAt = time.GetUtcNow();
-        log.LogContainerCreated(job.Post.Id, state.ContainerId, state.Children.Count);
+        log.LogContainerCreated(job.Post.PostId, state.ContainerId, state.Children.Count);
         return null;
     }
 

@@ -28,7 +28,7 @@ internal sealed class InstagramQuota(GraphApiClient graph, MetaOptions options, 
             return null;
         }
         var retryAt = time.GetUtcNow() + options.QuotaRetryDelay;
-        log.LogQuotaExhausted(job.Post.Id, usage, total, retryAt);
+        log.LogQuotaExhausted(job.Post.PostId, usage, total, retryAt);
         return new FailedResult(ErrorClass.RateLimited,
             $"Instagram's publishing limit is used up ({usage} of {total} posts in 24 hours); deferred without using a retry.",
             9, 2207042, retryAt, null);

@@ -26,7 +26,7 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, ILogger<What
                     "An earlier attempt may have sent this post; WhatsApp cannot tell. Check the chat, then cancel or reschedule.", state.ToJson())));
             }
             state.Resent = true;
-            LogResending(job.Post.Id);
+            LogResending(job.Post.PostId);
         }
         return Task.FromResult(Reconciliation.Unsettled(state.ToJson()));
     }
@@ -64,7 +64,7 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, ILogger<What
                             return new UnconfirmedResult($"Sending to {Mask(recipient)} got no answer ({ex.InnerException?.GetType().Name}); it may have been delivered.", state.ToJson());
                         }
                         state.Resent = true;
-                        LogResending(job.Post.Id);
+                        LogResending(job.Post.PostId);
                     }
                 }
             }

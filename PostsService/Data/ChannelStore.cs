@@ -1,0 +1,161 @@
+using Npgsql;
+using NpgsqlTypes;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
+using SocialSync.Contracts;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>A channel to create: the account on its platform, and the access token to keep encrypted.</summary>
+public sealed record NewChannel(Platform Platform, string AccountId, string DisplayName, string AccessToken, ChannelSettings? Settings);
+
+/// <summary>
+/// A user's channels, as the public API reads and changes them, under row-level security (another user's channel is
+/// absent: null, for the caller to answer NOT_FOUND). Access tokens are encrypted here and never read back out.
+/// </summary>
+public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector protector)
+{
+    public Task<Channel> CreateAsync(Guid userId, NewChannel channel, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            await using var insert = new NpgsqlCommand($"""
+                insert into channels (user_id, platform, account_id, display_name, access_token_encrypted, settings)
+                values (@user, @platform, @account, @name, @token, @settings::jsonb)
+                returning {ChannelRows.Columns}
+                """, connection, transaction);
+            insert.Parameters.AddWithValue("user", userId);
+            insert.Parameters.AddWithValue("platform", channel.Platform.ToDb());
+            insert.Parameters.AddWithValue("account", channel.AccountId);
+            insert.Parameters.AddWithValue("name", channel.DisplayName);
+            insert.Parameters.AddWithValue("token", protector.Protect(channel.AccessToken));
+            insert.Parameters.AddWithValue("settings", ChannelRows.WriteSettings(channel.Settings));
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return ChannelRows.Read(reader);
+        }, cancellationToken);
+
+    public Task<Channel?> GetAsync(Guid userId, Guid id, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, (connection, transaction) =>
+            ChannelRows.LoadLiveAsync(connection, transaction, id, cancellationToken), cancellationToken);
+
+    /// <summary>The caller's live channels, oldest first (<see cref="Page{T}.Total"/> is not counted).</summary>
+    public Task<Page<Channel>> ListAsync(Guid userId, Platform? platform, int pageSize, int offset, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            await using var query = new NpgsqlCommand($"""
+                select {ChannelRows.Columns} from channels
+                where deleted_at is null and (@platform = '' or platform = @platform)
+                order by created_at, id limit @limit offset @offset
+                """, connection, transaction);
+            query.Parameters.AddWithValue("platform", platform?.ToDb() ?? "");
+            query.Parameters.AddWithValue("limit", pageSize + 1);
+            query.Parameters.AddWithValue("offset", offset);
+            var channels = new List<Channel>(pageSize);
+            var more = false;
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (channels.Count == pageSize)
+                {
+                    more = true;
+                    break;
+                }
+                channels.Add(ChannelRows.Read(reader));
+            }
+            return new Page<Channel>(channels, 0, more);
+        }, cancellationToken);
+
+    /// <summary>Applies <paramref name="edit"/>, guarded by the version it read (ABORTED when stale); null when there is no such channel.</summary>
+    public Task<Channel?> UpdateAsync(Guid userId, ChannelEdit edit, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync<Channel?>(userId, async (connection, transaction) =>
+        {
+            if (await LoadEditableAsync(connection, transaction, edit.ChannelId, cancellationToken) is not { } current)
+            {
+                return null;
+            }
+            var changes = edit.Apply(current);
+            await using var update = new NpgsqlCommand($"""
+                update channels set display_name = @name, settings = @settings::jsonb, state = @state, state_reason = @reason,
+                    access_token_encrypted = coalesce(@token, access_token_encrypted)
+                where id = @id and version = @version and deleted_at is null
+                returning {ChannelRows.Columns}
+                """, connection, transaction);
+            update.Parameters.AddWithValue("name", changes.DisplayName);
+            update.Parameters.AddWithValue("settings", ChannelRows.WriteSettings(changes.Settings));
+            update.Parameters.AddWithValue("state", ChannelRows.StateWord(changes.State));
+            update.Parameters.Add(new NpgsqlParameter("reason", NpgsqlDbType.Text) { Value = (object?)changes.StateReason ?? DBNull.Value });
+            update.Parameters.Add(new NpgsqlParameter("token", NpgsqlDbType.Bytea)
+            {
+                Value = changes.RotateToken ? protector.Protect(edit.AccessToken) : DBNull.Value,
+            });
+            update.Parameters.AddWithValue("id", edit.ChannelId);
+            update.Parameters.AddWithValue("version", current.Version);
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? ChannelRows.Read(reader)
+                : throw ConcurrentChangeException.StaleEtag("channel");
+        }, cancellationToken);
+
+    /// <summary>
+    /// Deletes a channel: refused while any of its posts is publishing. Its queued posts are cancelled, its access
+    /// token is erased, and the row stays (hidden from the API) so its posts' history and runs remain readable.
+    /// False when there is no such channel.
+    /// </summary>
+    public Task<bool> DeleteAsync(Guid userId, Guid id, int? etag, DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            // Locks the channel first: a create or re-queue on it (which lock it for share) waits, then sees it gone.
+            await using (var delete = new NpgsqlCommand("""
+                update channels set deleted_at = @now, access_token_encrypted = ''::bytea, state_reason = 'Deleted by the user.'
+                where id = @id and deleted_at is null and (@etag::int is null or version = @etag)
+                """, connection, transaction))
+            {
+                delete.Parameters.AddWithValue("now", now);
+                delete.Parameters.AddWithValue("id", id);
+                delete.Parameters.Add(new NpgsqlParameter("etag", NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
+                if (await delete.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    return await ChannelRows.LoadLiveAsync(connection, transaction, id, cancellationToken) is null
+                        ? false
+                        : throw ConcurrentChangeException.StaleEtag("channel");
+                }
+            }
+
+            // Cancelled rows stay locked until commit, so no claim can take them meanwhile.
+            await using (var cancel = new NpgsqlCommand("""
+                update scheduled_posts set status = 'cancelled', lease_expires_at = null,
+                    error_message = 'Cancelled: the channel was deleted.'
+                where channel_id = @id and status = 'queued'
+                """, connection, transaction))
+            {
+                cancel.Parameters.AddWithValue("id", id);
+                await cancel.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using var publishing = new NpgsqlCommand(
+                "select count(*) from scheduled_posts where channel_id = @id and status = 'publishing'", connection, transaction);
+            publishing.Parameters.AddWithValue("id", id);
+            var count = (long)(await publishing.ExecuteScalarAsync(cancellationToken))!;
+            // Throwing rolls the whole transaction back: nothing was cancelled or deleted.
+            return count == 0
+                ? true
+                : throw new FailedPreconditionException($"{count} of the channel's posts are being published; delete it once they finish.");
+        }, cancellationToken);
+
+    private static async Task<EditableChannel?> LoadEditableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
+        CancellationToken cancellationToken)
+    {
+        await using var query = new NpgsqlCommand(
+            "select platform, state, version, settings::text, display_name, state_reason from channels where id = @id and deleted_at is null",
+            connection, transaction);
+        query.Parameters.AddWithValue("id", id);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new EditableChannel(Vocabulary.ToPlatform(reader.GetString(0)), Vocabulary.ToChannelState(reader.GetString(1)),
+            reader.GetInt32(2), ChannelRows.ReadSettings(reader.GetString(3)), reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5));
+    }
+}

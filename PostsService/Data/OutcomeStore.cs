@@ -1,0 +1,174 @@
+using Npgsql;
+using NpgsqlTypes;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
+using SocialSync.Contracts;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>
+/// What one accepted outcome writes: the post's new state (fenced by <see cref="Attempt"/>), its run's record when
+/// it has one, whether its channel lost its token, and whether a recurring post's next occurrence follows.
+/// </summary>
+public sealed record OutcomeWrite(Guid PostId, int Attempt, OutcomeDecision Decision, DateTimeOffset FinishedAt, string? PlatformPostId,
+    string? Permalink, string? PlatformStateJson, string? Traceparent, Guid? RunId, string? RunError, int ErrorCode, Guid ChannelId,
+    bool DisconnectsChannel, bool ContinuesSeries);
+
+/// <summary>Where publish outcomes are recorded: <see cref="LockClaimsAsync"/> opens the batch that holds them.</summary>
+public sealed class OutcomeStore(PostsDatabase database)
+{
+    /// <summary>
+    /// Opens a transaction and locks the current claims of the posts in <paramref name="ids"/> (in id order, so
+    /// concurrent batches cannot deadlock); the batch's writes then go into that transaction.
+    /// </summary>
+    public async Task<OutcomeBatch> LockClaimsAsync(Guid[] ids, CancellationToken cancellationToken)
+    {
+        var connection = await database.Owner.OpenConnectionAsync(cancellationToken);
+        NpgsqlTransaction? transaction = null;
+        try
+        {
+            transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var claims = new Dictionary<Guid, CurrentClaim>();
+            await using (var current = new NpgsqlCommand("""
+                select id, attempt, platform, retry_count, publish_at, channel_id, needs_reconciliation, rrule is not null
+                from scheduled_posts
+                where id = any(@ids) and status = 'publishing'
+                order by id
+                for update
+                """, connection, transaction))
+            {
+                current.Parameters.AddWithValue("ids", ids.Distinct().ToArray());
+                await using var reader = await current.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    claims[reader.GetGuid(0)] = new CurrentClaim(reader.GetInt32(1), reader.GetString(2), reader.GetInt32(3),
+                        reader.GetFieldValue<DateTimeOffset>(4), reader.GetGuid(5), reader.GetBoolean(6), reader.GetBoolean(7));
+                }
+            }
+            return new OutcomeBatch(connection, transaction, claims);
+        }
+        catch
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
+
+/// <summary>
+/// One batch of outcomes in one transaction, its claims locked: set-based statements update posts, runs and
+/// channels once each, and queue the next occurrence of each recurring post that finished.
+/// </summary>
+public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<Guid, CurrentClaim> claims)
+    : IAsyncDisposable
+{
+    /// <summary>The current claim of each post of the batch that is publishing.</summary>
+    public IReadOnlyDictionary<Guid, CurrentClaim> Claims => claims;
+
+    public async Task WriteAsync(IReadOnlyList<OutcomeWrite> writes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (writes.Count == 0)
+        {
+            return;
+        }
+        await UpdatePostsAsync(writes, cancellationToken);
+        await UpdateRunsAsync(writes, cancellationToken);
+        var disconnected = writes.Where(w => w.DisconnectsChannel).Select(w => w.ChannelId).Distinct().ToArray();
+        if (disconnected.Length > 0)
+        {
+            await using var channel = new NpgsqlCommand(
+                "update channels set state = 'needs_reconnect', state_reason = @reason where id = any(@ids) and state = 'active'",
+                connection, transaction);
+            channel.Parameters.AddWithValue("reason", OutcomeRules.ReconnectReason);
+            channel.Parameters.AddWithValue("ids", disconnected);
+            await channel.ExecuteNonQueryAsync(cancellationToken);
+        }
+        // A recurring post's next occurrence is created in the transaction that finishes this one.
+        foreach (var write in writes.Where(w => w.ContinuesSeries))
+        {
+            await SeriesStatements.ScheduleNextAsync(connection, transaction, write.PostId, now, cancellationToken);
+        }
+    }
+
+    public Task CommitAsync(CancellationToken cancellationToken) => transaction.CommitAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await transaction.DisposeAsync();
+        await connection.DisposeAsync();
+    }
+
+    private async Task UpdatePostsAsync(IReadOnlyList<OutcomeWrite> writes, CancellationToken cancellationToken)
+    {
+        await using var update = new NpgsqlCommand("""
+            update scheduled_posts p set
+                status = u.status,
+                due_at = coalesce(u.due_at, p.due_at),
+                retry_count = u.retry_count,
+                platform_post_id = coalesce(u.platform_post_id, p.platform_post_id),
+                permalink = coalesce(u.permalink, p.permalink),
+                published_at = case when u.status = 'published' then u.finished_at else p.published_at end,
+                error_message = u.error,
+                platform_state = coalesce(u.platform_state::jsonb, p.platform_state),
+                lease_expires_at = null,
+                needs_reconciliation = case when u.status = 'published' then false else p.needs_reconciliation end,
+                traceparent = coalesce(u.traceparent, p.traceparent)
+            from unnest(@ids, @attempts, @statuses, @due_ats, @retry_counts, @platform_post_ids, @permalinks, @finished_ats, @errors, @platform_states, @traceparents)
+                as u(post_id, attempt, status, due_at, retry_count, platform_post_id, permalink, finished_at, error, platform_state, traceparent)
+            where p.id = any(@ids) and p.id = u.post_id and p.attempt = u.attempt
+            """, connection, transaction);
+        update.Parameters.AddWithValue("ids", writes.Select(w => w.PostId).ToArray());
+        update.Parameters.AddWithValue("attempts", writes.Select(w => w.Attempt).ToArray());
+        update.Parameters.AddWithValue("statuses", writes.Select(w => w.Decision.Status.ToDb()).ToArray());
+        update.Parameters.Add(TimestampArray("due_ats", writes.Select(w => w.Decision.DueAt)));
+        update.Parameters.AddWithValue("retry_counts", writes.Select(w => w.Decision.RetryCount).ToArray());
+        update.Parameters.Add(TextArray("platform_post_ids", writes.Select(w => w.PlatformPostId)));
+        update.Parameters.Add(TextArray("permalinks", writes.Select(w => w.Permalink)));
+        update.Parameters.Add(TimestampArray("finished_ats", writes.Select(w => (DateTimeOffset?)w.FinishedAt)));
+        update.Parameters.Add(TextArray("errors", writes.Select(w => w.Decision.ErrorMessage)));
+        update.Parameters.Add(TextArray("platform_states", writes.Select(w => w.PlatformStateJson)));
+        update.Parameters.Add(TextArray("traceparents", writes.Select(w => w.Traceparent)));
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task UpdateRunsAsync(IReadOnlyList<OutcomeWrite> writes, CancellationToken cancellationToken)
+    {
+        var runs = writes.Where(w => w.Decision.RunStatus is not null && w.RunId is not null).ToList();
+        if (runs.Count == 0)
+        {
+            return;
+        }
+        await using var update = new NpgsqlCommand("""
+            update post_runs r set status = u.status, finished_at = u.finished_at, error = u.error,
+                error_code = u.error_code, error_class = u.error_class
+            from unnest(@run_ids, @post_ids, @attempts, @statuses, @finished_ats, @errors, @codes, @classes)
+                as u(run_id, post_id, attempt, status, finished_at, error, error_code, error_class)
+            where r.id = any(@run_ids) and r.id = u.run_id and r.scheduled_post_id = u.post_id and r.attempt = u.attempt
+            """, connection, transaction);
+        update.Parameters.AddWithValue("run_ids", runs.Select(r => r.RunId!.Value).ToArray());
+        update.Parameters.AddWithValue("post_ids", runs.Select(r => r.PostId).ToArray());
+        update.Parameters.AddWithValue("attempts", runs.Select(r => r.Attempt).ToArray());
+        update.Parameters.Add(TextArray("statuses", runs.Select(r => r.Decision.RunStatus)));
+        update.Parameters.Add(TimestampArray("finished_ats", runs.Select(r => (DateTimeOffset?)r.FinishedAt)));
+        update.Parameters.Add(TextArray("errors", runs.Select(r => r.RunError)));
+        update.Parameters.Add(new NpgsqlParameter("codes", NpgsqlDbType.Array | NpgsqlDbType.Integer)
+        {
+            Value = runs.Select(r => r.ErrorCode == 0 ? (int?)null : r.ErrorCode).ToArray(),
+        });
+        update.Parameters.Add(TextArray("classes", runs.Select(r => r.Decision.ErrorClass)));
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlParameter TextArray(string name, IEnumerable<string?> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() };
+
+    private static NpgsqlParameter TimestampArray(string name, IEnumerable<DateTimeOffset?> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
+        {
+            Value = values.Select(v => v?.UtcDateTime).ToArray(),
+        };
+}

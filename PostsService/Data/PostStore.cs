@@ -1,0 +1,215 @@
+using Npgsql;
+using NpgsqlTypes;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
+using SocialSync.Contracts;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>What a list of posts may be narrowed to; null means any.</summary>
+public sealed record PostFilter(PostStatus? Status, Platform? Platform, Guid? ChannelId);
+
+/// <summary>
+/// A user's scheduled posts, as the public API reads and changes them: every call runs as that user, under
+/// row-level security, so another user's post is simply absent (null, for the caller to answer NOT_FOUND). Changes
+/// are guarded in SQL by the lifecycle (<see cref="PostLifecycle"/>) and the version the caller read.
+/// </summary>
+public sealed class PostStore(PostsDatabase database)
+{
+    private static readonly string[] Cancellable = PostLifecycle.Words(PostLifecycle.Cancellable);
+    private static readonly string[] Deletable = PostLifecycle.Words(PostLifecycle.Deletable);
+
+    public Task<ScheduledPost?> GetAsync(Guid userId, Guid id, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync<ScheduledPost?>(userId, async (connection, transaction) =>
+        {
+            await using var query = new NpgsqlCommand($"select {PostRows.Columns} from scheduled_posts where id = @id", connection, transaction);
+            query.Parameters.AddWithValue("id", id);
+            return await PostRows.ReadSingleAsync(query, cancellationToken);
+        }, cancellationToken);
+
+    /// <summary>The caller's posts, newest publish_at first; <see cref="Page{T}.Total"/> counts every match.</summary>
+    public Task<Page<ScheduledPost>> ListAsync(Guid userId, PostFilter filter, int pageSize, int offset, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            // No user_id filter here: row-level security limits the rows to the caller's.
+            await using var query = new NpgsqlCommand($"""
+                select {PostRows.Columns}, count(*) over () from scheduled_posts
+                where (@status::text is null or status = @status)
+                  and (@platform::text is null or platform = @platform)
+                  and (@channel::uuid is null or channel_id = @channel)
+                order by publish_at desc, id
+                limit @limit offset @offset
+                """, connection, transaction);
+            query.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Text) { Value = (object?)filter.Status?.ToDb() ?? DBNull.Value });
+            query.Parameters.Add(new NpgsqlParameter("platform", NpgsqlDbType.Text) { Value = (object?)filter.Platform?.ToDb() ?? DBNull.Value });
+            query.Parameters.Add(new NpgsqlParameter("channel", NpgsqlDbType.Uuid) { Value = (object?)filter.ChannelId ?? DBNull.Value });
+            query.Parameters.AddWithValue("limit", pageSize + 1);
+            query.Parameters.AddWithValue("offset", offset);
+            var posts = new List<ScheduledPost>(pageSize);
+            var total = 0;
+            var more = false;
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                total = (int)reader.GetInt64(PostRows.ColumnCount);
+                if (posts.Count == pageSize)
+                {
+                    more = true;
+                    break;
+                }
+                posts.Add(PostRows.Read(reader));
+            }
+            return new Page<ScheduledPost>(posts, total, more);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Creates the posts of one request together (AIP-155 repeats return the first create's post): all or none, so
+    /// a missing channel or content that does not fit its channel fails the whole request.
+    /// </summary>
+    public Task<List<ScheduledPost>> CreateAsync(Guid userId, IReadOnlyList<NewPost> posts, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            var channels = (await PostInserts.LoadChannelsAsync(connection, transaction,
+                [(userId, posts.Select(p => p.ChannelId).Distinct().ToArray())], cancellationToken))[0];
+            var violations = new FieldViolations();
+            foreach (var post in posts)
+            {
+                if (post.CheckChannel(channels, violations) is { } notFound)
+                {
+                    throw notFound;
+                }
+            }
+            violations.ThrowIfAny();
+            var created = await PostInserts.InsertAsync(connection, transaction, [(userId, posts, channels)], cancellationToken);
+            return created[0].Select(row => row ?? throw ConcurrentChangeException.RepeatInFlight()).ToList();
+        }, cancellationToken);
+
+    /// <summary>Cancels a post the lifecycle lets the user cancel; null when there is no such post of the caller's.</summary>
+    public Task<ScheduledPost?> CancelAsync(Guid userId, Guid id, int? etag, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync<ScheduledPost?>(userId, async (connection, transaction) =>
+        {
+            await using var cancel = new NpgsqlCommand($"""
+                update scheduled_posts set status = 'cancelled', lease_expires_at = null
+                where id = @id and status = any(@cancellable)
+                  and (@etag::int is null or version = @etag)
+                returning {PostRows.Columns}
+                """, connection, transaction);
+            cancel.Parameters.AddWithValue("id", id);
+            cancel.Parameters.AddWithValue("cancellable", Cancellable);
+            cancel.Parameters.Add(new NpgsqlParameter("etag", NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
+            if (await PostRows.ReadSingleAsync(cancel, cancellationToken) is { } cancelled)
+            {
+                return cancelled;
+            }
+            if (await PostRows.ReadStatusAsync(connection, transaction, id, cancellationToken) is not { } current)
+            {
+                return null;
+            }
+            throw PostLifecycle.CancelRefused(current.Status, current.Version, etag);
+        }, cancellationToken);
+
+    /// <summary>Removes a post and its runs; refused while it is publishing. False when there is no such post of the caller's.</summary>
+    public Task<bool> DeleteAsync(Guid userId, Guid id, int? etag, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            await using var delete = new NpgsqlCommand("""
+                delete from scheduled_posts
+                where id = @id and status = any(@deletable) and (@etag::int is null or version = @etag)
+                """, connection, transaction);
+            delete.Parameters.AddWithValue("id", id);
+            delete.Parameters.AddWithValue("deletable", Deletable);
+            delete.Parameters.Add(new NpgsqlParameter("etag", NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
+            if (await delete.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                return true;
+            }
+            if (await PostRows.ReadStatusAsync(connection, transaction, id, cancellationToken) is not { } current)
+            {
+                return false;
+            }
+            throw PostLifecycle.DeleteRefused(current.Status);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Applies <paramref name="edit"/> in one transaction: reads the post, lets the edit decide, writes guarded by the
+    /// status and version it read, so a concurrent claim or edit makes it fail (FAILED_PRECONDITION / ABORTED), never
+    /// both win. Null when there is no such post of the caller's.
+    /// </summary>
+    public Task<ScheduledPost?> EditAsync(Guid userId, PostEdit edit, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync<ScheduledPost?>(userId, async (connection, transaction) =>
+        {
+            if (await LoadEditableAsync(connection, transaction, edit.PostId, cancellationToken) is not { } loaded)
+            {
+                return null;
+            }
+            var (current, contentJson) = loaded;
+            var requeue = edit.Admit(current);
+            // A post queued again holds its channel until commit, so a concurrent DeleteChannel cannot miss it.
+            var channel = await ChannelRows.LoadLiveAsync(connection, transaction, current.ChannelId, cancellationToken, lockForShare: requeue);
+            var changes = edit.Apply(current, channel, requeue);
+            var content = changes.Content is { } changed ? ContentJson.Serialize(changed) : ContentJson.Serialize(ContentJson.Deserialize(contentJson));
+            if (await WriteEditAsync(connection, transaction, edit.PostId, current, changes, content, cancellationToken) is { } edited)
+            {
+                return edited;
+            }
+            // Lost a race with a claim or another edit: say which.
+            if (await PostRows.ReadStatusAsync(connection, transaction, edit.PostId, cancellationToken) is not { } now)
+            {
+                return null;
+            }
+            throw PostLifecycle.EditRaceLost(now.Status);
+        }, cancellationToken);
+
+    private static async Task<(EditablePost Post, string ContentJson)?> LoadEditableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid id, CancellationToken cancellationToken)
+    {
+        await using var query = new NpgsqlCommand("""
+            select status, version, channel_id, content_json::text, publish_at, due_at, time_zone, rrule
+            from scheduled_posts where id = @id
+            """, connection, transaction);
+        query.Parameters.AddWithValue("id", id);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        var post = new EditablePost(Vocabulary.ToPostStatus(reader.GetString(0)), reader.GetInt32(1), reader.GetGuid(2),
+            reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5),
+            reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7));
+        return (post, reader.GetString(3));
+    }
+
+    private static async Task<ScheduledPost?> WriteEditAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
+        EditablePost current, PostChanges changes, string contentJson, CancellationToken cancellationToken)
+    {
+        await using var update = new NpgsqlCommand($"""
+            update scheduled_posts set
+                content_json = @content::jsonb, publish_at = @publish_at, due_at = @due_at,
+                time_zone = @time_zone, rrule = @rrule, status = 'queued',
+                series_start = case when @reanchor then null else series_start end,
+                retry_count = case when @requeue then 0 else retry_count end,
+                error_message = case when @requeue then null else error_message end,
+                lease_expires_at = null
+            where id = @id and status = @status and version = @version
+            returning {PostRows.Columns}
+            """, connection, transaction);
+        update.Parameters.AddWithValue("content", contentJson);
+        update.Parameters.AddWithValue("publish_at", changes.PublishAt);
+        update.Parameters.AddWithValue("due_at", changes.DueAt);
+        update.Parameters.AddWithValue("time_zone", DbValues.TextOrNull(changes.TimeZone));
+        update.Parameters.AddWithValue("rrule", DbValues.TextOrNull(changes.Rrule));
+        update.Parameters.AddWithValue("reanchor", changes.Reanchor);
+        update.Parameters.AddWithValue("requeue", changes.Requeue);
+        update.Parameters.AddWithValue("id", id);
+        update.Parameters.AddWithValue("status", current.Status.ToDb());
+        update.Parameters.AddWithValue("version", current.Version);
+        try
+        {
+            return await PostRows.ReadSingleAsync(update, cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw new FailedPreconditionException("Another occurrence of this recurring post is already scheduled at that time.");
+        }
+    }
+}

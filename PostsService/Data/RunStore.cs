@@ -1,0 +1,127 @@
+using Npgsql;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
+using SocialSync.Contracts;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>
+/// An attempt whose run was opened (<see cref="RunId"/> is null when the channel is not active: no run, the post is
+/// held), with its channel's access (the token decrypted), which several attempts of a batch may share.
+/// </summary>
+public sealed record OpenedRun(Guid PostId, int Attempt, Guid? RunId, ChannelAccess Channel);
+
+/// <summary>
+/// Post runs: the record of each attempt to publish. A run is opened before the platform is called (so an attempt
+/// that may have reached the platform is never forgotten) and closed by the attempt's outcome
+/// (<see cref="OutcomeStore"/>); every write names the claim's attempt, so a fenced-out worker changes nothing.
+/// </summary>
+public sealed class RunStore(PostsDatabase database, AccessTokenProtector protector)
+{
+    /// <summary>A call that starts with less than this share of the lease left on its claim renews the lease.</summary>
+    private const double LeaseRenewedBelow = 0.9;
+
+    private const string OpenRuns = """
+        with started as (
+            -- Locked, not updated: a lease recovery (which skips locked rows) cannot requeue the claim until the run
+            -- is committed, and from then on the run itself says the platform may have been called.
+            select p.id, p.attempt, p.channel_id, p.user_id, p.dispatch_late_ms
+            from scheduled_posts p
+            join unnest(@ids, @attempts) as r(run_post_id, run_attempt) on p.id = r.run_post_id and p.attempt = r.run_attempt
+            -- "p.id = any" lets even a generic plan look the rows up by key instead of scanning the table.
+            where p.id = any(@ids) and p.status = 'publishing'
+            for no key update of p),
+        extended as (
+            -- The claim's lease is renewed only when the call starts late in it: each update writes every index.
+            update scheduled_posts p set lease_expires_at = @now + @lease
+            from started s
+            where p.id = s.id and p.lease_expires_at < @now + @lease * @renew_below),
+        runs as (
+            insert into post_runs (scheduled_post_id, user_id, attempt, started_at, dispatch_late_ms)
+            select s.id, s.user_id, s.attempt, @now, s.dispatch_late_ms
+            from started s join channels c on c.id = s.channel_id
+            where c.state = 'active'
+            returning id as run_id, scheduled_post_id)
+        select s.id, s.attempt, runs.run_id, c.id, c.platform, c.account_id, c.access_token_encrypted, c.settings::text, c.state
+        from started s
+        join channels c on c.id = s.channel_id
+        left join runs on runs.scheduled_post_id = s.id
+        """;
+
+    /// <summary>
+    /// Opens each attempt's run and renews a lease running short, all in one statement; attempts that are no longer
+    /// the current claim are left out of the answer. The post itself is not read again: the claim handed it over.
+    /// </summary>
+    public async Task<Dictionary<Guid, OpenedRun>> OpenAsync(IReadOnlyCollection<(Guid PostId, int Attempt)> wanted, DateTimeOffset now,
+        TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var opened = new Dictionary<Guid, OpenedRun>(wanted.Count);
+        var distinct = wanted.DistinctBy(w => w.PostId).OrderBy(w => w.PostId).ToArray();
+        if (distinct.Length == 0)
+        {
+            return opened;
+        }
+        await using var command = database.Owner.CreateCommand(OpenRuns);
+        command.Parameters.AddWithValue("ids", distinct.Select(w => w.PostId).ToArray());
+        command.Parameters.AddWithValue("attempts", distinct.Select(w => w.Attempt).ToArray());
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("lease", lease);
+        command.Parameters.AddWithValue("renew_below", LeaseRenewedBelow);
+        var channels = new Dictionary<Guid, ChannelAccess>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var channelId = reader.GetGuid(3);
+            if (!channels.TryGetValue(channelId, out var channel))
+            {
+                channels[channelId] = channel = new ChannelAccess
+                {
+                    ChannelId = channelId.ToString(),
+                    Platform = Vocabulary.ToPlatform(reader.GetString(4)),
+                    AccountId = reader.GetString(5),
+                    AccessToken = protector.Unprotect((byte[])reader[6]),
+                    Settings = ChannelRows.ReadSettings(reader.GetString(7)),
+                    State = Vocabulary.ToChannelState(reader.GetString(8)),
+                };
+            }
+            opened[reader.GetGuid(0)] = new OpenedRun(reader.GetGuid(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetGuid(2), channel);
+        }
+        return opened;
+    }
+
+    /// <summary>Saves what the publisher must remember between calls of an attempt; false when the attempt is no longer the current claim.</summary>
+    public async Task<bool> SavePlatformStateAsync(Guid postId, int attempt, string platformStateJson, CancellationToken cancellationToken)
+    {
+        await using var save = database.Owner.CreateCommand("""
+            update scheduled_posts set platform_state = @state::jsonb
+            where id = @id and attempt = @attempt and status = 'publishing'
+            """);
+        save.Parameters.AddWithValue("state", platformStateJson);
+        save.Parameters.AddWithValue("id", postId);
+        save.Parameters.AddWithValue("attempt", attempt);
+        return await save.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    /// <summary>A user's post's latest runs, newest first; null when there is no such post of the user's.</summary>
+    public Task<List<PostRun>?> ListAsync(Guid userId, Guid postId, int limit, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync<List<PostRun>?>(userId, async (connection, transaction) =>
+        {
+            if (await PostRows.ReadStatusAsync(connection, transaction, postId, cancellationToken) is null)
+            {
+                return null;
+            }
+            await using var query = new NpgsqlCommand($"""
+                select {RunRows.Columns} from post_runs where scheduled_post_id = @id
+                order by started_at desc limit @limit
+                """, connection, transaction);
+            query.Parameters.AddWithValue("id", postId);
+            query.Parameters.AddWithValue("limit", limit);
+            var runs = new List<PostRun>();
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                runs.Add(RunRows.Read(reader));
+            }
+            return runs;
+        }, cancellationToken);
+}

@@ -1,0 +1,81 @@
+using Npgsql;
+using SocialSync.ServiceDefaults;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>
+/// One platform's counts of a user's posts: by status, and among those finished in the last 24 h (published by
+/// published_at, or failed / missed / unconfirmed by updated_at) how many were published or retried, with the sum
+/// and number of their publish delays.
+/// </summary>
+public sealed record PlatformCounts(string Platform, long Total, long Queued, long Publishing, long Published, long Failed, long Cancelled,
+    long Missed, long Unconfirmed, long Finished, long FinishedPublished, long FinishedRetried, double DelaySeconds, long Delays);
+
+/// <summary>What only PostgreSQL knows about the whole service, sampled for the gauges (every user's posts).</summary>
+public sealed record PostsSnapshot(long DueNotDispatched, long Queued, long Publishing, long OutboxPending, TimeSpan OutboxOldestAge);
+
+/// <summary>Counts over posts: a user's monitoring figures (under row-level security), and the service's gauges.</summary>
+public sealed class StatisticsStore(PostsDatabase database)
+{
+    /// <summary>The caller's counts per platform, with "finished" meaning since <paramref name="since"/>.</summary>
+    public Task<List<PlatformCounts>> CountAsync(Guid userId, DateTimeOffset since, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            // No user_id filter: row-level security limits the rows to the caller's.
+            await using var query = new NpgsqlCommand("""
+                with posts as (
+                    select platform, status, retry_count,
+                           (status = 'published' and published_at >= @since)
+                           or (status in ('failed', 'missed', 'unconfirmed') and updated_at >= @since) as finished,
+                           case when status = 'published' and published_at >= @since
+                                then extract(epoch from published_at - publish_at) end as delay
+                    from scheduled_posts)
+                select platform, count(*),
+                       count(*) filter (where status = 'queued'),
+                       count(*) filter (where status = 'publishing'),
+                       count(*) filter (where status = 'published'),
+                       count(*) filter (where status = 'failed'),
+                       count(*) filter (where status = 'cancelled'),
+                       count(*) filter (where status = 'missed'),
+                       count(*) filter (where status = 'unconfirmed'),
+                       count(*) filter (where finished),
+                       count(*) filter (where finished and status = 'published'),
+                       count(*) filter (where finished and retry_count > 0),
+                       coalesce(sum(delay), 0)::float8,
+                       count(delay)
+                from posts group by platform order by platform
+                """, connection, transaction);
+            query.Parameters.AddWithValue("since", since);
+            var platforms = new List<PlatformCounts>();
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                platforms.Add(new PlatformCounts(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+                    reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9),
+                    reader.GetInt64(10), reader.GetInt64(11), reader.GetDouble(12), reader.GetInt64(13)));
+            }
+            return platforms;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Posts due but not dispatched (queued with due_at before <paramref name="now"/>: a dead or stuck dispatcher
+    /// shows here first), queued and publishing posts, and the schedule outbox's backlog and oldest change. Untraced.
+    /// </summary>
+    public async Task<PostsSnapshot> SampleAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using var quiet = SocialSyncTelemetry.Quiet();
+        await using var query = database.Owner.CreateCommand("""
+            select
+                (select count(*) from scheduled_posts where status = 'queued' and due_at < @now),
+                (select count(*) from scheduled_posts where status = 'queued'),
+                (select count(*) from scheduled_posts where status = 'publishing'),
+                (select count(*) from schedule_outbox),
+                coalesce((select extract(epoch from (now() - min(created_at))) from schedule_outbox), 0)::float8
+            """);
+        query.Parameters.AddWithValue("now", now);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new PostsSnapshot(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+            TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(4))));
+    }
+}

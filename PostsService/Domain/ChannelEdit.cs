@@ -1,0 +1,49 @@
+using SocialSync.Posts.V1;
+
+namespace SocialSync.PostsService.Domain;
+
+/// <summary>What an edit needs to know of the channel it changes, as read in the edit's transaction.</summary>
+public sealed record EditableChannel(Platform Platform, ChannelState State, int Version, ChannelSettings Settings, string DisplayName,
+    string? StateReason);
+
+/// <summary>The values a channel edit writes; the access token is replaced only when <see cref="RotateToken"/>.</summary>
+public sealed record ChannelChanges(string DisplayName, ChannelSettings Settings, ChannelState State, string? StateReason, bool RotateToken);
+
+/// <summary>
+/// An UpdateChannel request, checked in everything that needs no database (the fields it changes are
+/// <see cref="Paths"/>): renames, changes settings, rotates the token, pauses or resumes. Resuming, or rotating the
+/// token of a needs_reconnect channel, makes it active again.
+/// </summary>
+public sealed record ChannelEdit(Guid ChannelId, int? Etag, IReadOnlySet<string> Paths, string DisplayName, ChannelSettings? Settings,
+    bool Paused, string AccessToken)
+{
+    public static readonly IReadOnlyList<string> Updatable = ["display_name", "settings", "access_token", "paused"];
+
+    /// <summary>The values to write over <paramref name="current"/>; refuses a stale etag or settings the platform does not take.</summary>
+    public ChannelChanges Apply(EditableChannel current)
+    {
+        if (Etag is { } expected && expected != current.Version)
+        {
+            throw ConcurrentChangeException.StaleEtag("channel");
+        }
+        var settings = current.Settings;
+        if (Paths.Contains("settings"))
+        {
+            var violations = new FieldViolations();
+            settings = Settings ?? new ChannelSettings();
+            ChannelSettingsRules.Check(current.Platform, settings, "settings", violations);
+            violations.ThrowIfAny();
+        }
+        var rotate = Paths.Contains("access_token");
+        var (state, reason) = (current.State, current.StateReason);
+        if (Paths.Contains("paused") && Paused)
+        {
+            (state, reason) = (ChannelState.Paused, "Paused by the user.");
+        }
+        else if ((Paths.Contains("paused") && !Paused) || (rotate && state == ChannelState.NeedsReconnect))
+        {
+            (state, reason) = (ChannelState.Active, null);
+        }
+        return new ChannelChanges(Paths.Contains("display_name") ? DisplayName : current.DisplayName, settings, state, reason, rotate);
+    }
+}

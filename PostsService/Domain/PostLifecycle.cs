@@ -1,0 +1,98 @@
+using System.Collections.Frozen;
+using SocialSync.Contracts;
+using SocialSync.Posts.V1;
+
+namespace SocialSync.PostsService.Domain;
+
+/// <summary>
+/// The life of a scheduled post, in one place: which status may follow which, and which statuses a user may still
+/// edit, cancel or delete. Validation asks it, and the stores build their SQL guards from it
+/// (<c>where status = any(@editable)</c>), so a rule is written once.
+/// <code>
+///   queued ──claim──▶ publishing ──outcome──▶ published | failed | unconfirmed
+///     │  ╲                 └──retry, deferral, hold, expired lease──▶ queued
+///     │   ╲──claim beyond the misfire window──▶ missed
+///   queued | failed | missed | unconfirmed ──edit──▶ queued     (failed, missed, unconfirmed: queued again)
+///   queued | failed | missed | unconfirmed ──cancel──▶ cancelled
+///   published, cancelled: final
+/// </code>
+/// </summary>
+public static class PostLifecycle
+{
+    /// <summary>
+    /// The statuses a user may still change, by an edit or a cancel: every one but a post being published (its
+    /// attempt's outcome must land first) and the final ones.
+    /// </summary>
+    public static readonly IReadOnlyList<PostStatus> Editable =
+        [PostStatus.Queued, PostStatus.Failed, PostStatus.Missed, PostStatus.Unconfirmed];
+
+    /// <summary>An edit and a cancel are refused in the same statuses.</summary>
+    public static readonly IReadOnlyList<PostStatus> Cancellable = Editable;
+
+    /// <summary>A post may be deleted unless it is being published.</summary>
+    public static readonly IReadOnlyList<PostStatus> Deletable = [.. Known.Where(s => s != PostStatus.Publishing)];
+
+    private static IEnumerable<PostStatus> Known =>
+        System.Enum.GetValues<PostStatus>().Where(s => s != PostStatus.Unspecified);
+
+    private static readonly FrozenSet<(PostStatus From, PostStatus To)> Transitions = new (PostStatus, PostStatus)[]
+    {
+        (PostStatus.Queued, PostStatus.Publishing),      // claimed at its due time
+        (PostStatus.Queued, PostStatus.Missed),          // found overdue beyond the misfire window
+        (PostStatus.Publishing, PostStatus.Published),   // the attempt's outcomes
+        (PostStatus.Publishing, PostStatus.Failed),
+        (PostStatus.Publishing, PostStatus.Unconfirmed),
+        (PostStatus.Publishing, PostStatus.Queued),      // a retry, a deferral, a hold, or its lease expired
+    }
+        .Concat(Editable.Select(s => (s, PostStatus.Queued)))
+        .Concat(Cancellable.Select(s => (s, PostStatus.Cancelled)))
+        .ToFrozenSet();
+
+    /// <summary>Whether a post in <paramref name="from"/> may move to <paramref name="to"/>.</summary>
+    public static bool IsLegal(PostStatus from, PostStatus to) => Transitions.Contains((from, to));
+
+    public static bool IsEditable(PostStatus status) => Editable.Contains(status);
+
+    public static bool IsCancellable(PostStatus status) => Cancellable.Contains(status);
+
+    /// <summary>Whether editing a post in <paramref name="status"/> queues it again (retries reset, error cleared).</summary>
+    public static bool EditRequeues(PostStatus status) => IsEditable(status) && status != PostStatus.Queued;
+
+    /// <summary>Whether a post in <paramref name="status"/> has finished an attempt for good, so a recurring series goes on.</summary>
+    public static bool EndsOccurrence(PostStatus status) =>
+        status is PostStatus.Published or PostStatus.Failed or PostStatus.Unconfirmed;
+
+    /// <summary>The database words of <paramref name="statuses"/>, for a guard such as <c>status = any(@editable)</c>.</summary>
+    public static string[] Words(IEnumerable<PostStatus> statuses) => [.. statuses.Select(s => s.ToDb())];
+
+    /// <summary>Refuses an edit of a post in <paramref name="status"/> unless the lifecycle allows it; says whether it requeues.</summary>
+    public static bool CheckEdit(PostStatus status) => IsEditable(status)
+        ? EditRequeues(status)
+        : throw status switch
+        {
+            PostStatus.Publishing => new FailedPreconditionException("The post is being published; it can be edited once the attempt finishes."),
+            PostStatus.Published => new FailedPreconditionException("A published post cannot be edited."),
+            _ => new FailedPreconditionException($"A {status.ToDb()} post cannot be edited."),
+        };
+
+    /// <summary>Why a cancel found the post in <paramref name="status"/> at <paramref name="version"/> did not apply.</summary>
+    public static DomainException CancelRefused(PostStatus status, int version, int? etag) =>
+        etag is { } expected && expected != version && IsCancellable(status)
+            ? ConcurrentChangeException.StaleEtag("post")
+            : status switch
+            {
+                PostStatus.Cancelled => new FailedPreconditionException("The post is already cancelled."),
+                PostStatus.Published => new FailedPreconditionException("A published post cannot be cancelled."),
+                _ => new FailedPreconditionException($"The post is {status.ToDb()}; it can be cancelled once the attempt finishes."),
+            };
+
+    /// <summary>Why a delete guarded by the lifecycle and the etag found the post in <paramref name="status"/> did not apply.</summary>
+    public static DomainException DeleteRefused(PostStatus status) => Deletable.Contains(status)
+        ? ConcurrentChangeException.StaleEtag("post")
+        : new FailedPreconditionException("The post is being published; it can be deleted once the attempt finishes.");
+
+    /// <summary>Why an edit's guarded write found the post changed to <paramref name="status"/> since it was read.</summary>
+    public static DomainException EditRaceLost(PostStatus status) => IsEditable(status)
+        ? ConcurrentChangeException.StaleEtag("post")
+        : new FailedPreconditionException($"The post became {status.ToDb()} while it was being edited.");
+}
