@@ -4,10 +4,10 @@ public sealed class RetryOptions
 {
     public const string SectionName = "Retry";
 
-    /// <summary>Retries after the first attempt (the seed's 3).</summary>
+    /// <summary>Retries after the first attempt (3 by default).</summary>
     public int MaxRetries { get; set; } = 3;
 
-    /// <summary>The seed's 5 minutes: retries wait 5, 10, 20 minutes (base × 2^retry_count).</summary>
+    /// <summary>5 minutes by default: retries wait 5, 10, 20 minutes (base × 2^retry_count).</summary>
     public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Each delay is spread by up to this share either way, so failed bursts do not retry in lockstep.</summary>
@@ -20,7 +20,7 @@ public sealed class RetryOptions
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
 }
 
-/// <summary>The seed's back-off: 5 × 2^retry_count minutes, with jitter; none left after MaxRetries.</summary>
+/// <summary>The back-off: 5 × 2^retry_count minutes, with jitter; none left after MaxRetries.</summary>
 public sealed class RetryPolicy(RetryOptions options)
 {
     public RetryOptions Options => options;

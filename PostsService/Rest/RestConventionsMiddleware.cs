@@ -8,8 +8,8 @@ using Microsoft.AspNetCore.Http.Extensions;
 namespace SocialSync.PostsService.Rest;
 
 /// <summary>
-/// The seed's REST conventions on top of gRPC JSON transcoding, for transcoded routes only:
-/// enum values may be written in the seed's words, in any case ("image", "whatsapp", "queued" for
+/// The original REST contract's conventions on top of gRPC JSON transcoding, for transcoded routes only:
+/// enum values may be written in the original contract's words, in any case ("image", "whatsapp", "queued" for
 /// MEDIA_TYPE_IMAGE, PLATFORM_WHATSAPP, POST_STATUS_QUEUED), in a JSON body or a query string; and a successful
 /// POST that creates (Create*) answers 201 Created. Everything else (field names, validation, errors) is the
 /// transcoder's and the service's own.
