@@ -11,7 +11,7 @@ namespace SocialSync.Observability.Tests;
 /// The Redis tracing the scheduler runs with (Aspire's AddRedisClient on top of the service defaults, the AppHost's
 /// sampler) against a real Redis. That instrumentation keeps a profiling session per parent span until the span has
 /// stopped and its next flush (every 10 s) has run: a parent that never stops is held for ever, with its commands.
-/// The scheduler's quiet scopes are such parents, several a second for every post it dispatches.
+/// The scheduler opens quiet scopes around Redis reads several times for every post it dispatches, so each must end.
 /// </summary>
 [Collection(InProcessTracing.Name)]
 public sealed class QuietRedisMemoryTests
