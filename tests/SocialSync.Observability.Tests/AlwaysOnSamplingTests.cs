@@ -96,12 +96,12 @@ public sealed class AlwaysOnSamplingTests : IDisposable
     private static bool IsRecorded(Activity? activity) => activity is { Recorded: true };
 }
 
-[CollectionDefinition(Name)]
+/// <summary>
+/// Tests that trace in this process: alone, after every parallel test, since an activity is recorded when any
+/// listener asks for it and a heap measurement counts whatever else the process is doing.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class InProcessTracing
 {
-    /// <summary>
-    /// Tests that listen to the SocialSync activity source in process: one at a time, since an activity is recorded
-    /// when any listener asks for it.
-    /// </summary>
     public const string Name = "in-process tracing";
 }

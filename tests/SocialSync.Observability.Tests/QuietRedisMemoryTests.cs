@@ -54,8 +54,8 @@ public sealed class QuietRedisMemoryTests
         await Task.Delay(Flushed);
         var after = GC.GetTotalMemory(forceFullCollection: true);
 
-        // Held for ever, each poll would keep its parent span, session and command (several hundred bytes): ~10 MB.
+        // Held for ever, each poll keeps its parent span and profiling session: ~470 bytes, ~9 MB in all.
         var grownPerPoll = (after - before) / (double)Polls;
-        Assert.True(grownPerPoll < 50, $"the managed heap grew {(after - before) / 1024} KiB over {Polls} quiet Redis polls ({grownPerPoll:F0} bytes each)");
+        Assert.True(grownPerPoll < 150, $"the managed heap grew {(after - before) / 1024} KiB over {Polls} quiet Redis polls ({grownPerPoll:F0} bytes each)");
     }
 }
