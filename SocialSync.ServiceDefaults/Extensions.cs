@@ -44,6 +44,8 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddMeter(SocialSyncTelemetry.MeterPrefix + "*"))
             .WithTracing(tracing => tracing
+                // Whatever sampler OTEL_TRACES_SAMPLER picks (always_on under the AppHost), quiet scopes stay untraced.
+                .ConfigureSampler((_, configured) => new QuietScopeSampler(configured))
                 .AddProcessor(new BackgroundNoiseFilter())
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(SocialSyncTelemetry.ActivitySourceName)

@@ -107,12 +107,23 @@ public static class SocialSyncTelemetry
     }
 
     /// <summary>
-    /// Makes everything in the scope untraced, in this service and (through a not-sampled traceparent) in every
-    /// service it calls: for background polls that usually find nothing (the safety net each second, the relay's
-    /// long poll, index reads), which would otherwise bury a post's trace under thousands of empty ones. Spans that
-    /// carry a post are started with <see cref="StartPostSpan"/> or <see cref="StartRoot"/> and are recorded anyway.
+    /// Makes everything in the scope untraced, in this service and (through a not-sampled traceparent marked with
+    /// <see cref="QuietTraceState"/>) in every service it calls: for background polls that usually find nothing (the
+    /// safety net each second, the relay's long poll, index reads), which would otherwise bury a post's trace under
+    /// thousands of empty ones. Spans that carry a post are started with <see cref="StartPostSpan"/> or
+    /// <see cref="StartRoot"/> and are recorded anyway. The services' sampler
+    /// (<see cref="Telemetry.QuietScopeSampler"/>) honours the scope whatever OTEL_TRACES_SAMPLER says.
     /// </summary>
     public static IDisposable Quiet() => new QuietScope();
+
+    /// <summary>The W3C tracestate a quiet scope carries, so the service it calls knows the call is a quiet one.</summary>
+    public const string QuietTraceState = "socialsync=quiet";
+
+    /// <summary>Whether <paramref name="context"/> is (a child of) a quiet scope, here or in the calling service.</summary>
+    public static bool IsQuiet(ActivityContext context) =>
+        (context.TraceFlags & ActivityTraceFlags.Recorded) == 0
+        && context.TraceState is { } traceState
+        && traceState.Split(',').Any(member => member.Trim() == QuietTraceState);
 
     private sealed class QuietScope : IDisposable
     {
@@ -125,6 +136,7 @@ public static class SocialSyncTelemetry
             _quiet = new Activity("socialsync.quiet");
             _quiet.SetIdFormat(ActivityIdFormat.W3C);
             _quiet.ActivityTraceFlags = ActivityTraceFlags.None;
+            _quiet.TraceStateString = QuietTraceState;
             _quiet.Start();
         }
 

@@ -11,6 +11,7 @@ using static SocialSync.ServiceDefaults.SocialSyncTelemetry;
 namespace SocialSync.Observability.Tests;
 
 /// <summary>The trace helpers, in process, with OpenTelemetry's in-memory exporter and its default sampler.</summary>
+[Collection(InProcessTracing.Name)]
 public sealed class TelemetryHelperTests : IDisposable
 {
     private readonly List<Activity> _exported = [];

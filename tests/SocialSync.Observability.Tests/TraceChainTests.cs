@@ -6,22 +6,24 @@ using static SocialSync.ServiceDefaults.SocialSyncTelemetry;
 
 namespace SocialSync.Observability.Tests;
 
-/// <summary>The whole system as processes, each exporting its spans to a file in one folder.</summary>
+/// <summary>
+/// The whole system as processes, each exporting its spans to a file in one folder, with the telemetry settings the
+/// AppHost gives them (a sampler that records every span unless told otherwise).
+/// </summary>
 public sealed class TracedSystem : IAsyncLifetime
 {
     public string SpanDirectory { get; } = SpanFiles.NewDirectory();
 
     public SocialSyncSystem System { get; private set; } = null!;
 
-    public async Task InitializeAsync() => System = await SocialSyncSystem.StartAsync(new SystemOptions
+    public async Task InitializeAsync()
     {
-        Settings = new Dictionary<string, string?>
-        {
-            ["Telemetry__SpanDirectory"] = SpanDirectory,
-            ["Retry__BaseDelay"] = "00:00:01",
-            ["Retry__JitterRatio"] = "0",
-        },
-    });
+        var settings = AppHostTelemetry.Environment.ToDictionary(e => e.Key, e => (string?)e.Value);
+        settings["Telemetry__SpanDirectory"] = SpanDirectory;
+        settings["Retry__BaseDelay"] = "00:00:01";
+        settings["Retry__JitterRatio"] = "0";
+        System = await SocialSyncSystem.StartAsync(new SystemOptions { Settings = settings });
+    }
 
     public async Task DisposeAsync() => await System.DisposeAsync();
 
@@ -138,9 +140,10 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
     public async Task Idle_background_polls_make_no_traces()
     {
         // Let whatever is in flight (start-up, other tests' posts) settle, then watch an idle system for a while: the
-        // safety net polls PostsService every second, the relay long-polls, the gauges query PostgreSQL.
+        // safety net polls PostsService every second (25 times here), the relay's 10 s long poll returns twice, the
+        // gauges query PostgreSQL and Redis every 5 s. The services sample always_on, as under the AppHost.
         var before = await SettledSpanCountAsync();
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        await Task.Delay(TimeSpan.FromSeconds(25));
         var spans = traced.Spans();
         var added = spans.Count - before;
         var newest = spans.OrderByDescending(s => s.Start).Take(Math.Max(0, added)).ToList();
@@ -150,7 +153,9 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
     private async Task<int> SettledSpanCountAsync()
     {
         var count = traced.Spans().Count;
-        for (var stable = 0; stable < 3;)
+        // Bounded: a system that never goes quiet is what the idle test reports, not a reason to wait forever.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        for (var stable = 0; stable < 3 && DateTime.UtcNow < deadline;)
         {
             await Task.Delay(1000);
             var now = traced.Spans().Count;
