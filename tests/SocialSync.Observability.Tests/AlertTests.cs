@@ -29,7 +29,7 @@ public sealed class AlertTests
 
         var alerts = await UntilAlertAsync(system, "stuck_publishing");
         Assert.Contains("1 posts have been publishing", alerts["stuck_publishing"], StringComparison.Ordinal);
-        Assert.Equal(1, await GaugeAsync(system, "socialsync_posts_stuck_publishing"));
+        await UntilGaugeAsync(system, "socialsync_posts_stuck_publishing", value => value == 1);
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class AlertTests
         var alerts = await UntilAlertAsync(system, "retries_high");
         Assert.Contains("2.00 retries per post", alerts["retries_high"], StringComparison.Ordinal);
         Assert.DoesNotContain("failures_high", alerts.Keys);
-        Assert.Equal(2.0, await GaugeAsync(system, "socialsync_posts_retries_per_post"));
+        await UntilGaugeAsync(system, "socialsync_posts_retries_per_post", value => value == 2.0);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class AlertTests
 
         var alerts = await UntilAlertAsync(system, "failures_high");
         Assert.Contains("50.0 %", alerts["failures_high"], StringComparison.Ordinal);
-        Assert.Equal(0.5, await GaugeAsync(system, "socialsync_posts_failure_ratio"));
+        await UntilGaugeAsync(system, "socialsync_posts_failure_ratio", value => value == 0.5);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class AlertTests
 
         var alerts = await UntilAlertAsync(system, "dispatcher_not_running");
         Assert.Contains("without being dispatched", alerts["dispatcher_not_running"], StringComparison.Ordinal);
-        Assert.True(await GaugeAsync(system, "socialsync_posts_oldest_due_age_seconds") > 3);
+        await UntilGaugeAsync(system, "socialsync_posts_oldest_due_age_seconds", value => value > 3);
     }
 
     private static Task<SocialSyncSystem> StartAsync(Dictionary<string, string?> settings, int schedulers = 1)
@@ -118,9 +118,9 @@ public sealed class AlertTests
         return (check.GetProperty("status").GetString()!, alerts);
     }
 
-    /// <summary>A gauge's value as Prometheus scrapes it, once the gauges have sampled what /health saw.</summary>
-    private static async Task<double> GaugeAsync(SocialSyncSystem system, string name) =>
-        await Polling.UntilAsync(async () => (await PrometheusText.ScrapeAsync(system.Posts)).Sum(name), value => value > 0, Eventually,
+    /// <summary>Waits for a gauge, as Prometheus scrapes it, to show the figure /health saw (the gauges sample every second).</summary>
+    private static Task<double> UntilGaugeAsync(SocialSyncSystem system, string name, Func<double, bool> shows) =>
+        Polling.UntilAsync(async () => (await PrometheusText.ScrapeAsync(system.Posts)).Sum(name), shows, Eventually,
             $"the gauge {name} to show the alert's figure");
 }
 

@@ -21,6 +21,23 @@ public sealed class PrometheusText(string text)
     public double Sum(string name, params (string Label, string Value)[] labels) =>
         Samples(name).Where(s => labels.All(l => s.Labels.Contains($"{l.Label}=\"{l.Value}\"", StringComparison.Ordinal))).Sum(s => s.Value);
 
+    /// <summary>A histogram's cumulative bucket count at upper bound <paramref name="le"/> (however the exporter writes the number).</summary>
+    public double Bucket(string histogram, double le) =>
+        Samples(histogram + "_bucket")
+            .Where(s => LabelValue(s.Labels, "le") is { } bound && bound != "+Inf" && double.Parse(bound, CultureInfo.InvariantCulture) == le)
+            .Sum(s => s.Value);
+
+    private static string? LabelValue(string labels, string label)
+    {
+        var start = labels.IndexOf($"{label}=\"", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+        start += label.Length + 2;
+        return labels[start..labels.IndexOf('"', start)];
+    }
+
     private IEnumerable<(string Labels, double Value)> Samples(string name)
     {
         foreach (var line in text.Split('\n'))
