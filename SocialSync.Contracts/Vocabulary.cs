@@ -63,4 +63,17 @@ public static class Vocabulary
         ErrorClass.Ambiguous => "ambiguous",
         _ => throw new ArgumentOutOfRangeException(nameof(errorClass)),
     };
+
+    /// <summary>An attempt's outcome as metrics, span tags and logs of every service spell it.</summary>
+    public static string ToWord(this OutcomeKind kind) => kind switch
+    {
+        OutcomeKind.Published => "published",
+        OutcomeKind.TransientFailure => "transient_failure",
+        OutcomeKind.Deferred => "deferred",
+        OutcomeKind.PermanentFailure => "permanent_failure",
+        OutcomeKind.AuthFailure => "auth_failure",
+        OutcomeKind.Unconfirmed => "unconfirmed",
+        OutcomeKind.Held => "held",
+        _ => "unspecified",
+    };
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -62,6 +63,13 @@ public static class Extensions
                 tracing.AddProcessor(new SimpleActivityExportProcessor(new SpanFileExporter(spanDirectory, service))));
         }
 
+        // Metrics in Prometheus' text format at /metrics, for Prometheus users (deploy/prometheus/alerts.yml) and for
+        // tests that check a counter against what a run did. Off unless asked: it shows service-wide counts.
+        if (builder.Configuration.GetValue("Telemetry:PrometheusEndpoint", false))
+        {
+            builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddPrometheusExporter());
+        }
+
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
@@ -89,6 +97,10 @@ public static class Extensions
         app.MapHealthChecks("/health", new() { ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapHealthChecks("/alive", new() { Predicate = r => r.Tags.Contains("live") });
         app.MapGrpcHealthChecksService();
+        if (app.Configuration.GetValue("Telemetry:PrometheusEndpoint", false))
+        {
+            app.MapPrometheusScrapingEndpoint();
+        }
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using Npgsql;
+using SocialSync.PostsService.Domain;
 using SocialSync.ServiceDefaults;
 
 namespace SocialSync.PostsService.Data;
@@ -77,5 +78,37 @@ public sealed class StatisticsStore(PostsDatabase database)
         await reader.ReadAsync(cancellationToken);
         return new PostsSnapshot(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
             TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(4))));
+    }
+
+    /// <summary>
+    /// The figures the alerts are judged on (<see cref="PublishingAlerts"/>), over every user's posts. Runs are counted
+    /// by started_at (indexed) over the window: a run lasts seconds, so "started within the last hour" is "ended within
+    /// it" for the purpose. Untraced: /health and the gauges ask every few seconds.
+    /// </summary>
+    public async Task<AlertFigures> AlertFiguresAsync(DateTimeOffset now, AlertThresholds thresholds, CancellationToken cancellationToken)
+    {
+        using var quiet = SocialSyncTelemetry.Quiet();
+        await using var query = database.Owner.CreateCommand("""
+            with window_runs as (
+                select r.scheduled_post_id, r.attempt, r.status, p.status as post_status, p.attempt as post_attempt
+                from post_runs r join scheduled_posts p on p.id = r.scheduled_post_id
+                where r.started_at >= @window_start)
+            select
+                (select count(*) from scheduled_posts where status = 'publishing' and updated_at < @stuck_before),
+                coalesce((select extract(epoch from (@now - min(p.due_at)))
+                          from scheduled_posts p join channels c on c.id = p.channel_id
+                          where p.status = 'queued' and p.due_at < @now and c.state = 'active'), 0)::float8,
+                (select count(distinct scheduled_post_id) from window_runs),
+                (select count(*) from window_runs where attempt > 1),
+                (select count(*) from window_runs where status = 'success'),
+                (select count(*) from window_runs where status = 'failed' and post_status = 'failed' and attempt = post_attempt)
+            """);
+        query.Parameters.AddWithValue("now", now);
+        query.Parameters.AddWithValue("window_start", now - thresholds.Window);
+        query.Parameters.AddWithValue("stuck_before", now - thresholds.StuckPublishingAfter);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new AlertFigures(reader.GetInt64(0), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(1))),
+            reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5));
     }
 }

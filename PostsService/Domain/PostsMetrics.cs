@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 
 namespace SocialSync.PostsService.Domain;
@@ -55,7 +56,7 @@ public sealed class PostsMetrics
     /// <summary>An applied outcome: what the attempt reported, and the post's status that followed.</summary>
     public void OutcomeApplied(string platform, OutcomeKind kind, PostStatus status, string? errorClass, bool reconciled)
     {
-        var outcome = OutcomeName(kind);
+        var outcome = kind.ToWord();
         var errorTag = errorClass ?? "none";
         _outcomes.Add(1, new("platform", platform), new("outcome", outcome), new("error_class", errorTag));
         switch (status)
@@ -98,16 +99,4 @@ public sealed class PostsMetrics
             _leaseExpired.Add(sentToReconciliation, new KeyValuePair<string, object?>("result", "needs_reconciliation"));
         }
     }
-
-    public static string OutcomeName(OutcomeKind kind) => kind switch
-    {
-        OutcomeKind.Published => "published",
-        OutcomeKind.TransientFailure => "transient_failure",
-        OutcomeKind.Deferred => "deferred",
-        OutcomeKind.PermanentFailure => "permanent_failure",
-        OutcomeKind.AuthFailure => "auth_failure",
-        OutcomeKind.Unconfirmed => "unconfirmed",
-        OutcomeKind.Held => "held",
-        _ => "unspecified",
-    };
 }

@@ -31,6 +31,7 @@ public static class Extensions
         services.AddHostedService<PostsGauges>();
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
+        services.AddSingleton(builder.Configuration.GetSection(AlertThresholds.SectionName).Get<AlertThresholds>() ?? new AlertThresholds());
         services.AddSingleton<ScheduleChangeNotifier>();
         services.AddSingleton<PostStore>();
         services.AddSingleton<ChannelStore>();
@@ -64,7 +65,8 @@ public static class Extensions
             .AllowAnyHeader()
             .WithExposedHeaders("Grpc-Status", "Grpc-Message", "Grpc-Encoding", "Grpc-Accept-Encoding")));
 
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres").AddCheck<OutboxHealthCheck>("outbox");
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres").AddCheck<OutboxHealthCheck>("outbox")
+            .AddCheck<AlertsHealthCheck>("alerts");
         services.AddGrpcHealthChecks();
     }
 

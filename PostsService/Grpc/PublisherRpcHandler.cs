@@ -1,12 +1,12 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
 using SocialSync.PostsService.Telemetry;
 using SocialSync.ServiceDefaults.Telemetry;
 using Tags = SocialSync.ServiceDefaults.SocialSyncTelemetry.Tags;
-using SocialSync.Contracts;
 
 namespace SocialSync.PostsService.Grpc;
 
@@ -174,7 +174,7 @@ public sealed partial class PublisherRpcHandler(
             metrics.OutcomeApplied(claim.Platform, outcome.Kind, decision.Status, decision.ErrorClass, claim.Reconciled);
             using (log.BeginPostScope(outcome.PostId, outcome.Attempt))
             {
-                LogOutcomeApplied(outcome.PostId, outcome.Attempt, PostsMetrics.OutcomeName(outcome.Kind), decision.Status.ToDb());
+                LogOutcomeApplied(outcome.PostId, outcome.Attempt, outcome.Kind.ToWord(), decision.Status.ToDb());
             }
             if (decision.Status == PostStatus.Published)
             {

@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.ServiceDefaults;
 using static SocialSync.ServiceDefaults.SocialSyncTelemetry;
-using SocialSync.Contracts;
 
 namespace SocialSync.PostsService.Telemetry;
 
@@ -25,7 +25,7 @@ public static class PostTracing
     public static SpanScope StartRecordOutcome(PublishOutcome outcome) =>
         StartPostSpan(Spans.RecordOutcome, ActivityKind.Internal, outcome.Traceparent, outcome.PostId, Activity.Current?.Context ?? default)
             .SetTag(Tags.Attempt, outcome.Attempt)
-            .SetTag(Tags.Outcome, Domain.PostsMetrics.OutcomeName(outcome.Kind));
+            .SetTag(Tags.Outcome, outcome.Kind.ToWord());
 
     /// <summary>
     /// A requeue starts the next attempt's trace: a new trace (one trace per attempt keeps each readable, even when

@@ -15,11 +15,15 @@ public sealed partial class PostsGauges : BackgroundService
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;
     private readonly ILogger<PostsGauges> _log;
+    private readonly AlertThresholds _thresholds;
     private PostsSnapshot? _last;
+    private AlertFigures? _alerts;
 
-    public PostsGauges(StatisticsStore statistics, PostsMetrics metrics, IConfiguration configuration, TimeProvider time, ILogger<PostsGauges> log)
+    public PostsGauges(StatisticsStore statistics, PostsMetrics metrics, AlertThresholds thresholds, IConfiguration configuration,
+        TimeProvider time, ILogger<PostsGauges> log)
     {
         _statistics = statistics;
+        _thresholds = thresholds;
         _time = time;
         _log = log;
         _interval = configuration.GetValue("Telemetry:GaugeInterval", TimeSpan.FromSeconds(5));
@@ -32,10 +36,22 @@ public sealed partial class PostsGauges : BackgroundService
             "Schedule changes not yet relayed to the scheduler's index");
         meter.CreateObservableGauge("socialsync.outbox.oldest_age", () => ObserveAge(), "s",
             "Age of the oldest schedule change not yet relayed (0 when none)");
+        // The figures the alerts are judged on (docs/alerts.md), so the dashboard and Prometheus see what /health sees.
+        meter.CreateObservableGauge("socialsync.posts.stuck_publishing", () => ObserveAlert(a => a.StuckPublishing), "{post}",
+            "Posts in publishing without a change for longer than Alerts:StuckPublishingAfter (10 minutes)");
+        meter.CreateObservableGauge("socialsync.posts.oldest_due_age", () => ObserveAlert(a => a.OldestDueAge.TotalSeconds), "s",
+            "How long the longest-waiting due post of an active channel has been due (0 when none)");
+        meter.CreateObservableGauge("socialsync.posts.retries_per_post", () => ObserveAlert(a => a.RetriesPerPost), "{retry}",
+            "Retries per attempted post over Alerts:Window (an hour)");
+        meter.CreateObservableGauge("socialsync.posts.failure_ratio", () => ObserveAlert(a => a.FailureRatio), "1",
+            "Failed posts among those that ended (published or failed) over Alerts:Window (an hour)");
     }
 
     private IEnumerable<Measurement<long>> Observe(Func<PostsSnapshot, long> value) =>
         _last is { } s ? [new Measurement<long>(value(s))] : [];
+
+    private IEnumerable<Measurement<double>> ObserveAlert(Func<AlertFigures, double> value) =>
+        _alerts is { } a ? [new Measurement<double>(value(a))] : [];
 
     private IEnumerable<Measurement<double>> ObserveAge() =>
         _last is { } s ? [new Measurement<double>(s.OutboxOldestAge.TotalSeconds)] : [];
@@ -47,11 +63,14 @@ public sealed partial class PostsGauges : BackgroundService
         {
             try
             {
-                _last = await _statistics.SampleAsync(_time.GetUtcNow(), stoppingToken);
+                var now = _time.GetUtcNow();
+                _last = await _statistics.SampleAsync(now, stoppingToken);
+                _alerts = await _statistics.AlertFiguresAsync(now, _thresholds, stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 _last = null;
+                _alerts = null;
                 LogSampleFailed(ex.Message);
             }
         }

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using Google.Protobuf.WellKnownTypes;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.ServiceDefaults;
-using SocialSync.Contracts;
 
 namespace SocialSync.PublisherService.Publishing;
 
@@ -115,7 +115,7 @@ public sealed partial class PostPublisher(
     {
         outcome.FinishedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
         metrics.Outcome(platform, outcome);
-        Activity.Current?.SetTag(SocialSyncTelemetry.Tags.Outcome, outcome.Kind.ToString());
+        Activity.Current?.SetTag(SocialSyncTelemetry.Tags.Outcome, outcome.Kind.ToWord());
         if (outcome.ErrorCode != 0)
         {
             Activity.Current?.SetTag("socialsync.error_code", outcome.ErrorCode);

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 
 namespace SocialSync.PublisherService.Publishing;
@@ -24,7 +25,7 @@ public sealed class PublisherMetrics
     }
 
     public void Outcome(Platform platform, OutcomeKind kind) =>
-        _outcomes.Add(1, new("platform", Name(platform)), new("outcome", kind.ToString().ToLowerInvariant()));
+        _outcomes.Add(1, new("platform", Name(platform)), new("outcome", kind.ToWord()));
 
     public void Outcome(Platform platform, PublishOutcome outcome)
     {

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace SocialSync.ServiceDefaults.Telemetry;
 
 /// <summary>
-/// /health as JSON: the overall status and each check's status and reason, so a person (or a test) sees why a
+/// /health as JSON: the overall status and each check's status, reason and named data (an alert's name), so a person (or a test) sees why a
 /// service is not ready. Exceptions are left out: their messages may name hosts or connection details.
 /// </summary>
 public static class HealthReportWriter
@@ -26,6 +26,16 @@ public static class HealthReportWriter
                 if (!string.IsNullOrEmpty(entry.Description))
                 {
                     json.WriteString("description", entry.Description);
+                }
+                if (entry.Data.Count > 0)
+                {
+                    // Named reasons (an alert's name and what it saw), for a person or a probe to match on.
+                    json.WriteStartObject("data");
+                    foreach (var (key, value) in entry.Data)
+                    {
+                        json.WriteString(key, value?.ToString());
+                    }
+                    json.WriteEndObject();
                 }
                 json.WriteEndObject();
             }

@@ -78,7 +78,7 @@ public sealed class TraceChainTests(TracedSystem traced, ITestOutputHelper outpu
         Assert.Equal(trace, publish.TraceId);
         Assert.Equal(dispatch.SpanId, publish.ParentSpanId);
         Assert.Equal("PublisherService", publish.Service);
-        Assert.Equal("Published", publish.Tag(Tags.Outcome));
+        Assert.Equal("published", publish.Tag(Tags.Outcome));
         Assert.Equal(channel.Id, publish.Tag(Tags.ChannelId));
         var publishBatch = await LinkedSpanAsync(publish);
         Assert.Contains("PublishPosts", publishBatch.Name, StringComparison.Ordinal);

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using SocialSync.PostsService.Data;
+using SocialSync.PostsService.Domain;
+
+namespace SocialSync.PostsService.Telemetry;
+
+/// <summary>
+/// The original design's alerts as /health reasons: Degraded while any is raised, each under its stable name in the
+/// check's data (<c>stuck_publishing</c>, <c>retries_high</c>, <c>failures_high</c>, <c>dispatcher_not_running</c>)
+/// with what it saw. Degraded, not unhealthy: none of them is cured by taking PostsService out of rotation.
+/// </summary>
+public sealed class AlertsHealthCheck(StatisticsStore statistics, AlertThresholds thresholds, TimeProvider time) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        AlertFigures figures;
+        try
+        {
+            figures = await statistics.AlertFiguresAsync(time.GetUtcNow(), thresholds, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return HealthCheckResult.Unhealthy("PostgreSQL is unreachable.", ex);
+        }
+        var raised = PublishingAlerts.Raised(figures, thresholds);
+        if (raised.Count == 0)
+        {
+            return HealthCheckResult.Healthy("No alert is raised.");
+        }
+        var data = raised.ToDictionary(alert => alert.Name, alert => (object)alert.Description);
+        return HealthCheckResult.Degraded(string.Join(" ", raised.Select(alert => $"{alert.Name}: {alert.Description}")), data: data);
+    }
+}
