@@ -1,0 +1,56 @@
+using System.Net;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Web;
+
+namespace SocialSync.PostsService.Tests;
+
+/// <summary>Request bytes that are not the method's protobuf message are the caller's error, over gRPC and gRPC-Web alike.</summary>
+[Collection(PostsServiceCollection.Name)]
+public sealed class UndecodableRequestTests(PostsServiceFixture fixture)
+{
+    private static readonly Marshaller<byte[]> Raw = Marshallers.Create(bytes => bytes, bytes => bytes);
+
+    private static readonly Method<byte[], byte[]> CreatePost =
+        new(MethodType.Unary, "socialsync.posts.v1.PostService", "CreatePost", Raw, Raw);
+
+    private static readonly Method<byte[], byte[]> CreateChannel =
+        new(MethodType.Unary, "socialsync.posts.v1.ChannelService", "CreateChannel", Raw, Raw);
+
+    public static TheoryData<string, byte[]> Undecodable => new()
+    {
+        // Field 1 (channel_id) claims 2^31 bytes and has two.
+        { "a length beyond the end", [0x0A, 0xFF, 0xFF, 0xFF, 0x0F, 0x41, 0x42] },
+        { "tag zero", [0x00, 0x01] },
+        // Field 1 holds bytes that are not UTF-8.
+        { "a string that is not UTF-8", [0x0A, 0x02, 0xC3, 0x28] },
+        { "a truncated varint", [0x08, 0xFF] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Undecodable))]
+    public async Task Undecodable_request_bytes_are_INVALID_ARGUMENT_over_gRPC_and_gRPC_Web(string what, byte[] body)
+    {
+        var user = fixture.NewUser();
+        using var web = GrpcChannel.ForAddress(fixture.Service.HttpAddress, new GrpcChannelOptions
+        {
+            HttpHandler = new GrpcWebHandler(GrpcWebMode.GrpcWeb, new HttpClientHandler()),
+            HttpVersion = HttpVersion.Version11,
+            HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        });
+        using var grpc = GrpcChannel.ForAddress(fixture.Service.GrpcAddress);
+
+        foreach (var (transport, channel) in new[] { ("gRPC", grpc), ("gRPC-Web", web) })
+        {
+            foreach (var method in new[] { CreatePost, CreateChannel })
+            {
+                var refused = await Assert.ThrowsAsync<RpcException>(() =>
+                    channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(user.Headers), body).ResponseAsync);
+                Assert.True(refused.StatusCode == StatusCode.InvalidArgument,
+                    $"{what} to {method.Name} over {transport}: expected INVALID_ARGUMENT, got {refused.StatusCode} \"{refused.Status.Detail}\"");
+                Assert.StartsWith("The request is not a valid", refused.Status.Detail);
+            }
+        }
+        Assert.Equal(0L, await fixture.OwnerScalarAsync("select count(*) from channels where user_id = @u", ("u", user.Id)));
+    }
+}
