@@ -19,7 +19,7 @@ public sealed class DecodingServiceMethodProvider<TService> : IServiceMethodProv
     {
         for (var type = typeof(TService); type is not null; type = type.BaseType)
         {
-            if (type.GetCustomAttribute<BindServiceMethodAttribute>() is not { } bind)
+            if (type.GetCustomAttribute<BindServiceMethodAttribute>(inherit: false) is not { } bind)
             {
                 continue;
             }

@@ -17,19 +17,20 @@ public sealed class UndecodableRequestTests(PostsServiceFixture fixture)
     private static readonly Method<byte[], byte[]> CreateChannel =
         new(MethodType.Unary, "socialsync.posts.v1.ChannelService", "CreateChannel", Raw, Raw);
 
-    public static TheoryData<string, byte[]> Undecodable => new()
+    /// <summary>Bytes no CreatePostRequest decodes from, and bytes no CreateChannelRequest decodes from, broken the same way.</summary>
+    public static TheoryData<string, byte[], byte[]> Undecodable => new()
     {
-        // Field 1 (channel_id) claims 2^31 bytes and has two.
-        { "a length beyond the end", [0x0A, 0xFF, 0xFF, 0xFF, 0x0F, 0x41, 0x42] },
-        { "tag zero", [0x00, 0x01] },
-        // Field 1 holds bytes that are not UTF-8.
-        { "a string that is not UTF-8", [0x0A, 0x02, 0xC3, 0x28] },
-        { "a truncated varint", [0x08, 0xFF] },
+        // The first string field (channel_id; account_id) claims 2^31 bytes and has two.
+        { "a length beyond the end", [0x0A, 0xFF, 0xFF, 0xFF, 0x0F, 0x41, 0x42], [0x12, 0xFF, 0xFF, 0xFF, 0x0F, 0x41, 0x42] },
+        { "tag zero", [0x00, 0x01], [0x00, 0x01] },
+        // The first string field holds bytes that are not UTF-8.
+        { "a string that is not UTF-8", [0x0A, 0x02, 0xC3, 0x28], [0x12, 0x02, 0xC3, 0x28] },
+        { "a truncated varint", [0x08, 0xFF], [0x08, 0xFF] },
     };
 
     [Theory]
     [MemberData(nameof(Undecodable))]
-    public async Task Undecodable_request_bytes_are_INVALID_ARGUMENT_over_gRPC_and_gRPC_Web(string what, byte[] body)
+    public async Task Undecodable_request_bytes_are_INVALID_ARGUMENT_over_gRPC_and_gRPC_Web(string what, byte[] createPost, byte[] createChannel)
     {
         var user = fixture.NewUser();
         using var web = GrpcChannel.ForAddress(fixture.Service.HttpAddress, new GrpcChannelOptions
@@ -42,7 +43,7 @@ public sealed class UndecodableRequestTests(PostsServiceFixture fixture)
 
         foreach (var (transport, channel) in new[] { ("gRPC", grpc), ("gRPC-Web", web) })
         {
-            foreach (var method in new[] { CreatePost, CreateChannel })
+            foreach (var (method, body) in new[] { (CreatePost, createPost), (CreateChannel, createChannel) })
             {
                 var refused = await Assert.ThrowsAsync<RpcException>(() =>
                     channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(user.Headers), body).ResponseAsync);
