@@ -54,4 +54,37 @@ public sealed class UndecodableRequestTests(PostsServiceFixture fixture)
         }
         Assert.Equal(0L, await fixture.OwnerScalarAsync("select count(*) from channels where user_id = @u", ("u", user.Id)));
     }
+
+    [Fact]
+    public async Task Services_bound_with_the_decoding_marshaller_keep_streaming_methods_and_their_authorization()
+    {
+        using var grpc = GrpcChannel.ForAddress(fixture.Service.GrpcAddress);
+
+        // Server reflection: a duplex stream.
+        var reflection = new global::Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(grpc);
+        using (var call = reflection.ServerReflectionInfo())
+        {
+            await call.RequestStream.WriteAsync(new global::Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+            await call.RequestStream.CompleteAsync();
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Contains(call.ResponseStream.Current.ListServicesResponse.Service, s => s.Name == "socialsync.posts.v1.PostService");
+        }
+
+        // gRPC health: unary Check and the server-streaming Watch.
+        var health = new global::Grpc.Health.V1.Health.HealthClient(grpc);
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving,
+            (await health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest())).Status);
+        using (var watch = health.Watch(new global::Grpc.Health.V1.HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10)))
+        {
+            Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+        }
+
+        // The service's [Authorize] policies are still its methods' metadata.
+        var posts = new Posts.V1.PostService.PostServiceClient(grpc);
+        var anonymous = await Assert.ThrowsAsync<RpcException>(() => posts.GetPostAsync(new Posts.V1.GetPostRequest { Id = Guid.NewGuid().ToString() }).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, anonymous.StatusCode);
+        var service = await Assert.ThrowsAsync<RpcException>(() =>
+            posts.GetPostAsync(new Posts.V1.GetPostRequest { Id = Guid.NewGuid().ToString() }, Testing.TestTokens.ForService()).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, service.StatusCode);
+    }
 }
