@@ -51,7 +51,7 @@ public sealed class ClaimStore(PostsDatabase database)
                 error_message = 'Missed: found ' || justify_hours(date_trunc('second', @now - p.due_at))::text
                     || ' overdue, beyond the misfire window of ' || @window_text || '; not published.'
             from targets t where p.id = t.id and p.due_at < @oldest
-            returning p.id, p.version),
+            returning p.id, p.version, p.rrule is not null as recurring),
         claimed as (
             update scheduled_posts p
             set status = 'publishing', attempt = p.attempt + 1, lease_expires_at = @now + @lease,
@@ -59,10 +59,10 @@ public sealed class ClaimStore(PostsDatabase database)
             from targets t where p.id = t.id and p.due_at >= @oldest
             returning p.id, p.attempt, p.platform, p.channel_id, p.content_json::text as content, p.traceparent,
                 p.needs_reconciliation, p.platform_state::text as platform_state, p.version, p.dispatch_late_ms)
-        select id, attempt, platform, channel_id, content, traceparent, needs_reconciliation, platform_state, version, dispatch_late_ms, false
+        select id, attempt, platform, channel_id, content, traceparent, needs_reconciliation, platform_state, version, dispatch_late_ms, false, false
         from claimed
         union all
-        select id, 0, null, null, null, null, false, null, version, 0, true from missed
+        select id, 0, null, null, null, null, false, null, version, 0, true, recurring from missed
         """;
 
     /// <summary>
@@ -109,19 +109,32 @@ public sealed class ClaimStore(PostsDatabase database)
         claim.Parameters.AddWithValue("window_text", terms.MisfireWindowText);
         claim.Parameters.AddWithValue("lease", terms.Lease);
         var result = new ClaimResult([], [], [], []);
-        await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var missedOccurrences = new List<Guid>();
+        await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
         {
-            var id = reader.GetGuid(0);
-            var version = reader.GetInt32(8);
-            if (reader.GetBoolean(10))
+            while (await reader.ReadAsync(cancellationToken))
             {
-                result.Missed.Add(new PostVersion(id, version));
-                continue;
+                var id = reader.GetGuid(0);
+                var version = reader.GetInt32(8);
+                if (reader.GetBoolean(10))
+                {
+                    result.Missed.Add(new PostVersion(id, version));
+                    if (reader.GetBoolean(11))
+                    {
+                        missedOccurrences.Add(id);
+                    }
+                    continue;
+                }
+                result.Claimed.Add(new Claim(id, reader.GetInt32(1), reader.GetString(2), reader.GetGuid(3), ContentJson.Deserialize(reader.GetString(4)),
+                    reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetBoolean(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                    version, reader.GetInt64(9)));
             }
-            result.Claimed.Add(new Claim(id, reader.GetInt32(1), reader.GetString(2), reader.GetGuid(3), ContentJson.Deserialize(reader.GetString(4)),
-                reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetBoolean(6), reader.IsDBNull(7) ? null : reader.GetString(7),
-                version, reader.GetInt64(9)));
+        }
+        // A missed occurrence is one finished occurrence, not the end of its series: the next one is queued in the
+        // same transaction, as after a publish (the first occurrence after now; the outage's are not back-filled).
+        foreach (var postId in missedOccurrences)
+        {
+            await SeriesStatements.ScheduleNextAsync(claim.Connection!, claim.Transaction!, postId, terms.Now, cancellationToken);
         }
         return result;
     }

@@ -115,7 +115,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
     private async Task WriteTogetherAsync(IReadOnlyList<PendingCreate> batch)
     {
         using var span = StartWriteSpan(batch);
-        var results = new ScheduledPost?[batch.Count];
+        var results = new InsertResult[batch.Count];
         var errors = new Exception?[batch.Count];
         var users = Enumerable.Range(0, batch.Count).GroupBy(i => batch[i].UserId).Select(g => (UserId: g.Key, Indexes: g.ToList())).ToList();
         await using (var connection = await database.App.OpenConnectionAsync())
@@ -151,14 +151,14 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
         scheduleChanges.Pulse();
         for (var i = 0; i < batch.Count; i++)
         {
-            if (results[i] is { } post)
+            if (results[i].Post is { } post)
             {
                 metrics.PostCreated(post.Platform);
                 batch[i].Completion.TrySetResult(post);
             }
             else
             {
-                batch[i].Completion.TrySetException(errors[i] ?? ConcurrentChangeException.RepeatInFlight());
+                batch[i].Completion.TrySetException(errors[i] ?? results[i].Refusal ?? ConcurrentChangeException.RepeatInFlight());
             }
         }
     }

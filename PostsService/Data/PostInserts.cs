@@ -1,9 +1,16 @@
 using Npgsql;
+using NpgsqlTypes;
 using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
 
 namespace SocialSync.PostsService.Data;
+
+/// <summary>What one create made: its post, or why none (its request_id was used for another request, or the create that used it has not committed yet).</summary>
+public readonly record struct InsertResult(ScheduledPost? Post, DomainException? Refusal)
+{
+    public ScheduledPost PostOrThrow() => Post ?? throw Refusal ?? ConcurrentChangeException.RepeatInFlight();
+}
 
 /// <summary>
 /// The statements every create shares, set-based so that one post or five hundred cost the same round trips, and
@@ -44,11 +51,11 @@ public static class PostInserts
 
     /// <summary>
     /// Inserts each user's posts (each channel already checked) with one statement per user, in the caller's
-    /// transaction. A request_id used before yields the post that first create made (AIP-155). Each user's result is
-    /// in the order of its posts; an entry is null only when a concurrent create with the same request_id has not
-    /// committed yet.
+    /// transaction. A request_id used before yields the post that first create made when the request is the same
+    /// (AIP-155: a retry), and a refusal when it differs (<see cref="RequestIdReusedException"/>). Each user's results
+    /// are in the order of its posts.
     /// </summary>
-    public static async Task<ScheduledPost?[][]> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    public static async Task<InsertResult[][]> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, Channel> Channels)> users, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
@@ -58,23 +65,23 @@ public static class PostInserts
             batch.BatchCommands.Add(SetUser(users[u].UserId));
             batch.BatchCommands.Add(InsertCommand(users[u].UserId, users[u].Posts, users[u].Channels, out indexes[u]));
         }
-        var created = new ScheduledPost?[users.Count][];
+        var created = new InsertResult[users.Count][];
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             for (var u = 0; u < users.Count; u++)
             {
                 await SkipSetUserAsync(reader, u, cancellationToken);
-                created[u] = new ScheduledPost?[users[u].Posts.Count];
+                created[u] = new InsertResult[users[u].Posts.Count];
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    created[u][indexes[u][reader.GetGuid(0)]] = PostRows.Read(reader);
+                    created[u][indexes[u][reader.GetGuid(0)]] = new InsertResult(PostRows.Read(reader), null);
                 }
             }
         }
 
         for (var u = 0; u < users.Count; u++)
         {
-            var repeated = Enumerable.Range(0, users[u].Posts.Count).Where(i => created[u][i] is null).ToList();
+            var repeated = Enumerable.Range(0, users[u].Posts.Count).Where(i => created[u][i].Post is null).ToList();
             if (repeated.Count > 0)
             {
                 await FillRepeatedAsync(connection, transaction, users[u].UserId, users[u].Posts, repeated, created[u], cancellationToken);
@@ -107,10 +114,10 @@ public static class PostInserts
             index[ids[i]] = i;
         }
         return new NpgsqlBatchCommand($"""
-            insert into scheduled_posts (id, user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, traceparent)
-            select p.id, $1, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.traceparent
-            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10)
-                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent)
+            insert into scheduled_posts (id, user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash, traceparent)
+            select p.id, $1, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash, p.traceparent
+            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash)
             on conflict (user_id, request_id) where request_id is not null do nothing
             returning {PostRows.Columns}
             """)
@@ -127,19 +134,24 @@ public static class PostInserts
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Rrule)).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Request.RequestId)).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Traceparent)).ToArray() },
+                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea, Value = posts.Select(p => p.RequestHash).ToArray() },
             },
         };
     }
 
+    /// <summary>
+    /// Answers the creates whose request_id was taken: with the post made under it when the stored request hash
+    /// matches (a retry), else with a refusal naming the request_id.
+    /// </summary>
     private static async Task FillRepeatedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId,
-        IReadOnlyList<NewPost> posts, List<int> repeated, ScheduledPost?[] created, CancellationToken cancellationToken)
+        IReadOnlyList<NewPost> posts, List<int> repeated, InsertResult[] created, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
             {
                 SetUser(userId),
-                new NpgsqlBatchCommand($"select {PostRows.Columns}, request_id from scheduled_posts where user_id = $1 and request_id = any($2)")
+                new NpgsqlBatchCommand($"select {PostRows.Columns}, request_id, request_hash from scheduled_posts where user_id = $1 and request_id = any($2)")
                 {
                     Parameters =
                     {
@@ -149,16 +161,29 @@ public static class PostInserts
                 },
             },
         };
-        var byRequestId = new Dictionary<string, ScheduledPost>(StringComparer.Ordinal);
+        var byRequestId = new Dictionary<string, (ScheduledPost Post, byte[]? Hash)>(StringComparer.Ordinal);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await SkipSetUserAsync(reader, 0, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            byRequestId[reader.GetString(PostRows.ColumnCount)] = PostRows.Read(reader);
+            var hash = reader.IsDBNull(PostRows.ColumnCount + 1) ? null : reader.GetFieldValue<byte[]>(PostRows.ColumnCount + 1);
+            byRequestId[reader.GetString(PostRows.ColumnCount)] = (PostRows.Read(reader), hash);
         }
         foreach (var i in repeated)
         {
-            created[i] = byRequestId.GetValueOrDefault(posts[i].Request.RequestId);
+            var post = posts[i];
+            if (!byRequestId.TryGetValue(post.Request.RequestId, out var first))
+            {
+                created[i] = new InsertResult(null, ConcurrentChangeException.RepeatInFlight());
+            }
+            else if (post.IsRepeatOf(first.Hash))
+            {
+                created[i] = new InsertResult(first.Post, null);
+            }
+            else
+            {
+                created[i] = new InsertResult(null, new RequestIdReusedException(post.RequestIdField, post.Request.RequestId, first.Post.Id));
+            }
         }
     }
 }

@@ -81,7 +81,8 @@ public sealed class PostStore(PostsDatabase database)
             }
             violations.ThrowIfAny();
             var created = await PostInserts.InsertAsync(connection, transaction, [(userId, posts, channels)], cancellationToken);
-            return created[0].Select(row => row ?? throw ConcurrentChangeException.RepeatInFlight()).ToList();
+            // All or none: a refused request_id fails the whole request, and the transaction rolls back.
+            return created[0].Select(result => result.PostOrThrow()).ToList();
         }, cancellationToken);
 
     /// <summary>Cancels a post the lifecycle lets the user cancel; null when there is no such post of the caller's.</summary>

@@ -13,7 +13,8 @@ public static class SeriesStatements
     /// <summary>
     /// Queues the next occurrence of <paramref name="postId"/>, which just finished, when its rule has one. Published,
     /// failed and unconfirmed all continue the series, so one bad occurrence never stops it; a cancelled or deleted
-    /// post ends it. The unique (series_id, publish_at) index makes a repeat a no-op. Occurrences that fell in an
+    /// post ends it. A missed occurrence (overdue beyond the misfire window, <see cref="ClaimStore"/>) continues it
+    /// too. The unique (series_id, publish_at) index makes a repeat a no-op. Occurrences that fell in an
     /// outage are not back-filled: the next is after max(publish_at, now).
     /// </summary>
     public static async Task ScheduleNextAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid postId, DateTimeOffset now,

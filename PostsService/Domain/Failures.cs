@@ -32,5 +32,19 @@ public sealed class ConcurrentChangeException(string message) : DomainException(
         new("A concurrent create with the same request_id is in progress; retry.");
 }
 
+/// <summary>
+/// A request_id that an earlier create of the caller's used with a different request (ALREADY_EXISTS: a post was
+/// already made under it). A retry of the same request gets the first post instead; a new post needs a new
+/// request_id. <see cref="Field"/> names the request_id (e.g. "requests[3].request_id").
+/// </summary>
+public sealed class RequestIdReusedException(string field, string requestId, string postId)
+    : DomainException($"{field} '{requestId}' was used by an earlier create with a different request (post '{postId}'); " +
+        "a retry must repeat that request exactly, and a new post needs a new request_id.")
+{
+    public string Field { get; } = field;
+    public string RequestId { get; } = requestId;
+    public string PostId { get; } = postId;
+}
+
 /// <summary>The service is shutting down and took no action (UNAVAILABLE; retry on another replica).</summary>
 public sealed class ServiceStoppingException() : DomainException("The service is stopping; retry.");

@@ -1,4 +1,5 @@
 using SocialSync.Posts.V1;
+using Google.Protobuf;
 using SocialSync.Contracts;
 
 namespace SocialSync.PostsService.Domain;
@@ -8,6 +9,34 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
 {
     /// <summary>The creating call's span: stored with the post, so the post's trace goes on from its create.</summary>
     public string? Traceparent { get; init; }
+
+    /// <summary>
+    /// What the request asks for, when it carries a request_id: a SHA-256 of the request in canonical form, stored
+    /// with the post, so that the same request_id sent with another request is told apart from a retry (AIP-155).
+    /// The canonical form is the request's protobuf encoding without its request_id, with the channel id, time zone
+    /// and rule as they are stored: "RRULE:FREQ=DAILY" and "FREQ=DAILY" ask for the same post. Every other field
+    /// (any added later too) counts as sent. Fields are written in field-number order and the message holds no map,
+    /// so equal requests encode to equal bytes.
+    /// </summary>
+    public byte[]? RequestHash { get; } = Request.RequestId.Length == 0 ? null : CanonicalHash(Request, ChannelId, TimeZone, Rrule);
+
+    /// <summary>The field a refusal of this post's request_id names (e.g. "requests[3].request_id").</summary>
+    public string RequestIdField => Prefix + "request_id";
+
+    private static byte[] CanonicalHash(CreatePostRequest request, Guid channelId, string? timeZone, string? rrule)
+    {
+        var canonical = request.Clone();
+        canonical.RequestId = "";
+        canonical.ChannelId = channelId.ToString();
+        canonical.TimeZone = timeZone ?? "";
+        canonical.Rrule = rrule ?? "";
+        return System.Security.Cryptography.SHA256.HashData(canonical.ToByteArray());
+    }
+
+    /// <summary>Whether a post stored with <paramref name="storedHash"/> under this request_id was made by this same request.</summary>
+    public bool IsRepeatOf(byte[]? storedHash) =>
+        // Posts created before requests were hashed carry none: such a repeat is taken as the retry it most likely is.
+        storedHash is null || RequestHash is null || storedHash.AsSpan().SequenceEqual(RequestHash);
 
     /// <summary>
     /// Whether the post's channel is among the user's live <paramref name="channels"/> (else the failure to answer)

@@ -68,6 +68,9 @@ public static class Extensions
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres").AddCheck<OutboxHealthCheck>("outbox")
             .AddCheck<AlertsHealthCheck>("alerts");
         services.AddGrpcHealthChecks();
+        // Request bytes that do not decode are INVALID_ARGUMENT, not UNKNOWN (DecodingServiceMethodProvider). Last, as
+        // AddGrpc, which the registrations above may call again, adds Grpc.AspNetCore's own binder when it is missing.
+        services.BindGrpcServicesDecodingStrictly();
     }
 
     public static async Task MigrateDatabaseAsync(this WebApplication app)

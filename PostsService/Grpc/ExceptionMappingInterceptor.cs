@@ -59,12 +59,31 @@ public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMapping
         NotFoundException => Plain(StatusCode.NotFound, exception),
         FailedPreconditionException => Plain(StatusCode.FailedPrecondition, exception),
         ConcurrentChangeException => Plain(StatusCode.Aborted, exception),
+        RequestIdReusedException reused => RequestIdReused(reused),
         ServiceStoppingException => Plain(StatusCode.Unavailable, exception),
         _ => new RpcException(new global::Grpc.Core.Status(StatusCode.Internal, "An internal error occurred.")),
     };
 
     private static RpcException Plain(StatusCode code, DomainException exception) =>
         new(new global::Grpc.Core.Status(code, exception.Message));
+
+    /// <summary>ALREADY_EXISTS, with a google.rpc.ErrorInfo naming the request_id field and the post made under it.</summary>
+    private static RpcException RequestIdReused(RequestIdReusedException reused)
+    {
+        var info = new ErrorInfo
+        {
+            Reason = "REQUEST_ID_REUSED",
+            Domain = "posts.socialsync",
+            Metadata = { ["field"] = reused.Field, ["request_id"] = reused.RequestId, ["post_id"] = reused.PostId },
+        };
+        var status = new Google.Rpc.Status
+        {
+            Code = (int)Code.AlreadyExists,
+            Message = reused.Message,
+            Details = { Google.Protobuf.WellKnownTypes.Any.Pack(info) },
+        };
+        return status.ToRpcException();
+    }
 
     private static RpcException BadRequest(InvalidRequestException invalid)
     {

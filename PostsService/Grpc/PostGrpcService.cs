@@ -60,7 +60,7 @@ public sealed class PostGrpcService(
     public override async Task<ListPostsResponse> ListPosts(ListPostsRequest request, ServerCallContext context)
     {
         var userId = context.UserId();
-        var (filter, pageSize, offset) = PostRequests.ParseList(request);
+        var (filter, pageSize, offset) = PostRequests.ParseList(request, context.QueryNames("limit"));
         var page = await posts.ListAsync(userId, filter, pageSize, offset, context.CancellationToken);
         var response = new ListPostsResponse { Posts = { page.Items }, TotalSize = page.Total };
         if (page.More)
@@ -117,11 +117,7 @@ public sealed class PostGrpcService(
         var userId = context.UserId();
         var violations = new FieldViolations();
         var id = RequestFields.ParseId(request.Id, "id", violations);
-        var limit = request.Limit == 0 ? 10 : request.Limit;
-        if (limit is < 1 or > 100)
-        {
-            violations.Add("limit", "must be between 1 and 100");
-        }
+        var limit = RequestFields.ParseLimit(request.Limit, context.QueryNames("limit"), fallback: 10, max: 100, "limit", violations);
         violations.ThrowIfAny();
 
         var found = await runs.ListAsync(userId, id!.Value, limit, context.CancellationToken) ?? throw new NotFoundException("post", request.Id);

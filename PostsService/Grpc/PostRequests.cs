@@ -84,8 +84,12 @@ public static class PostRequests
         return new PostEdit(id!.Value, etag, paths, request.Content, publishAt, timeZone, rule, now);
     }
 
-    /// <summary>A ListPosts request: its filters, page size and the offset it starts at.</summary>
-    public static (PostFilter Filter, int PageSize, int Offset) ParseList(ListPostsRequest request)
+    /// <summary>
+    /// A ListPosts request: its filters, page size and the offset it starts at. <c>page_size</c> follows AIP-158 (0
+    /// means the default); the original REST contract's <c>limit</c> is 1-100 when given, so <paramref name="limitSent"/>
+    /// (a REST query that names it) makes an explicit 0 a bad value.
+    /// </summary>
+    public static (PostFilter Filter, int PageSize, int Offset) ParseList(ListPostsRequest request, bool limitSent = false)
     {
         var violations = new FieldViolations();
         var status = ParseFilter(request.Status, "status", Vocabulary.ToPostStatus,
@@ -94,11 +98,9 @@ public static class PostRequests
         var platform = ParseFilter(request.Platform, "platform", Vocabulary.ToPlatform, "must be whatsapp or instagram",
             request.PlatformFilter, "platform_filter", violations);
         var channelId = RequestFields.ParseId(request.ChannelId, "channel_id", violations, required: false);
-        var pageSize = request.PageSize != 0 ? request.PageSize : request.Limit != 0 ? request.Limit : DefaultPageSize;
-        if (pageSize is < 1 or > MaxPageSize)
-        {
-            violations.Add(request.PageSize != 0 ? "page_size" : "limit", $"must be between 1 and {MaxPageSize}");
-        }
+        var pageSize = request.PageSize != 0
+            ? RequestFields.ParseLimit(request.PageSize, sent: true, DefaultPageSize, MaxPageSize, "page_size", violations)
+            : RequestFields.ParseLimit(request.Limit, limitSent, DefaultPageSize, MaxPageSize, "limit", violations);
         if (request.Offset < 0)
         {
             violations.Add("offset", "must not be negative");

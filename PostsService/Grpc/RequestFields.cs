@@ -12,6 +12,31 @@ public static class RequestFields
         context.GetHttpContext().User.GetUserId()
         ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "A user token with a UUID 'sub' claim is required."));
 
+    /// <summary>
+    /// Whether a REST call names <paramref name="name"/> in its query string. JSON transcoding binds <c>?limit=0</c>
+    /// to a proto3 int32 that reads 0 whether it was sent or not, so the original REST contract's ranges need this
+    /// to refuse an explicit 0. False for gRPC and gRPC-Web calls, which have no query string.
+    /// </summary>
+    public static bool QueryNames(this ServerCallContext context, string name) =>
+        context.GetHttpContext().Request.Query.ContainsKey(name);
+
+    /// <summary>
+    /// A REST limit of the original contract: <paramref name="limit"/> when it is in 1..<paramref name="max"/>,
+    /// <paramref name="fallback"/> when it was not sent; an explicit 0, a negative or a too large value is named.
+    /// </summary>
+    public static int ParseLimit(int limit, bool sent, int fallback, int max, string field, FieldViolations violations)
+    {
+        if (limit == 0 && !sent)
+        {
+            return fallback;
+        }
+        if (limit < 1 || limit > max)
+        {
+            violations.Add(field, $"must be between 1 and {max}");
+        }
+        return limit;
+    }
+
     public static Guid? ParseId(string value, string field, FieldViolations violations, bool required = true)
     {
         if (string.IsNullOrEmpty(value))

@@ -77,4 +77,31 @@ public sealed class BatchCreateTests(PostsServiceFixture fixture)
             "requests");
         Assert.Equal(0, await PostsOfAsync(user));
     }
+
+    [Fact]
+    public async Task BatchCreatePosts_sent_again_returns_the_same_posts_and_a_request_id_reused_for_another_post_refuses_the_batch()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var one = Post(channel.Id, "one", 1);
+        one.RequestId = "batch-one";
+        var two = Post(channel.Id, "two", 2);
+        two.RequestId = "batch-two";
+        var request = new BatchCreatePostsRequest { Requests = { one, two } };
+
+        var created = await fixture.Posts.BatchCreatePostsAsync(request, user.Headers);
+        var again = await fixture.Posts.BatchCreatePostsAsync(request.Clone(), user.Headers);
+        Assert.Equal(created.Posts.Select(p => p.Id), again.Posts.Select(p => p.Id));
+
+        var edited = two.Clone();
+        edited.Content.Text = "two, edited";
+        var reusing = new BatchCreatePostsRequest { Requests = { Post(channel.Id, "three"), edited } };
+        var refused = await Expect.Status(StatusCode.AlreadyExists, () => fixture.Posts.BatchCreatePostsAsync(reusing, user.Headers).ResponseAsync);
+        var info = refused.GetRpcStatus()?.GetDetail<Google.Rpc.ErrorInfo>();
+        Assert.NotNull(info);
+        Assert.Equal("requests[1].request_id", info.Metadata["field"]);
+        Assert.Equal(created.Posts[1].Id, info.Metadata["post_id"]);
+        // All or none: "three" was not kept either.
+        Assert.Equal(2, await PostsOfAsync(user));
+    }
 }

@@ -82,4 +82,56 @@ public sealed class CreateBatchingTests(PostsServiceFixture fixture)
             }
         }
     }
+
+    [Fact]
+    public async Task Concurrent_creates_that_share_a_request_id_across_two_requests_make_one_post_and_refuse_the_other_request()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var requestId = Guid.NewGuid().ToString();
+        var publishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1));
+        CreatePostRequest Request(string text) => new()
+        {
+            ChannelId = channel.Id,
+            Content = new Content { Text = text },
+            PublishAt = publishAt,
+            RequestId = requestId,
+        };
+        // Sixteen calls at once, half of them one request and half another, all under one request_id, among
+        // unrelated creates so that they share group commits.
+        var calls = Enumerable.Range(0, 48).Select(async i =>
+        {
+            var request = i % 3 == 2
+                ? new CreatePostRequest { ChannelId = channel.Id, Content = new Content { Text = $"other {i}" }, PublishAt = publishAt }
+                : Request(i % 3 == 0 ? "A" : "B");
+            try
+            {
+                return (Request: request, Post: (ScheduledPost?)await fixture.Posts.CreatePostAsync(request, user.Headers), Status: StatusCode.OK);
+            }
+            catch (RpcException e)
+            {
+                return (Request: request, Post: (ScheduledPost?)null, Status: e.StatusCode);
+            }
+        });
+        var results = await Task.WhenAll(calls);
+
+        var shared = results.Where(r => r.Request.RequestId == requestId).ToList();
+        var made = Assert.Single(shared.Where(r => r.Post is not null).Select(r => r.Post!.Id).Distinct());
+        var winner = shared.First(r => r.Post is not null).Request.Content.Text;
+        foreach (var (request, post, status) in shared)
+        {
+            if (request.Content.Text == winner)
+            {
+                Assert.Equal((StatusCode.OK, made), (status, post?.Id));
+            }
+            else
+            {
+                Assert.Equal(StatusCode.AlreadyExists, status);
+            }
+        }
+        Assert.All(results.Where(r => r.Request.RequestId != requestId), r => Assert.Equal(StatusCode.OK, r.Status));
+        var rows = (long)(await fixture.OwnerScalarAsync(
+            "select count(*) from scheduled_posts where user_id = @u and request_id = @r", ("u", user.Id), ("r", requestId)))!;
+        Assert.Equal(1, rows);
+    }
 }

@@ -76,13 +76,24 @@ public sealed class PostsApiTests(PostsServiceFixture fixture)
         await Expect.Status(StatusCode.NotFound, () => fixture.CreatePostAsync(other, channel));
     }
 
+    private static CreatePostRequest Create(Channel channel, string text, Timestamp publishAt, string requestId, string rrule = "") => new()
+    {
+        ChannelId = channel.Id,
+        Content = new Content { Text = text },
+        PublishAt = publishAt,
+        RequestId = requestId,
+        Rrule = rrule,
+    };
+
     [Fact]
     public async Task A_repeated_request_id_returns_the_first_post()
     {
         var user = fixture.NewUser();
         var channel = await fixture.CreateWhatsAppChannelAsync(user);
-        var first = await fixture.CreatePostAsync(user, channel, "first", requestId: "req-1");
-        var second = await fixture.CreatePostAsync(user, channel, "second", requestId: "req-1");
+        // A retry repeats its request as it was sent.
+        var request = Create(channel, "first", InHours(1), "req-1");
+        var first = await fixture.Posts.CreatePostAsync(request, user.Headers);
+        var second = await fixture.Posts.CreatePostAsync(request.Clone(), user.Headers);
         Assert.Equal(first.Id, second.Id);
         Assert.Equal("first", second.Content.Text);
         // The same request id from another user is another request.
@@ -93,12 +104,50 @@ public sealed class PostsApiTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task A_request_id_reused_with_a_different_request_is_ALREADY_EXISTS_naming_request_id()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var publishAt = InHours(1);
+        var first = await fixture.Posts.CreatePostAsync(Create(channel, "first", publishAt, "req-reused"), user.Headers);
+
+        // Another text, another time, another rule: each is another post, not a retry.
+        var differing = new[]
+        {
+            Create(channel, "second", publishAt, "req-reused"),
+            Create(channel, "first", InHours(2), "req-reused"),
+            Create(channel, "first", publishAt, "req-reused", rrule: "FREQ=DAILY"),
+        };
+        foreach (var request in differing)
+        {
+            var refused = await Expect.Status(StatusCode.AlreadyExists, () => fixture.Posts.CreatePostAsync(request, user.Headers).ResponseAsync);
+            Assert.Contains("request_id", refused.Status.Detail);
+            var info = refused.GetRpcStatus()?.GetDetail<Google.Rpc.ErrorInfo>();
+            Assert.NotNull(info);
+            Assert.Equal("request_id", info.Metadata["field"]);
+            Assert.Equal(first.Id, info.Metadata["post_id"]);
+        }
+        var rows = (long)(await fixture.OwnerScalarAsync(
+            "select count(*) from scheduled_posts where user_id = @u", ("u", user.Id)))!;
+        Assert.Equal(1, rows);
+
+        // The same post asked for in its stored spelling (an upper-case channel id, an "RRULE:" prefix) is a retry.
+        var recurring = Create(channel, "daily", publishAt, "req-spelling", rrule: "FREQ=DAILY");
+        var created = await fixture.Posts.CreatePostAsync(recurring, user.Headers);
+        var respelled = recurring.Clone();
+        respelled.Rrule = "RRULE:freq=daily";
+        respelled.ChannelId = channel.Id.ToUpperInvariant();
+        Assert.Equal(created.Id, (await fixture.Posts.CreatePostAsync(respelled, user.Headers)).Id);
+    }
+
+    [Fact]
     public async Task Concurrent_creates_with_the_same_request_id_make_exactly_one_post()
     {
         var user = fixture.NewUser();
         var channel = await fixture.CreateWhatsAppChannelAsync(user);
         var requestId = Guid.NewGuid().ToString();
-        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => fixture.CreatePostAsync(user, channel, requestId: requestId)));
+        var request = Create(channel, "Hello", InHours(1), requestId);
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => fixture.Posts.CreatePostAsync(request.Clone(), user.Headers).ResponseAsync));
         Assert.Single(results.Select(p => p.Id).Distinct());
         var rows = (long)(await fixture.OwnerScalarAsync(
             "select count(*) from scheduled_posts where user_id = @u and request_id = @r", ("u", user.Id), ("r", requestId)))!;

@@ -106,6 +106,36 @@ public sealed class RecurrenceTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task A_missed_occurrence_queues_the_next_one_as_a_publish_does()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var post = await fixture.Posts.CreatePostAsync(new CreatePostRequest
+        {
+            ChannelId = channel.Id,
+            Content = new Content { Text = "Every day" },
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
+            Rrule = "FREQ=DAILY",
+        }, user.Headers);
+        // An outage: the occurrence is found two days overdue, beyond the 24 h misfire window.
+        await fixture.OwnerScalarAsync("update scheduled_posts set publish_at = publish_at - interval '2 days', due_at = publish_at - interval '2 days' where id = @id",
+            ("id", Guid.Parse(post.Id)));
+        var missedAt = post.PublishAt.ToDateTimeOffset().AddDays(-2);
+
+        var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { post.Id } }, _service);
+
+        Assert.Equal(1, claim.MissedCount);
+        var series = await SeriesAsync(user, post.Id);
+        Assert.Equal(2, series.Count);
+        Assert.Equal((post.Id, PostStatus.Missed), (series[0].Id, series[0].Status));
+        // The next is the first occurrence after now (the outage's are not back-filled), queued as after a publish.
+        var next = series[1];
+        Assert.Equal(PostStatus.Queued, next.Status);
+        Assert.Equal(missedAt.AddDays(2), next.PublishAt.ToDateTimeOffset());
+        Assert.Equal(("Every day", "FREQ=DAILY"), (next.Content.Text, next.Rrule));
+    }
+
+    [Fact]
     public async Task A_deleted_channel_ends_its_series()
     {
         var user = fixture.NewUser();

@@ -180,6 +180,56 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task The_seeds_limit_is_1_to_100_so_an_explicit_0_a_negative_or_101_is_400_naming_limit()
+    {
+        var user = fixture.NewUser();
+        var channelId = await CreateChannelAsync(user);
+        var (_, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, OriginalExampleBody(channelId, DateTimeOffset.UtcNow.AddHours(2)));
+        var id = post.GetProperty("id").GetString()!;
+
+        foreach (var path in new[] { "/api/posts?limit=0", "/api/posts?limit=-1", "/api/posts?limit=101", "/api/posts?status=queued&limit=0&offset=0",
+                     $"/api/posts/{id}/runs?limit=0", $"/api/posts/{id}/runs?limit=-3" })
+        {
+            var (status, body) = await SendAsync(HttpMethod.Get, path, user);
+            Assert.True(status == HttpStatusCode.BadRequest, $"{path}: expected 400, got {status}");
+            Assert.Equal(3, body.GetProperty("code").GetInt32());
+            Assert.Equal("limit", body.GetProperty("details")[0].GetProperty("fieldViolations")[0].GetProperty("field").GetString());
+        }
+
+        // Without a limit the default applies; 1 and 100 are in range.
+        foreach (var path in new[] { "/api/posts", "/api/posts?limit=1", "/api/posts?limit=100", $"/api/posts/{id}/runs" })
+        {
+            var (status, _) = await SendAsync(HttpMethod.Get, path, user);
+            Assert.True(status == HttpStatusCode.OK, $"{path}: expected 200, got {status}");
+        }
+        // gRPC keeps AIP-158: page_size 0 (or none) is the default page.
+        var page = await fixture.Posts.ListPostsAsync(new ListPostsRequest { PageSize = 0 }, user.Headers);
+        Assert.Equal(id, Assert.Single(page.Posts).Id);
+    }
+
+    [Fact]
+    public async Task A_request_id_sent_again_with_the_same_body_returns_the_first_post_and_with_another_body_is_409()
+    {
+        var user = fixture.NewUser();
+        var channelId = await CreateChannelAsync(user);
+        var publishAt = DateTimeOffset.UtcNow.AddHours(3);
+        var body = $$"""{"channel_id": "{{channelId}}", "content": {"text": "Hello"}, "publish_at": "{{publishAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}}", "request_id": "rest-1"}""";
+
+        var (firstStatus, first) = await SendAsync(HttpMethod.Post, "/api/posts", user, body);
+        var (againStatus, again) = await SendAsync(HttpMethod.Post, "/api/posts", user, body);
+        Assert.Equal(HttpStatusCode.Created, firstStatus);
+        Assert.Equal(HttpStatusCode.Created, againStatus);
+        Assert.Equal(first.GetProperty("id").GetString(), again.GetProperty("id").GetString());
+
+        var (otherStatus, refused) = await SendAsync(HttpMethod.Post, "/api/posts", user, body.Replace("Hello", "Hello again", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Conflict, otherStatus);
+        Assert.Equal(6, refused.GetProperty("code").GetInt32()); // ALREADY_EXISTS
+        Assert.Contains("request_id 'rest-1'", refused.GetProperty("message").GetString());
+        var (_, list) = await SendAsync(HttpMethod.Get, "/api/posts", user);
+        Assert.Equal(1, list.GetProperty("totalSize").GetInt32());
+    }
+
+    [Fact]
     public async Task Without_a_valid_user_token_REST_answers_401_and_a_service_token_403()
     {
         foreach (var path in new[] { "/api/posts", "/api/posts/statistics", "/api/channels" })
