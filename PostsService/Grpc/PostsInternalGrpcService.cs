@@ -27,6 +27,9 @@ public sealed class PostsInternalGrpcService(SchedulerRpcHandler scheduler, Publ
     public override Task<RecoverExpiredLeasesResponse> RecoverExpiredLeases(RecoverExpiredLeasesRequest request, ServerCallContext context) =>
         scheduler.RecoverExpiredLeases(request, context);
 
+    public override Task<ReleaseClaimsResponse> ReleaseClaims(ReleaseClaimsRequest request, ServerCallContext context) =>
+        scheduler.ReleaseClaims(request, context);
+
     public override Task<StartRunsResponse> StartRuns(StartRunsRequest request, ServerCallContext context) =>
         publisher.StartRuns(request, context);
 
