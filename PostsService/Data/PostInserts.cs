@@ -107,10 +107,13 @@ public static class PostInserts
             index[ids[i]] = i;
         }
         return new NpgsqlBatchCommand($"""
-            insert into scheduled_posts (id, user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, traceparent)
-            select p.id, $1, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.traceparent
-            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10)
-                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent)
+            insert into scheduled_posts (id, user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, traceparent,
+                                         recipients)
+            select p.id, $1, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.traceparent,
+                -- unnest flattens a two-dimensional array, so each post's recipients come as one JSON array.
+                case when p.recipients is not null then array(select jsonb_array_elements_text(p.recipients::jsonb)) end
+            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, recipients)
             on conflict (user_id, request_id) where request_id is not null do nothing
             returning {PostRows.Columns}
             """)
@@ -127,6 +130,10 @@ public static class PostInserts
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Rrule)).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Request.RequestId)).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Traceparent)).ToArray() },
+                new NpgsqlParameter
+                {
+                    Value = posts.Select(p => p.Request.Recipients.Count > 0 ? System.Text.Json.JsonSerializer.Serialize(p.Request.Recipients) : null).ToArray(),
+                },
             },
         };
     }

@@ -41,11 +41,11 @@ public static class PostRows
     public const string Columns = """
         id, channel_id, platform, content_json::text, publish_at, time_zone, rrule, status, platform_post_id,
         error_message, retry_count, created_at, updated_at, published_at, permalink, version,
-        coalesce(series_id, case when rrule is not null then id end)
+        coalesce(series_id, case when rrule is not null then id end), recipients
         """;
 
     /// <summary>How many columns <see cref="Columns"/> selects; extra columns of a query start here.</summary>
-    public const int ColumnCount = 17;
+    public const int ColumnCount = 18;
 
     public static ScheduledPost Read(NpgsqlDataReader reader) => new()
     {
@@ -66,6 +66,7 @@ public static class PostRows
         Permalink = reader.IsDBNull(14) ? "" : reader.GetString(14),
         Etag = reader.GetInt32(15).ToString(System.Globalization.CultureInfo.InvariantCulture),
         SeriesId = reader.IsDBNull(16) ? "" : reader.GetGuid(16).ToString(),
+        Recipients = { reader.IsDBNull(17) ? [] : reader.GetFieldValue<string[]>(17) },
     };
 
     /// <summary>The one post <paramref name="command"/> returns, if any.</summary>
