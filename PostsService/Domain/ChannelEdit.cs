@@ -7,7 +7,11 @@ public sealed record EditableChannel(Platform Platform, ChannelState State, int 
     string? StateReason);
 
 /// <summary>The values a channel edit writes; the access token is replaced only when <see cref="RotateToken"/>.</summary>
-public sealed record ChannelChanges(string DisplayName, ChannelSettings Settings, ChannelState State, string? StateReason, bool RotateToken);
+public sealed record ChannelChanges(string DisplayName, ChannelSettings Settings, ChannelState State, string? StateReason, bool RotateToken)
+{
+    /// <summary>When the rotated token expires (<see cref="TokenLifetime"/>); only written with the token.</summary>
+    public DateTimeOffset? TokenExpiresAt { get; init; }
+}
 
 /// <summary>
 /// An UpdateChannel request, checked in everything that needs no database (the fields it changes are
@@ -18,6 +22,11 @@ public sealed record ChannelEdit(Guid ChannelId, int? Etag, IReadOnlySet<string>
     bool Paused, string AccessToken)
 {
     public static readonly IReadOnlyList<string> Updatable = ["display_name", "settings", "access_token", "paused"];
+
+    /// <summary>How long a rotated token lives, in seconds, as Meta's token answer said (0: not known).</summary>
+    public long AccessTokenExpiresIn { get; init; }
+
+    public DateTimeOffset Now { get; init; }
 
     /// <summary>The values to write over <paramref name="current"/>; refuses a stale etag or settings the platform does not take.</summary>
     public ChannelChanges Apply(EditableChannel current)
@@ -44,6 +53,9 @@ public sealed record ChannelEdit(Guid ChannelId, int? Etag, IReadOnlySet<string>
         {
             (state, reason) = (ChannelState.Active, null);
         }
-        return new ChannelChanges(Paths.Contains("display_name") ? DisplayName : current.DisplayName, settings, state, reason, rotate);
+        return new ChannelChanges(Paths.Contains("display_name") ? DisplayName : current.DisplayName, settings, state, reason, rotate)
+        {
+            TokenExpiresAt = rotate ? TokenLifetime.ExpiryOf(current.Platform, AccessTokenExpiresIn, Now) : null,
+        };
     }
 }

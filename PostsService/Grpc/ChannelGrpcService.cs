@@ -36,10 +36,14 @@ public sealed class ChannelGrpcService(ChannelStore channels, TimeProvider time)
             violations.Add("display_name", "must be at most 200 characters");
         }
         ChannelSettingsRules.Check(request.Platform, request.Settings, "settings", violations);
+        TokenLifetime.Check(request.AccessTokenExpiresIn, "access_token_expires_in", violations);
         violations.ThrowIfAny();
 
         return await channels.CreateAsync(userId,
-            new NewChannel(request.Platform, request.AccountId, request.DisplayName, request.AccessToken, request.Settings),
+            new NewChannel(request.Platform, request.AccountId, request.DisplayName, request.AccessToken, request.Settings)
+            {
+                TokenExpiresAt = TokenLifetime.ExpiryOf(request.Platform, request.AccessTokenExpiresIn, time.GetUtcNow()),
+            },
             context.CancellationToken);
     }
 
@@ -98,9 +102,14 @@ public sealed class ChannelGrpcService(ChannelStore channels, TimeProvider time)
         {
             violations.Add("access_token", "is required to rotate the token (at most 4096 characters)");
         }
+        TokenLifetime.Check(request.AccessTokenExpiresIn, "access_token_expires_in", violations);
         violations.ThrowIfAny();
 
-        var edit = new ChannelEdit(id!.Value, etag, paths, request.DisplayName, request.Settings, request.Paused, request.AccessToken);
+        var edit = new ChannelEdit(id!.Value, etag, paths, request.DisplayName, request.Settings, request.Paused, request.AccessToken)
+        {
+            AccessTokenExpiresIn = request.AccessTokenExpiresIn,
+            Now = time.GetUtcNow(),
+        };
         return await channels.UpdateAsync(userId, edit, context.CancellationToken) ?? throw new NotFoundException("channel", request.Id);
     }
 
