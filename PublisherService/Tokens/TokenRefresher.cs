@@ -43,7 +43,7 @@ public sealed partial class TokenRefresher(
     }
 
     /// <summary>One round: every channel whose token expires within the lead time (or the notice), page by page.</summary>
-    public async Task RefreshDueAsync(CancellationToken cancellationToken)
+    private async Task RefreshDueAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var horizon = now + (_options.RefreshLeadTime > _options.ExpiringNotice ? _options.RefreshLeadTime : _options.ExpiringNotice);

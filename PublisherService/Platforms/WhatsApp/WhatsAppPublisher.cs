@@ -84,7 +84,7 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, IPlatformSta
     }
 
     /// <summary>The post's own recipients when it names some, else the channel's.</summary>
-    internal static IReadOnlyList<string> Recipients(PublishJob job) =>
+    private static IReadOnlyList<string> Recipients(PublishJob job) =>
         job.Post.Recipients.Count > 0 ? job.Post.Recipients : job.Channel.Settings.Recipients;
 
     private static bool ResendsOnce(PublishJob job) => job.Channel.Settings.AmbiguousSendPolicy == AmbiguousSendPolicy.ResendOnce;
