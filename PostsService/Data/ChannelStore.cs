@@ -7,7 +7,11 @@ using SocialSync.Contracts;
 namespace SocialSync.PostsService.Data;
 
 /// <summary>A channel to create: the account on its platform, and the access token to keep encrypted.</summary>
-public sealed record NewChannel(Platform Platform, string AccountId, string DisplayName, string AccessToken, ChannelSettings? Settings);
+public sealed record NewChannel(Platform Platform, string AccountId, string DisplayName, string AccessToken, ChannelSettings? Settings)
+{
+    /// <summary>When the access token expires; null when it does not.</summary>
+    public DateTimeOffset? TokenExpiresAt { get; init; }
+}
 
 /// <summary>A changed channel, and how many of its posts releasing it found overdue beyond the misfire window and missed.</summary>
 public sealed record ChannelUpdate(Channel Channel, int MissedLatePosts);
@@ -22,8 +26,8 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             await using var insert = new NpgsqlCommand($"""
-                insert into channels (user_id, platform, account_id, display_name, access_token_encrypted, settings)
-                values (@user, @platform, @account, @name, @token, @settings::jsonb)
+                insert into channels (user_id, platform, account_id, display_name, access_token_encrypted, settings, token_expires_at)
+                values (@user, @platform, @account, @name, @token, @settings::jsonb, @expires)
                 returning {ChannelRows.Columns}
                 """, connection, transaction);
             insert.Parameters.AddWithValue("user", userId);
@@ -32,6 +36,7 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
             insert.Parameters.AddWithValue("name", channel.DisplayName);
             insert.Parameters.AddWithValue("token", protector.Protect(channel.AccessToken));
             insert.Parameters.AddWithValue("settings", ChannelRows.WriteSettings(channel.Settings));
+            insert.Parameters.Add(new NpgsqlParameter("expires", NpgsqlDbType.TimestampTz) { Value = (object?)channel.TokenExpiresAt ?? DBNull.Value });
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             return ChannelRows.Read(reader);
@@ -86,7 +91,10 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
             var changes = edit.Apply(current);
             await using var update = new NpgsqlCommand($"""
                 update channels set display_name = @name, settings = @settings::jsonb, state = @state, state_reason = @reason,
-                    access_token_encrypted = coalesce(@token, access_token_encrypted)
+                    access_token_encrypted = coalesce(@token, access_token_encrypted),
+                    -- A new token (a reconnect) brings its own expiry and ends any warning about the old one.
+                    token_expires_at = case when @token is null then token_expires_at else @expires end,
+                    token_expiring_reason = case when @token is null then token_expiring_reason end
                 where id = @id and version = @version and deleted_at is null
                 returning {ChannelRows.Columns}
                 """, connection, transaction);
@@ -98,6 +106,7 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
             {
                 Value = changes.RotateToken ? protector.Protect(edit.AccessToken) : DBNull.Value,
             });
+            update.Parameters.Add(new NpgsqlParameter("expires", NpgsqlDbType.TimestampTz) { Value = (object?)changes.TokenExpiresAt ?? DBNull.Value });
             update.Parameters.AddWithValue("id", edit.ChannelId);
             update.Parameters.AddWithValue("version", current.Version);
             Channel channel;

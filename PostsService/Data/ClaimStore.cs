@@ -8,7 +8,11 @@ namespace SocialSync.PostsService.Data;
 /// reconciliation): its new attempt number fences every later write of this attempt.
 /// </summary>
 public sealed record Claim(Guid PostId, int Attempt, string Platform, Guid ChannelId, Content Content, string? Traceparent,
-    bool NeedsReconciliation, string? PlatformStateJson, int Version, long LateMs);
+    bool NeedsReconciliation, string? PlatformStateJson, int Version, long LateMs)
+{
+    /// <summary>The post's own WhatsApp recipients; empty means the channel's.</summary>
+    public string[] Recipients { get; init; } = [];
+}
 
 /// <summary>A post's id and the version of the row a claim found.</summary>
 public sealed record PostVersion(Guid PostId, int Version);
@@ -74,11 +78,12 @@ public sealed class ClaimStore(PostsDatabase database)
                 dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint
             from targets t where p.id = t.id and p.due_at >= @oldest
             returning p.id, p.attempt, p.platform, p.channel_id, p.content_json::text as content, p.traceparent,
-                p.needs_reconciliation, p.platform_state::text as platform_state, p.version, p.dispatch_late_ms)
-        select id, attempt, platform, channel_id, content, traceparent, needs_reconciliation, platform_state, version, dispatch_late_ms, false, false
+                p.needs_reconciliation, p.platform_state::text as platform_state, p.version, p.dispatch_late_ms, p.recipients)
+        select id, attempt, platform, channel_id, content, traceparent, needs_reconciliation, platform_state, version, dispatch_late_ms, false, false,
+            recipients
         from claimed
         union all
-        select id, 0, null, null, null, null, false, null, version, 0, true, recurring from missed
+        select id, 0, null, null, null, null, false, null, version, 0, true, recurring, null from missed
         """;
 
     /// <summary>
@@ -143,7 +148,10 @@ public sealed class ClaimStore(PostsDatabase database)
                 }
                 result.Claimed.Add(new Claim(id, reader.GetInt32(1), reader.GetString(2), reader.GetGuid(3), ContentJson.Deserialize(reader.GetString(4)),
                     reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetBoolean(6), reader.IsDBNull(7) ? null : reader.GetString(7),
-                    version, reader.GetInt64(9)));
+                    version, reader.GetInt64(9))
+                {
+                    Recipients = reader.IsDBNull(12) ? [] : reader.GetFieldValue<string[]>(12),
+                });
             }
         }
         // A missed occurrence is one finished occurrence, not the end of its series: the next one is queued in the

@@ -10,10 +10,14 @@ public sealed record EditableChannel(Platform Platform, ChannelState State, int 
 /// <summary>
 /// The values a channel edit writes; the access token is replaced only when <see cref="RotateToken"/>. When the edit
 /// releases a channel that held its posts (<see cref="Released"/>), the posts whose time passed meanwhile follow
-/// <see cref="LatePosts"/>.
+/// the misfire policy.
 /// </summary>
 public sealed record ChannelChanges(string DisplayName, ChannelSettings Settings, ChannelState State, string? StateReason, bool RotateToken,
-    ReleasedChannel? Released);
+    ReleasedChannel? Released)
+{
+    /// <summary>When the rotated token expires (<see cref="TokenLifetime"/>); only written with the token.</summary>
+    public DateTimeOffset? TokenExpiresAt { get; init; }
+}
 
 /// <summary>
 /// A channel that stops holding its posts: in which state it held them (for the reason a missed post gives), and
@@ -36,6 +40,11 @@ public sealed record ChannelEdit(Guid ChannelId, int? Etag, IReadOnlySet<string>
     bool Paused, string AccessToken, bool PublishLatePosts = false)
 {
     public static readonly IReadOnlyList<string> Updatable = ["display_name", "settings", "access_token", "paused"];
+
+    /// <summary>How long a rotated token lives, in seconds, as Meta's token answer said (0: not known).</summary>
+    public long AccessTokenExpiresIn { get; init; }
+
+    public DateTimeOffset Now { get; init; }
 
     /// <summary>The values to write over <paramref name="current"/>; refuses a stale etag or settings the platform does not take.</summary>
     public ChannelChanges Apply(EditableChannel current)
@@ -65,6 +74,9 @@ public sealed record ChannelEdit(Guid ChannelId, int? Etag, IReadOnlySet<string>
         var released = ChannelStates.HoldsPosts(current.State) && !ChannelStates.HoldsPosts(state)
             ? new ReleasedChannel(current.State, PublishLatePosts)
             : null;
-        return new ChannelChanges(Paths.Contains("display_name") ? DisplayName : current.DisplayName, settings, state, reason, rotate, released);
+        return new ChannelChanges(Paths.Contains("display_name") ? DisplayName : current.DisplayName, settings, state, reason, rotate, released)
+        {
+            TokenExpiresAt = rotate ? TokenLifetime.ExpiryOf(current.Platform, AccessTokenExpiresIn, Now) : null,
+        };
     }
 }

@@ -39,10 +39,14 @@ public sealed partial class ChannelGrpcService(ChannelStore channels, RetryPolic
             violations.Add("display_name", "must be at most 200 characters");
         }
         ChannelSettingsRules.Check(request.Platform, request.Settings, "settings", violations);
+        TokenLifetime.Check(request.AccessTokenExpiresIn, "access_token_expires_in", violations);
         violations.ThrowIfAny();
 
         return await channels.CreateAsync(userId,
-            new NewChannel(request.Platform, request.AccountId, request.DisplayName, request.AccessToken, request.Settings),
+            new NewChannel(request.Platform, request.AccountId, request.DisplayName, request.AccessToken, request.Settings)
+            {
+                TokenExpiresAt = TokenLifetime.ExpiryOf(request.Platform, request.AccessTokenExpiresIn, time.GetUtcNow()),
+            },
             context.CancellationToken);
     }
 
@@ -101,9 +105,13 @@ public sealed partial class ChannelGrpcService(ChannelStore channels, RetryPolic
         {
             violations.Add("access_token", "is required to rotate the token (at most 4096 characters)");
         }
+        TokenLifetime.Check(request.AccessTokenExpiresIn, "access_token_expires_in", violations);
         violations.ThrowIfAny();
 
-        var edit = new ChannelEdit(id!.Value, etag, paths, request.DisplayName, request.Settings, request.Paused, request.AccessToken);
+        var edit = new ChannelEdit(id!.Value, etag, paths, request.DisplayName, request.Settings, request.Paused, request.AccessToken)
+        {
+            AccessTokenExpiresIn = request.AccessTokenExpiresIn,
+        };
         return await ApplyAsync(userId, edit, request.Id, context.CancellationToken);
     }
 
@@ -128,7 +136,8 @@ public sealed partial class ChannelGrpcService(ChannelStore channels, RetryPolic
     private async Task<Channel> ApplyAsync(Guid userId, ChannelEdit edit, string requestedId, CancellationToken cancellationToken)
     {
         var window = retryPolicy.Options.MisfireWindow;
-        var update = await channels.UpdateAsync(userId, edit, time.GetUtcNow(), window, cancellationToken)
+        var now = time.GetUtcNow();
+        var update = await channels.UpdateAsync(userId, edit with { Now = now }, now, window, cancellationToken)
             ?? throw new NotFoundException("channel", requestedId);
         if (update.MissedLatePosts > 0)
         {

@@ -142,6 +142,7 @@ public sealed partial class SchedulerRpcHandler(
             Traceparent = c.Traceparent ?? "",
             NeedsReconciliation = c.NeedsReconciliation,
             PlatformStateJson = c.PlatformStateJson ?? "",
+            Recipients = { c.Recipients },
         }));
         response.NotDue.AddRange(result.NotDue.Select(ToQueuedPost));
         // Every post whose place in the index is settled: claimed, missed, no longer queued, or held by its channel.

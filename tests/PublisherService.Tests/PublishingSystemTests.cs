@@ -39,6 +39,29 @@ public sealed class PublishingSystemTests(SystemFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_whatsapp_post_with_its_own_recipients_reaches_exactly_those_and_not_the_channels()
+    {
+        var user = new TestUser(System);
+        var account = TestUser.NewPhoneNumberId();
+        var channel = await user.WhatsAppChannelAsync(account, AmbiguousSendPolicy.Unspecified, "+16505551234");
+        string[] own = ["+447700900123", "+4915112345678"];
+
+        var created = await System.PostClient.CreatePostAsync(new CreatePostRequest
+        {
+            ChannelId = channel.Id,
+            Content = new Content { Text = "just for you two" },
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(1)),
+            Recipients = { own },
+        }, user.Auth);
+        var post = await user.FinishedAsync(created);
+
+        Assert.Equal(own, created.Recipients);
+        Assert.Equal(PostStatus.Published, post.Status);
+        var messages = await user.EffectsAsync(account, "whatsapp_message");
+        Assert.Equal(own.Order(), messages.Select(m => m.GetProperty("to").GetString()!).Order());
+    }
+
+    [Fact]
     public async Task An_instagram_carousel_is_published_once_with_its_permalink()
     {
         var user = new TestUser(System);
