@@ -136,6 +136,33 @@ public sealed class RecurrenceTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task An_occurrence_missed_while_its_channel_was_paused_queues_the_next_one_on_resume()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var post = await fixture.Posts.CreatePostAsync(new CreatePostRequest
+        {
+            ChannelId = channel.Id,
+            Content = new Content { Text = "Every day, paused" },
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
+            Rrule = "FREQ=DAILY",
+        }, user.Headers);
+        await fixture.Channels.PauseChannelAsync(new PauseChannelRequest { Id = channel.Id }, user.Headers);
+        // A long pause: the occurrence came due two days ago, beyond the 24 h misfire window.
+        await fixture.OwnerScalarAsync("update scheduled_posts set publish_at = publish_at - interval '2 days', due_at = publish_at - interval '2 days' where id = @id",
+            ("id", Guid.Parse(post.Id)));
+        var missedAt = post.PublishAt.ToDateTimeOffset().AddDays(-2);
+
+        await fixture.Channels.ResumeChannelAsync(new ResumeChannelRequest { Id = channel.Id }, user.Headers);
+
+        var series = await SeriesAsync(user, post.Id);
+        Assert.Equal(2, series.Count);
+        Assert.Equal((post.Id, PostStatus.Missed), (series[0].Id, series[0].Status));
+        Assert.Equal(PostStatus.Queued, series[1].Status);
+        Assert.Equal(missedAt.AddDays(2), series[1].PublishAt.ToDateTimeOffset());
+    }
+
+    [Fact]
     public async Task A_deleted_channel_ends_its_series()
     {
         var user = fixture.NewUser();
