@@ -7,7 +7,14 @@ using SocialSync.Contracts;
 namespace SocialSync.PostsService.Data;
 
 /// <summary>A channel to create: the account on its platform, and the access token to keep encrypted.</summary>
-public sealed record NewChannel(Platform Platform, string AccountId, string DisplayName, string AccessToken, ChannelSettings? Settings);
+public sealed record NewChannel(Platform Platform, string AccountId, string DisplayName, string AccessToken, ChannelSettings? Settings)
+{
+    /// <summary>When the access token expires; null when it does not.</summary>
+    public DateTimeOffset? TokenExpiresAt { get; init; }
+}
+
+/// <summary>A changed channel, and how many of its posts releasing it found overdue beyond the misfire window and missed.</summary>
+public sealed record ChannelUpdate(Channel Channel, int MissedLatePosts);
 
 /// <summary>
 /// A user's channels, as the public API reads and changes them, under row-level security (another user's channel is
@@ -19,8 +26,8 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             await using var insert = new NpgsqlCommand($"""
-                insert into channels (user_id, platform, account_id, display_name, access_token_encrypted, settings)
-                values (@user, @platform, @account, @name, @token, @settings::jsonb)
+                insert into channels (user_id, platform, account_id, display_name, access_token_encrypted, settings, token_expires_at)
+                values (@user, @platform, @account, @name, @token, @settings::jsonb, @expires)
                 returning {ChannelRows.Columns}
                 """, connection, transaction);
             insert.Parameters.AddWithValue("user", userId);
@@ -29,6 +36,7 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
             insert.Parameters.AddWithValue("name", channel.DisplayName);
             insert.Parameters.AddWithValue("token", protector.Protect(channel.AccessToken));
             insert.Parameters.AddWithValue("settings", ChannelRows.WriteSettings(channel.Settings));
+            insert.Parameters.Add(new NpgsqlParameter("expires", NpgsqlDbType.TimestampTz) { Value = (object?)channel.TokenExpiresAt ?? DBNull.Value });
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             return ChannelRows.Read(reader);
@@ -65,9 +73,16 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
             return new Page<Channel>(channels, 0, more);
         }, cancellationToken);
 
-    /// <summary>Applies <paramref name="edit"/>, guarded by the version it read (ABORTED when stale); null when there is no such channel.</summary>
-    public Task<Channel?> UpdateAsync(Guid userId, ChannelEdit edit, CancellationToken cancellationToken) =>
-        database.InUserTransactionAsync<Channel?>(userId, async (connection, transaction) =>
+    /// <summary>
+    /// Applies <paramref name="edit"/>, guarded by the version it read (ABORTED when stale); null when there is no such
+    /// channel. Pausing (or any change into a state that holds posts) takes the channel's queued posts out of the
+    /// scheduler's index, and releasing puts them back, both through the outbox (migration 0010_channel_holds.sql);
+    /// on release the posts overdue beyond <paramref name="misfireWindow"/> at <paramref name="now"/> are missed,
+    /// or moved to now when the edit publishes late posts.
+    /// </summary>
+    public Task<ChannelUpdate?> UpdateAsync(Guid userId, ChannelEdit edit, DateTimeOffset now, TimeSpan misfireWindow,
+        CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync<ChannelUpdate?>(userId, async (connection, transaction) =>
         {
             if (await LoadEditableAsync(connection, transaction, edit.ChannelId, cancellationToken) is not { } current)
             {
@@ -76,7 +91,10 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
             var changes = edit.Apply(current);
             await using var update = new NpgsqlCommand($"""
                 update channels set display_name = @name, settings = @settings::jsonb, state = @state, state_reason = @reason,
-                    access_token_encrypted = coalesce(@token, access_token_encrypted)
+                    access_token_encrypted = coalesce(@token, access_token_encrypted),
+                    -- A new token (a reconnect) brings its own expiry and ends any warning about the old one.
+                    token_expires_at = case when @token is null then token_expires_at else @expires end,
+                    token_expiring_reason = case when @token is null then token_expiring_reason end
                 where id = @id and version = @version and deleted_at is null
                 returning {ChannelRows.Columns}
                 """, connection, transaction);
@@ -88,13 +106,69 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
             {
                 Value = changes.RotateToken ? protector.Protect(edit.AccessToken) : DBNull.Value,
             });
+            update.Parameters.Add(new NpgsqlParameter("expires", NpgsqlDbType.TimestampTz) { Value = (object?)changes.TokenExpiresAt ?? DBNull.Value });
             update.Parameters.AddWithValue("id", edit.ChannelId);
             update.Parameters.AddWithValue("version", current.Version);
-            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken)
-                ? ChannelRows.Read(reader)
-                : throw ConcurrentChangeException.StaleEtag("channel");
+            Channel channel;
+            await using (var reader = await update.ExecuteReaderAsync(cancellationToken))
+            {
+                channel = await reader.ReadAsync(cancellationToken)
+                    ? ChannelRows.Read(reader)
+                    : throw ConcurrentChangeException.StaleEtag("channel");
+            }
+            var missed = changes.Released is { } released
+                ? await SettleLatePostsAsync(connection, transaction, edit.ChannelId, released, now, misfireWindow, cancellationToken)
+                : 0;
+            return new ChannelUpdate(channel, missed);
         }, cancellationToken);
+
+    /// <summary>
+    /// The misfire policy for the posts a released channel held: those overdue beyond the window are missed with a
+    /// reason that names the hold, or (publishing late posts) due now; the rest keep their due time and are claimed
+    /// at once when it has passed; a missed occurrence of a series queues the next one. Returns how many were missed.
+    /// </summary>
+    private static async Task<int> SettleLatePostsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid channelId,
+        ReleasedChannel released, DateTimeOffset now, TimeSpan misfireWindow, CancellationToken cancellationToken)
+    {
+        await using var settle = new NpgsqlCommand(released.PublishLatePosts
+            ? "update scheduled_posts set due_at = @now where channel_id = @id and status = 'queued' and due_at < @oldest"
+            : """
+              update scheduled_posts
+              set status = 'missed', lease_expires_at = null,
+                  dispatch_late_ms = (extract(epoch from (@now - due_at)) * 1000)::bigint,
+                  error_message = 'Missed: due ' || @hold || '; found ' || justify_hours(date_trunc('second', @now - due_at))::text
+                      || ' overdue when it was released, beyond the misfire window of ' || @window_text || '; not published.'
+              where channel_id = @id and status = 'queued' and due_at < @oldest
+              returning id, rrule is not null
+              """, connection, transaction);
+        settle.Parameters.AddWithValue("id", channelId);
+        settle.Parameters.AddWithValue("now", now);
+        settle.Parameters.AddWithValue("oldest", now - misfireWindow);
+        if (!released.PublishLatePosts)
+        {
+            settle.Parameters.AddWithValue("hold", released.HoldText);
+            settle.Parameters.AddWithValue("window_text", DurationText.Describe(misfireWindow));
+        }
+        if (released.PublishLatePosts)
+        {
+            await settle.ExecuteNonQueryAsync(cancellationToken);
+            return 0;
+        }
+        var missed = new List<(Guid Id, bool Recurring)>();
+        await using (var reader = await settle.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                missed.Add((reader.GetGuid(0), reader.GetBoolean(1)));
+            }
+        }
+        // A missed occurrence does not end its series: the next one is queued, as after a publish.
+        foreach (var (postId, _) in missed.Where(m => m.Recurring))
+        {
+            await SeriesStatements.ScheduleNextAsync(connection, transaction, postId, now, cancellationToken);
+        }
+        return missed.Count;
+    }
 
     /// <summary>
     /// Deletes a channel: refused while any of its posts is publishing. Its queued posts are cancelled, its access

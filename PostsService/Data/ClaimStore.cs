@@ -8,16 +8,23 @@ namespace SocialSync.PostsService.Data;
 /// reconciliation): its new attempt number fences every later write of this attempt.
 /// </summary>
 public sealed record Claim(Guid PostId, int Attempt, string Platform, Guid ChannelId, Content Content, string? Traceparent,
-    bool NeedsReconciliation, string? PlatformStateJson, int Version, long LateMs);
+    bool NeedsReconciliation, string? PlatformStateJson, int Version, long LateMs)
+{
+    /// <summary>The post's own WhatsApp recipients; empty means the channel's.</summary>
+    public string[] Recipients { get; init; } = [];
+}
 
 /// <summary>A post's id and the version of the row a claim found.</summary>
 public sealed record PostVersion(Guid PostId, int Version);
 
 /// <summary>
 /// What one claim did: the posts it <see cref="Claimed"/>, those it found beyond the misfire window and marked
-/// <see cref="Missed"/>; for named posts also those no longer queued (or gone: version 0) and those not due yet.
+/// <see cref="Missed"/>; for named posts also those no longer queued (or gone: version 0), those not due yet, and
+/// those whose channel holds them (<see cref="Held"/>: paused or needing a reconnect; they leave the index until the
+/// channel is released).
 /// </summary>
-public sealed record ClaimResult(List<Claim> Claimed, List<PostVersion> Missed, List<PostVersion> NotQueued, List<DuePost> NotDue);
+public sealed record ClaimResult(List<Claim> Claimed, List<PostVersion> Missed, List<PostVersion> NotQueued, List<DuePost> NotDue,
+    List<PostVersion> Held);
 
 /// <summary>How a claim moves posts: the lease it gives, and the misfire window beyond which a post is missed.</summary>
 public sealed record ClaimTerms(DateTimeOffset Now, TimeSpan Lease, TimeSpan MisfireWindow, string MisfireWindowText);
@@ -34,14 +41,27 @@ public sealed class ClaimStore(PostsDatabase database)
     // row's latest version, so a concurrent move or cancel either commits first (and wins) or waits for the claim.
     private const string ClaimNamed = """
         with targets as (
-            select id from scheduled_posts where id = any(@ids) and status = 'queued' and due_at <= @due_by for update skip locked),
-        """ + MoveTargets;
+            select p.id from scheduled_posts p
+            where p.id = any(@ids) and p.status = 'queued' and p.due_at <= @due_by and
+        """ + "\n" + ChannelReleases + "\n" + """
+            for update of p skip locked),
+        """ + "\n" + MoveTargets;
 
     // The safety net: overdue posts nobody holds, oldest first.
     private const string ClaimOverdue = """
         with targets as (
-            select id from scheduled_posts where status = 'queued' and due_at <= @due_by order by due_at limit @max for update skip locked),
-        """ + MoveTargets;
+            select p.id from scheduled_posts p
+            where p.status = 'queued' and p.due_at <= @due_by and
+        """ + "\n" + ChannelReleases + "\n" + """
+            order by p.due_at limit @max for update of p skip locked),
+        """ + "\n" + MoveTargets;
+
+    // A guard behind the index: a post whose channel holds it (paused, or needing a reconnect) is never claimed, even
+    // if an id is offered before the relay has removed it. Pausing locks and rewrites the channel's queued posts, so
+    // a claim racing it either claims first (and the publisher answers the attempt HELD) or skips them.
+    private const string ChannelReleases = """
+        not exists (select 1 from channels c where c.id = p.channel_id and holds_posts(c.state))
+        """;
 
     private const string MoveTargets = """
         missed as (
@@ -58,11 +78,12 @@ public sealed class ClaimStore(PostsDatabase database)
                 dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint
             from targets t where p.id = t.id and p.due_at >= @oldest
             returning p.id, p.attempt, p.platform, p.channel_id, p.content_json::text as content, p.traceparent,
-                p.needs_reconciliation, p.platform_state::text as platform_state, p.version, p.dispatch_late_ms)
-        select id, attempt, platform, channel_id, content, traceparent, needs_reconciliation, platform_state, version, dispatch_late_ms, false, false
+                p.needs_reconciliation, p.platform_state::text as platform_state, p.version, p.dispatch_late_ms, p.recipients)
+        select id, attempt, platform, channel_id, content, traceparent, needs_reconciliation, platform_state, version, dispatch_late_ms, false, false,
+            recipients
         from claimed
         union all
-        select id, 0, null, null, null, null, false, null, version, 0, true, recurring from missed
+        select id, 0, null, null, null, null, false, null, version, 0, true, recurring, null from missed
         """;
 
     /// <summary>
@@ -108,7 +129,7 @@ public sealed class ClaimStore(PostsDatabase database)
         claim.Parameters.AddWithValue("oldest", terms.Now - terms.MisfireWindow);
         claim.Parameters.AddWithValue("window_text", terms.MisfireWindowText);
         claim.Parameters.AddWithValue("lease", terms.Lease);
-        var result = new ClaimResult([], [], [], []);
+        var result = new ClaimResult([], [], [], [], []);
         var missedOccurrences = new List<Guid>();
         await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
         {
@@ -127,7 +148,10 @@ public sealed class ClaimStore(PostsDatabase database)
                 }
                 result.Claimed.Add(new Claim(id, reader.GetInt32(1), reader.GetString(2), reader.GetGuid(3), ContentJson.Deserialize(reader.GetString(4)),
                     reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetBoolean(6), reader.IsDBNull(7) ? null : reader.GetString(7),
-                    version, reader.GetInt64(9)));
+                    version, reader.GetInt64(9))
+                {
+                    Recipients = reader.IsDBNull(12) ? [] : reader.GetFieldValue<string[]>(12),
+                });
             }
         }
         // A missed occurrence is one finished occurrence, not the end of its series: the next one is queued in the
@@ -139,12 +163,15 @@ public sealed class ClaimStore(PostsDatabase database)
         return result;
     }
 
-    /// <summary>Sorts named posts the claim did not move into not queued (or gone) and not due yet.</summary>
+    /// <summary>Sorts named posts the claim did not move into not queued (or gone), held by their channel, and not due yet.</summary>
     private static async Task ExplainUnclaimedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid[] ids,
         DateTimeOffset dueBy, ClaimResult result, CancellationToken cancellationToken)
     {
         await using var remaining = new NpgsqlCommand(
-            "select id, status, due_at, version from scheduled_posts where id = any(@ids)", connection, transaction);
+            """
+            select p.id, p.status, p.due_at, p.version, holds_posts(c.state)
+            from scheduled_posts p join channels c on c.id = p.channel_id where p.id = any(@ids)
+            """, connection, transaction);
         remaining.Parameters.AddWithValue("ids", ids);
         var found = new HashSet<Guid>();
         await using (var reader = await remaining.ExecuteReaderAsync(cancellationToken))
@@ -159,6 +186,10 @@ public sealed class ClaimStore(PostsDatabase database)
                 {
                     result.NotQueued.Add(new PostVersion(id, version));
                 }
+                else if (reader.GetBoolean(4))
+                {
+                    result.Held.Add(new PostVersion(id, version));
+                }
                 else if (reader.GetFieldValue<DateTimeOffset>(2) > dueBy)
                 {
                     result.NotDue.Add(new DuePost(id, reader.GetDateTime(2), version));
@@ -166,6 +197,46 @@ public sealed class ClaimStore(PostsDatabase database)
             }
         }
         result.NotQueued.AddRange(ids.Where(id => !found.Contains(id)).Select(gone => new PostVersion(gone, 0)));
+    }
+
+    /// <summary>
+    /// Returns claims their scheduler never handed over to queued at once, each only while it is the post's current
+    /// claim (the attempt fences it) and no run of it has started; returns how many went back. The claims are locked
+    /// first and checked for runs in a second statement: its snapshot comes after the lock, so a StartRuns that held
+    /// the lock has committed and its run is seen, and one that comes later finds the post queued and starts nothing.
+    /// </summary>
+    public async Task<int> ReleaseAsync(IReadOnlyCollection<(Guid PostId, int Attempt)> claims, CancellationToken cancellationToken)
+    {
+        var distinct = claims.DistinctBy(c => c.PostId).OrderBy(c => c.PostId).ToArray();
+        if (distinct.Length == 0)
+        {
+            return 0;
+        }
+        await using var connection = await database.Owner.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var lockClaims = new NpgsqlCommand("""
+            select p.id from scheduled_posts p
+            join unnest(@ids, @attempts) as c(post_id, attempt) on p.id = c.post_id and p.attempt = c.attempt
+            where p.id = any(@ids) and p.status = 'publishing'
+            order by p.id
+            for update of p
+            """, connection, transaction))
+        {
+            lockClaims.Parameters.AddWithValue("ids", distinct.Select(c => c.PostId).ToArray());
+            lockClaims.Parameters.AddWithValue("attempts", distinct.Select(c => c.Attempt).ToArray());
+            await lockClaims.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var release = new NpgsqlCommand("""
+            update scheduled_posts p set status = 'queued', lease_expires_at = null
+            from unnest(@ids, @attempts) as c(post_id, attempt)
+            where p.id = any(@ids) and p.id = c.post_id and p.attempt = c.attempt and p.status = 'publishing'
+                and not exists (select 1 from post_runs r where r.scheduled_post_id = p.id and r.attempt = p.attempt)
+            """, connection, transaction);
+        release.Parameters.AddWithValue("ids", distinct.Select(c => c.PostId).ToArray());
+        release.Parameters.AddWithValue("attempts", distinct.Select(c => c.Attempt).ToArray());
+        var released = await release.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return released;
     }
 
     /// <summary>

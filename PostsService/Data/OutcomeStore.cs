@@ -81,7 +81,7 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
         if (disconnected.Length > 0)
         {
             await using var channel = new NpgsqlCommand(
-                "update channels set state = 'needs_reconnect', state_reason = @reason where id = any(@ids) and state = 'active'",
+                "update channels set state = 'needs_reconnect', state_reason = @reason where id = any(@ids) and not holds_posts(state)",
                 connection, transaction);
             channel.Parameters.AddWithValue("reason", OutcomeRules.ReconnectReason);
             channel.Parameters.AddWithValue("ids", disconnected);

@@ -114,10 +114,14 @@ public static class PostInserts
             index[ids[i]] = i;
         }
         return new NpgsqlBatchCommand($"""
-            insert into scheduled_posts (id, user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash, traceparent)
-            select p.id, $1, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash, p.traceparent
-            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash)
+            insert into scheduled_posts (id, user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash,
+                                         traceparent, recipients)
+            select p.id, $1, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash,
+                p.traceparent,
+                -- unnest flattens a two-dimensional array, so each post's recipients come as one JSON array.
+                case when p.recipients is not null then array(select jsonb_array_elements_text(p.recipients::jsonb)) end
+            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients)
             on conflict (user_id, request_id) where request_id is not null do nothing
             returning {PostRows.Columns}
             """)
@@ -135,6 +139,10 @@ public static class PostInserts
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Request.RequestId)).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Traceparent)).ToArray() },
                 new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea, Value = posts.Select(p => p.RequestHash).ToArray() },
+                new NpgsqlParameter
+                {
+                    Value = posts.Select(p => p.Request.Recipients.Count > 0 ? System.Text.Json.JsonSerializer.Serialize(p.Request.Recipients) : null).ToArray(),
+                },
             },
         };
     }

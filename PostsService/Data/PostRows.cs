@@ -41,11 +41,11 @@ public static class PostRows
     public const string Columns = """
         id, channel_id, platform, content_json::text, publish_at, time_zone, rrule, status, platform_post_id,
         error_message, retry_count, created_at, updated_at, published_at, permalink, version,
-        coalesce(series_id, case when rrule is not null then id end)
+        coalesce(series_id, case when rrule is not null then id end), recipients
         """;
 
     /// <summary>How many columns <see cref="Columns"/> selects; extra columns of a query start here.</summary>
-    public const int ColumnCount = 17;
+    public const int ColumnCount = 18;
 
     public static ScheduledPost Read(NpgsqlDataReader reader) => new()
     {
@@ -66,6 +66,7 @@ public static class PostRows
         Permalink = reader.IsDBNull(14) ? "" : reader.GetString(14),
         Etag = reader.GetInt32(15).ToString(System.Globalization.CultureInfo.InvariantCulture),
         SeriesId = reader.IsDBNull(16) ? "" : reader.GetGuid(16).ToString(),
+        Recipients = { reader.IsDBNull(17) ? [] : reader.GetFieldValue<string[]>(17) },
     };
 
     /// <summary>The one post <paramref name="command"/> returns, if any.</summary>
@@ -89,23 +90,34 @@ public static class PostRows
 /// <summary>Column list and reader for channels (never the token).</summary>
 public static class ChannelRows
 {
-    public const string Columns = "id, platform, account_id, display_name, settings::text, state, state_reason, created_at, updated_at, version";
+    public const string Columns =
+        "id, platform, account_id, display_name, settings::text, state, state_reason, created_at, updated_at, version, token_expires_at, token_expiring_reason";
 
     private static readonly Google.Protobuf.JsonParser Parser = new(Google.Protobuf.JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
 
-    public static Channel Read(NpgsqlDataReader reader) => new()
+    public static Channel Read(NpgsqlDataReader reader)
     {
-        Id = reader.GetGuid(0).ToString(),
-        Platform = Vocabulary.ToPlatform(reader.GetString(1)),
-        AccountId = reader.GetString(2),
-        DisplayName = reader.GetString(3),
-        Settings = ReadSettings(reader.GetString(4)),
-        State = Vocabulary.ToChannelState(reader.GetString(5)),
-        StateReason = reader.IsDBNull(6) ? "" : reader.GetString(6),
-        CreatedAt = Timestamp.FromDateTime(reader.GetDateTime(7)),
-        UpdatedAt = Timestamp.FromDateTime(reader.GetDateTime(8)),
-        Etag = reader.GetInt32(9).ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+        var channel = new Channel
+        {
+            Id = reader.GetGuid(0).ToString(),
+            Platform = Vocabulary.ToPlatform(reader.GetString(1)),
+            AccountId = reader.GetString(2),
+            DisplayName = reader.GetString(3),
+            Settings = ReadSettings(reader.GetString(4)),
+            State = Vocabulary.ToChannelState(reader.GetString(5)),
+            StateReason = reader.IsDBNull(6) ? "" : reader.GetString(6),
+            CreatedAt = Timestamp.FromDateTime(reader.GetDateTime(7)),
+            UpdatedAt = Timestamp.FromDateTime(reader.GetDateTime(8)),
+            Etag = reader.GetInt32(9).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            AccessTokenExpireTime = reader.IsDBNull(10) ? null : Timestamp.FromDateTime(reader.GetDateTime(10)),
+        };
+        // An expiring token is news only on a channel that otherwise publishes: paused or needs_reconnect say more.
+        if (channel.State == ChannelState.Active && !reader.IsDBNull(11))
+        {
+            (channel.State, channel.StateReason) = (ChannelState.Expiring, reader.GetString(11));
+        }
+        return channel;
+    }
 
     /// <summary>
     /// A channel that has not been deleted, or null. <paramref name="lockForShare"/> holds it until commit, so a

@@ -190,7 +190,8 @@ public sealed class PostStore(PostsDatabase database)
                 series_start = case when @reanchor then null else series_start end,
                 retry_count = case when @requeue then 0 else retry_count end,
                 error_message = case when @requeue then null else error_message end,
-                lease_expires_at = null
+                lease_expires_at = null,
+                recipients = case when @changes_recipients then @recipients else recipients end
             where id = @id and status = @status and version = @version
             returning {PostRows.Columns}
             """, connection, transaction);
@@ -201,6 +202,8 @@ public sealed class PostStore(PostsDatabase database)
         update.Parameters.AddWithValue("rrule", DbValues.TextOrNull(changes.Rrule));
         update.Parameters.AddWithValue("reanchor", changes.Reanchor);
         update.Parameters.AddWithValue("requeue", changes.Requeue);
+        update.Parameters.AddWithValue("changes_recipients", changes.ChangesRecipients);
+        update.Parameters.Add(new NpgsqlParameter("recipients", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (object?)changes.Recipients ?? DBNull.Value });
         update.Parameters.AddWithValue("id", id);
         update.Parameters.AddWithValue("status", current.Status.ToDb());
         update.Parameters.AddWithValue("version", current.Version);

@@ -6,7 +6,7 @@ using SocialSync.Contracts;
 namespace SocialSync.PostsService.Data;
 
 /// <summary>
-/// An attempt whose run was opened (<see cref="RunId"/> is null when the channel is not active: no run, the post is
+/// An attempt whose run was opened (<see cref="RunId"/> is null when the channel holds its posts: no run, the post is
 /// held), with its channel's access (the token decrypted), which several attempts of a batch may share.
 /// </summary>
 public sealed record OpenedRun(Guid PostId, int Attempt, Guid? RunId, ChannelAccess Channel);
@@ -40,7 +40,7 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
             insert into post_runs (scheduled_post_id, user_id, attempt, started_at, dispatch_late_ms)
             select s.id, s.user_id, s.attempt, @now, s.dispatch_late_ms
             from started s join channels c on c.id = s.channel_id
-            where c.state = 'active'
+            where not holds_posts(c.state)
             returning id as run_id, scheduled_post_id)
         select s.id, s.attempt, runs.run_id, c.id, c.platform, c.account_id, c.access_token_encrypted, c.settings::text, c.state
         from started s

@@ -9,7 +9,8 @@ namespace SocialSync.PostsService.Data;
 
 /// <summary>
 /// One change of the schedule outbox, with its post as it is now: <see cref="DueAt"/> is set while the post is
-/// queued (index it there) and null otherwise (take it out of the index; the post may be gone).
+/// queued and its channel does not hold it (index it there), and null otherwise (take it out of the index; the post
+/// may be gone, or wait for its paused or disconnected channel).
 /// </summary>
 public sealed record OutboxChange(long ChangeId, Guid PostId, DateTime? DueAt, int Version, string? Traceparent);
 
@@ -26,11 +27,14 @@ public sealed class ScheduleOutboxStore(PostsDatabase database)
     public async Task<List<OutboxChange>> ReadAsync(int max, CancellationToken cancellationToken)
     {
         await using var query = database.Owner.CreateCommand("""
-            select o.id, o.post_id, p.status, p.due_at, p.version, p.traceparent
+            select o.id, o.post_id, p.status, p.due_at, p.version, p.traceparent, p.held
             from (select id, post_id from schedule_outbox order by id limit @max) o
             -- One primary-key lookup per change. A plain join's prepared (generic) plan guesses "limit @max" rows and
             -- hashes the whole table instead; "offset 0" keeps the planner from flattening the lateral lookup into one.
-            left join lateral (select status, due_at, version, traceparent from scheduled_posts where id = o.post_id offset 0) p on true
+            left join lateral (
+                select s.status, s.due_at, s.version, s.traceparent, holds_posts(c.state) as held
+                from scheduled_posts s join channels c on c.id = s.channel_id
+                where s.id = o.post_id offset 0) p on true
             order by o.id
             """);
         query.Parameters.AddWithValue("max", max);
@@ -38,7 +42,7 @@ public sealed class ScheduleOutboxStore(PostsDatabase database)
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var queued = !reader.IsDBNull(2) && Vocabulary.ToPostStatus(reader.GetString(2)) == PostStatus.Queued;
+            var queued = !reader.IsDBNull(2) && Vocabulary.ToPostStatus(reader.GetString(2)) == PostStatus.Queued && !reader.GetBoolean(6);
             changes.Add(new OutboxChange(
                 reader.GetInt64(0),
                 reader.GetGuid(1),
@@ -57,13 +61,14 @@ public sealed class ScheduleOutboxStore(PostsDatabase database)
         return await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Queued posts in id order, after <paramref name="after"/> when given.</summary>
+    /// <summary>Queued posts whose channel does not hold them, in id order, after <paramref name="after"/> when given.</summary>
     public async Task<List<DuePost>> ListQueuedAsync(Guid? after, int limit, CancellationToken cancellationToken)
     {
         await using var query = database.Owner.CreateCommand("""
-            select id, due_at, version from scheduled_posts
-            where status = 'queued' and (@after::uuid is null or id > @after)
-            order by id limit @limit
+            select p.id, p.due_at, p.version from scheduled_posts p
+            where p.status = 'queued' and (@after::uuid is null or p.id > @after)
+                and not exists (select 1 from channels c where c.id = p.channel_id and holds_posts(c.state))
+            order by p.id limit @limit
             """);
         query.Parameters.Add(new NpgsqlParameter("after", NpgsqlDbType.Uuid) { Value = (object?)after ?? DBNull.Value });
         query.Parameters.AddWithValue("limit", limit);

@@ -97,7 +97,7 @@ public sealed class StatisticsStore(PostsDatabase database)
                 (select count(*) from scheduled_posts where status = 'publishing' and updated_at < @stuck_before),
                 coalesce((select extract(epoch from (@now - min(p.due_at)))
                           from scheduled_posts p join channels c on c.id = p.channel_id
-                          where p.status = 'queued' and p.due_at < @now and c.state = 'active'), 0)::float8,
+                          where p.status = 'queued' and p.due_at < @now and not holds_posts(c.state)), 0)::float8,
                 (select count(distinct scheduled_post_id) from window_runs),
                 (select count(*) from window_runs where attempt > 1),
                 (select count(*) from window_runs where status = 'success'),

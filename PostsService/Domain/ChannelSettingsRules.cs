@@ -16,17 +16,7 @@ public static partial class ChannelSettingsRules
             {
                 violations.Add($"{field}.recipients", "a WhatsApp channel needs at least one recipient");
             }
-            if (settings.Recipients.Count > MaxRecipients)
-            {
-                violations.Add($"{field}.recipients", $"at most {MaxRecipients} recipients");
-            }
-            for (var i = 0; i < settings.Recipients.Count && i < MaxRecipients; i++)
-            {
-                if (!PhoneNumber().IsMatch(settings.Recipients[i]))
-                {
-                    violations.Add($"{field}.recipients[{i}]", "must be a phone number in E.164 form, e.g. +16505551234");
-                }
-            }
+            CheckRecipients(settings.Recipients, $"{field}.recipients", violations);
         }
         if (!System.Enum.IsDefined(settings.AmbiguousSendPolicy))
         {
@@ -48,6 +38,34 @@ public static partial class ChannelSettingsRules
         if (settings.TemplateLanguage.Length > 16)
         {
             violations.Add($"{field}.template_language", "must be at most 16 characters");
+        }
+    }
+
+    /// <summary>
+    /// WhatsApp recipients, a channel's or a post's own: at most <see cref="MaxRecipients"/>, each a phone number in
+    /// E.164 form, named as <paramref name="field"/>[i].
+    /// </summary>
+    public static void CheckRecipients(IReadOnlyList<string> recipients, string field, FieldViolations violations)
+    {
+        if (recipients.Count > MaxRecipients)
+        {
+            violations.Add(field, $"at most {MaxRecipients} recipients");
+        }
+        for (var i = 0; i < recipients.Count && i < MaxRecipients; i++)
+        {
+            if (!PhoneNumber().IsMatch(recipients[i]))
+            {
+                violations.Add($"{field}[{i}]", "must be a phone number in E.164 form, e.g. +16505551234");
+            }
+        }
+    }
+
+    /// <summary>A post's own recipients are for WhatsApp channels only (an Instagram post goes to the account).</summary>
+    public static void CheckPostRecipients(IReadOnlyList<string> recipients, Platform platform, string field, FieldViolations violations)
+    {
+        if (recipients.Count > 0 && platform != Platform.Whatsapp)
+        {
+            violations.Add(field, "only a WhatsApp post has recipients; an Instagram post goes to its channel's account");
         }
     }
 

@@ -49,6 +49,7 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
             return new NotFoundException("channel", Request.ChannelId);
         }
         ContentRules.CheckForChannel(Request.Content, channel.Platform, channel.Settings, Prefix + "content", violations);
+        ChannelSettingsRules.CheckPostRecipients(Request.Recipients, channel.Platform, Prefix + "recipients", violations);
         return null;
     }
 }

@@ -21,11 +21,11 @@ public sealed record CurrentClaim(int Attempt, string Platform, int RetryCount, 
 
 /// <summary>
 /// The outcome state machine. Only transient failures consume a retry (back-off from <see cref="RetryPolicy"/>);
-/// a rate-limit deferral waits for the platform's time and a held post waits for its channel, neither using one.
+/// a rate-limit deferral waits for the platform's time, and a held post waits for its channel, neither using one.
+/// An auth failure is the channel's problem, not the post's: the post is held like the channel's other posts.
 /// </summary>
 public static class OutcomeRules
 {
-    public static readonly TimeSpan HoldInterval = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(25);
     public static readonly TimeSpan ShortestDeferral = TimeSpan.FromSeconds(1);
 
@@ -46,11 +46,15 @@ public static class OutcomeRules
             case OutcomeKind.PermanentFailure:
                 return new(PostStatus.Failed, null, "failed", "permanent", retryCount, error);
             case OutcomeKind.AuthFailure:
-                return new(PostStatus.Failed, null, "failed", "auth", retryCount, error);
+                // Queued at its unchanged due time: the channel now needs a reconnect, which keeps the post out of the
+                // index until then; reconnecting puts it back, late but inside the misfire window, or missed beyond it.
+                return new(PostStatus.Queued, null, "failed", "auth", retryCount, error);
             case OutcomeKind.Unconfirmed:
                 return new(PostStatus.Unconfirmed, null, "unconfirmed", "ambiguous", retryCount, error);
             case OutcomeKind.Held:
-                return new(PostStatus.Queued, now + HoldInterval, null, null, retryCount, null);
+                // The channel was paused or disconnected after the claim: the post waits for it at its unchanged due
+                // time (out of the index meanwhile), so the misfire window still counts from when it was due.
+                return new(PostStatus.Queued, null, null, null, retryCount, error);
             default:
                 return null;
         }

@@ -9,7 +9,13 @@ public sealed record EditablePost(PostStatus Status, int Version, Guid ChannelId
 
 /// <summary>The values an edit writes; <see cref="Content"/> is null when the content stays as it is.</summary>
 public sealed record PostChanges(Content? Content, DateTimeOffset PublishAt, DateTimeOffset DueAt, string? TimeZone, string? Rrule,
-    bool Reanchor, bool Requeue);
+    bool Reanchor, bool Requeue)
+{
+    /// <summary>True when the edit sets the post's own recipients to <see cref="Recipients"/> (null: the channel's again).</summary>
+    public bool ChangesRecipients { get; init; }
+
+    public string[]? Recipients { get; init; }
+}
 
 /// <summary>
 /// An UpdatePost request, checked in everything that needs no database (the fields it changes are <see cref="Paths"/>).
@@ -19,7 +25,10 @@ public sealed record PostChanges(Content? Content, DateTimeOffset PublishAt, Dat
 public sealed record PostEdit(Guid PostId, int? Etag, IReadOnlySet<string> Paths, Content? Content, DateTimeOffset? NewPublishAt,
     string? NewTimeZone, string? NewRule, DateTimeOffset Now)
 {
-    public static readonly IReadOnlyList<string> Updatable = ["content", "publish_at", "time_zone", "rrule"];
+    public static readonly IReadOnlyList<string> Updatable = ["content", "publish_at", "time_zone", "rrule", "recipients"];
+
+    /// <summary>The post's own WhatsApp recipients when <see cref="Paths"/> holds "recipients" (empty: the channel's again).</summary>
+    public IReadOnlyList<string> Recipients { get; init; } = [];
 
     /// <summary>Refuses the edit of <paramref name="current"/> (stale etag, a status that cannot be edited); says whether it requeues.</summary>
     public bool Admit(EditablePost current)
@@ -43,6 +52,10 @@ public sealed record PostEdit(Guid PostId, int? Etag, IReadOnlySet<string> Paths
         {
             ContentRules.CheckForChannel(Content!, channel.Platform, channel.Settings, "content", violations);
         }
+        if (Paths.Contains("recipients"))
+        {
+            ChannelSettingsRules.CheckPostRecipients(Recipients, channel.Platform, "recipients", violations);
+        }
         var publishAt = NewPublishAt ?? current.PublishAt;
         if (requeue && PublishWindow.IsPast(publishAt, Now))
         {
@@ -65,6 +78,10 @@ public sealed record PostEdit(Guid PostId, int? Etag, IReadOnlySet<string> Paths
             rule,
             // A changed rule or zone starts the series afresh from this post; moving one later occurrence moves only it.
             Reanchor: recurrenceChanged,
-            requeue);
+            requeue)
+        {
+            ChangesRecipients = Paths.Contains("recipients"),
+            Recipients = Recipients.Count > 0 ? [.. Recipients] : null,
+        };
     }
 }

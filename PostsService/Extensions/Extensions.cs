@@ -43,6 +43,8 @@ public static class Extensions
         services.AddSingleton<OutcomeStore>();
         services.AddSingleton<SchedulerRpcHandler>();
         services.AddSingleton<PublisherRpcHandler>();
+        services.AddSingleton<ChannelTokenStore>();
+        services.AddSingleton<ChannelTokenRpcHandler>();
         services.AddSingleton<CreatePostBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 

@@ -10,8 +10,11 @@ namespace SocialSync.PostsService.Grpc;
 
 /// <summary>The public channel API: each call parses its request, calls <see cref="ChannelStore"/> and answers.</summary>
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
-public sealed class ChannelGrpcService(ChannelStore channels, TimeProvider time) : ChannelService.ChannelServiceBase
+public sealed partial class ChannelGrpcService(ChannelStore channels, RetryPolicy retryPolicy, PostsMetrics metrics, TimeProvider time,
+    ILogger<ChannelGrpcService> log) : ChannelService.ChannelServiceBase
 {
+    private static readonly IReadOnlySet<string> PausedOnly = new HashSet<string> { "paused" };
+
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 100;
 
@@ -36,10 +39,14 @@ public sealed class ChannelGrpcService(ChannelStore channels, TimeProvider time)
             violations.Add("display_name", "must be at most 200 characters");
         }
         ChannelSettingsRules.Check(request.Platform, request.Settings, "settings", violations);
+        TokenLifetime.Check(request.AccessTokenExpiresIn, "access_token_expires_in", violations);
         violations.ThrowIfAny();
 
         return await channels.CreateAsync(userId,
-            new NewChannel(request.Platform, request.AccountId, request.DisplayName, request.AccessToken, request.Settings),
+            new NewChannel(request.Platform, request.AccountId, request.DisplayName, request.AccessToken, request.Settings)
+            {
+                TokenExpiresAt = TokenLifetime.ExpiryOf(request.Platform, request.AccessTokenExpiresIn, time.GetUtcNow()),
+            },
             context.CancellationToken);
     }
 
@@ -98,10 +105,46 @@ public sealed class ChannelGrpcService(ChannelStore channels, TimeProvider time)
         {
             violations.Add("access_token", "is required to rotate the token (at most 4096 characters)");
         }
+        TokenLifetime.Check(request.AccessTokenExpiresIn, "access_token_expires_in", violations);
         violations.ThrowIfAny();
 
-        var edit = new ChannelEdit(id!.Value, etag, paths, request.DisplayName, request.Settings, request.Paused, request.AccessToken);
-        return await channels.UpdateAsync(userId, edit, context.CancellationToken) ?? throw new NotFoundException("channel", request.Id);
+        var edit = new ChannelEdit(id!.Value, etag, paths, request.DisplayName, request.Settings, request.Paused, request.AccessToken)
+        {
+            AccessTokenExpiresIn = request.AccessTokenExpiresIn,
+        };
+        return await ApplyAsync(userId, edit, request.Id, context.CancellationToken);
+    }
+
+    /// <summary>UpdateChannel with paused = true: the channel's queued posts leave the scheduler's index.</summary>
+    public override async Task<Channel> PauseChannel(PauseChannelRequest request, ServerCallContext context)
+    {
+        var userId = context.UserId();
+        var (id, etag) = RequestFields.RequireIdAndEtag(request.Id, request.Etag);
+        return await ApplyAsync(userId, new ChannelEdit(id, etag, PausedOnly, "", null, Paused: true, AccessToken: ""), request.Id,
+            context.CancellationToken);
+    }
+
+    /// <summary>UpdateChannel with paused = false, choosing what happens to posts overdue beyond the misfire window.</summary>
+    public override async Task<Channel> ResumeChannel(ResumeChannelRequest request, ServerCallContext context)
+    {
+        var userId = context.UserId();
+        var (id, etag) = RequestFields.RequireIdAndEtag(request.Id, request.Etag);
+        return await ApplyAsync(userId, new ChannelEdit(id, etag, PausedOnly, "", null, Paused: false, AccessToken: "",
+            PublishLatePosts: request.PublishLatePosts), request.Id, context.CancellationToken);
+    }
+
+    private async Task<Channel> ApplyAsync(Guid userId, ChannelEdit edit, string requestedId, CancellationToken cancellationToken)
+    {
+        var window = retryPolicy.Options.MisfireWindow;
+        var now = time.GetUtcNow();
+        var update = await channels.UpdateAsync(userId, edit with { Now = now }, now, window, cancellationToken)
+            ?? throw new NotFoundException("channel", requestedId);
+        if (update.MissedLatePosts > 0)
+        {
+            LogMissedOnRelease(update.MissedLatePosts, update.Channel.Id, DurationText.Describe(window));
+            metrics.Missed(update.MissedLatePosts);
+        }
+        return update.Channel;
     }
 
     /// <summary>
@@ -116,4 +159,7 @@ public sealed class ChannelGrpcService(ChannelStore channels, TimeProvider time)
             ? new Empty()
             : throw new NotFoundException("channel", request.Id);
     }
+
+    [LoggerMessage(1, LogLevel.Warning, "Marked {Count} posts of channel {ChannelId} missed on its release: overdue beyond the misfire window of {Window}")]
+    private partial void LogMissedOnRelease(int count, string channelId, string window);
 }

@@ -26,6 +26,7 @@ public static class PostRequests
         {
             violations.Add(prefix + "request_id", "must be at most 64 characters");
         }
+        ChannelSettingsRules.CheckRecipients(request.Recipients, prefix + "recipients", violations);
         var timeZone = Recurrence.NormalizeTimeZone(request.TimeZone, prefix + "time_zone", violations);
         var rrule = Recurrence.NormalizeRule(request.Rrule, prefix + "rrule", violations);
         if (rrule is not null && publishAt is { } first && !violations.Any)
@@ -66,11 +67,16 @@ public static class PostRequests
             "publish_at" => request.PublishAt is not null,
             "time_zone" => request.TimeZone.Length > 0,
             "rrule" => request.Rrule.Length > 0,
+            "recipients" => request.Recipients.Count > 0,
             _ => false,
         }, violations);
         if (paths.Contains("content"))
         {
             ContentRules.CheckShape(request.Content, "content", violations);
+        }
+        if (paths.Contains("recipients"))
+        {
+            ChannelSettingsRules.CheckRecipients(request.Recipients, "recipients", violations);
         }
         DateTimeOffset? publishAt = null;
         if (paths.Contains("publish_at"))
@@ -81,7 +87,7 @@ public static class PostRequests
         var timeZone = paths.Contains("time_zone") ? Recurrence.NormalizeTimeZone(request.TimeZone, "time_zone", violations) : null;
         var rule = paths.Contains("rrule") ? Recurrence.NormalizeRule(request.Rrule, "rrule", violations) : null;
         violations.ThrowIfAny();
-        return new PostEdit(id!.Value, etag, paths, request.Content, publishAt, timeZone, rule, now);
+        return new PostEdit(id!.Value, etag, paths, request.Content, publishAt, timeZone, rule, now) { Recipients = [.. request.Recipients] };
     }
 
     /// <summary>

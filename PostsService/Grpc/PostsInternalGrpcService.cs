@@ -7,12 +7,13 @@ namespace SocialSync.PostsService.Grpc;
 
 /// <summary>
 /// The internal API, for the other services only: its RPCs are served by one handler per caller,
-/// <see cref="SchedulerRpcHandler"/> and <see cref="PublisherRpcHandler"/>. They run on the owner pool (not under
+/// <see cref="SchedulerRpcHandler"/> and <see cref="PublisherRpcHandler"/> (with <see cref="ChannelTokenRpcHandler"/> for the
+/// publisher's token refresher). They run on the owner pool (not under
 /// row-level security) and every state change is guarded in SQL: a claim only moves queued posts, and every later
 /// change must name the claim's attempt number, so a fenced-out worker can never overwrite a newer attempt.
 /// </summary>
 [Authorize(Policy = SocialSyncAuth.ServicePolicy)]
-public sealed class PostsInternalGrpcService(SchedulerRpcHandler scheduler, PublisherRpcHandler publisher)
+public sealed class PostsInternalGrpcService(SchedulerRpcHandler scheduler, PublisherRpcHandler publisher, ChannelTokenRpcHandler tokens)
     : PostsInternalService.PostsInternalServiceBase
 {
     public override Task<PullScheduleChangesResponse> PullScheduleChanges(PullScheduleChangesRequest request, ServerCallContext context) =>
@@ -27,6 +28,9 @@ public sealed class PostsInternalGrpcService(SchedulerRpcHandler scheduler, Publ
     public override Task<RecoverExpiredLeasesResponse> RecoverExpiredLeases(RecoverExpiredLeasesRequest request, ServerCallContext context) =>
         scheduler.RecoverExpiredLeases(request, context);
 
+    public override Task<ReleaseClaimsResponse> ReleaseClaims(ReleaseClaimsRequest request, ServerCallContext context) =>
+        scheduler.ReleaseClaims(request, context);
+
     public override Task<StartRunsResponse> StartRuns(StartRunsRequest request, ServerCallContext context) =>
         publisher.StartRuns(request, context);
 
@@ -35,4 +39,13 @@ public sealed class PostsInternalGrpcService(SchedulerRpcHandler scheduler, Publ
 
     public override Task<SavePlatformStateResponse> SavePlatformState(SavePlatformStateRequest request, ServerCallContext context) =>
         publisher.SavePlatformState(request, context);
+
+    public override Task<ListExpiringTokensResponse> ListExpiringTokens(ListExpiringTokensRequest request, ServerCallContext context) =>
+        tokens.ListExpiringTokens(request, context);
+
+    public override Task<SaveRefreshedTokenResponse> SaveRefreshedToken(SaveRefreshedTokenRequest request, ServerCallContext context) =>
+        tokens.SaveRefreshedToken(request, context);
+
+    public override Task<MarkTokenExpiringResponse> MarkTokenExpiring(MarkTokenExpiringRequest request, ServerCallContext context) =>
+        tokens.MarkTokenExpiring(request, context);
 }

@@ -23,6 +23,8 @@ public sealed partial class SchedulerRpcHandler(
     /// <summary>A claim this much after its due time is logged (the post is still published, up to the misfire window).</summary>
     private static readonly TimeSpan LateWarning = TimeSpan.FromMinutes(1);
 
+    private const int MaxReleased = 50_000;
+
     /// <summary>
     /// Acknowledges the changes the caller relayed since its last pull (deleting them), then returns the oldest
     /// changes; when there are none, waits up to wait_ms for one (a long poll).
@@ -140,10 +142,12 @@ public sealed partial class SchedulerRpcHandler(
             Traceparent = c.Traceparent ?? "",
             NeedsReconciliation = c.NeedsReconciliation,
             PlatformStateJson = c.PlatformStateJson ?? "",
+            Recipients = { c.Recipients },
         }));
         response.NotDue.AddRange(result.NotDue.Select(ToQueuedPost));
-        // Every post whose place in the index is settled: claimed, missed, or no longer queued.
+        // Every post whose place in the index is settled: claimed, missed, no longer queued, or held by its channel.
         response.Settled.AddRange(result.Claimed.Select(c => new PostVersion(c.PostId, c.Version)).Concat(result.Missed).Concat(result.NotQueued)
+            .Concat(result.Held)
             .Select(s => new SettledPost { PostId = s.PostId.ToString(), Version = s.Version }));
         return response;
     }
@@ -160,11 +164,37 @@ public sealed partial class SchedulerRpcHandler(
         return new RecoverExpiredLeasesResponse { Requeued = requeued, SentToReconciliation = reconcile };
     }
 
+    /// <summary>Returns a stopping scheduler's claims that never reached a publisher to queued, so another claims them at once.</summary>
+    public async Task<ReleaseClaimsResponse> ReleaseClaims(ReleaseClaimsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var claimsToRelease = new List<(Guid PostId, int Attempt)>(request.Claims.Count);
+        for (var i = 0; i < request.Claims.Count; i++)
+        {
+            if (RequestFields.ParseId(request.Claims[i].PostId, $"claims[{i}].post_id", violations) is { } id)
+            {
+                claimsToRelease.Add((id, request.Claims[i].Attempt));
+            }
+        }
+        if (request.Claims.Count > MaxReleased)
+        {
+            violations.Add("claims", $"must hold at most {MaxReleased} items");
+        }
+        violations.ThrowIfAny();
+
+        var released = await claims.ReleaseAsync(claimsToRelease, context.CancellationToken);
+        LogClaimsReleased(released, claimsToRelease.Count);
+        return new ReleaseClaimsResponse { Released = released };
+    }
+
     [LoggerMessage(2, LogLevel.Warning, "Marked {Count} posts missed: overdue beyond the misfire window of {Window}")]
     private partial void LogMissed(int count, string window);
 
     [LoggerMessage(3, LogLevel.Warning, "Recovered expired leases: {Requeued} requeued, {Reconcile} sent to reconciliation")]
     private partial void LogLeasesRecovered(int requeued, int reconcile);
+
+    [LoggerMessage(5, LogLevel.Information, "Released {Released} of {Asked} claims of a stopping scheduler back to queued")]
+    private partial void LogClaimsReleased(int released, int asked);
 
     [LoggerMessage(4, LogLevel.Warning, "Claimed {Count} posts late (up to {LateMs} ms after their due time, within the misfire window of {Window}); each records its lateness")]
     private partial void LogLateClaim(int count, long lateMs, string window);

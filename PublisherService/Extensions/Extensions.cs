@@ -5,6 +5,7 @@ using SocialSync.PublisherService.Platforms.Instagram;
 using SocialSync.PublisherService.Platforms.Meta;
 using SocialSync.PublisherService.Platforms.WhatsApp;
 using SocialSync.PublisherService.Publishing;
+using SocialSync.PublisherService.Tokens;
 using SocialSync.ServiceDefaults.Hosting;
 using SocialSync.ServiceDefaults.Security;
 
@@ -26,12 +27,17 @@ public static class Extensions
         services.AddGraphApi(builder.Configuration);
         services.AddPlatform<WhatsAppPublisher>();
         services.AddPlatform<InstagramPublisher>();
+        services.AddTokenRefresher<InstagramTokenRefresher>();
 
         services.AddSingleton<IPlatformStateStore, PlatformStateStore>();
         services.AddSingleton<ChannelThrottle>();
         services.AddSingleton<PublisherMetrics>();
         services.AddSingleton<OutcomeReporter>();
         services.AddSingleton<PostPublisher>();
+
+        // Tokens nearing their expiry: refreshed where the platform can, else the channel is marked expiring.
+        services.Configure<TokenOptions>(builder.Configuration.GetSection(TokenOptions.SectionName));
+        services.AddHostedService<TokenRefresher>();
 
         services.AddGrpc(options => options.MaxReceiveMessageSize = 32 * 1024 * 1024);
         services.AddGrpcReflection();

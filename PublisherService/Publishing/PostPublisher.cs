@@ -55,8 +55,9 @@ public sealed partial class PostPublisher(
         Activity.Current?.SetTag(SocialSyncTelemetry.Tags.Platform, channel.Platform.ToString().ToLowerInvariant());
         var outcome = new PublishOutcome { PostId = job.Post.PostId, Attempt = job.Attempt, RunId = job.RunId };
 
-        if (channel.State != ChannelState.Active)
+        if (ChannelStates.HoldsPosts(channel.State))
         {
+            // The channel was paused or lost its token between the claim and now: the post goes back to wait for it.
             outcome.Kind = OutcomeKind.Held;
             outcome.Error = $"The channel is {channel.State}; the post waits until it is active again.";
             return Finish(outcome, channel.Platform);
@@ -97,7 +98,7 @@ public sealed partial class PostPublisher(
                     _ => OutcomeKind.PermanentFailure,
                 };
                 outcome.Error = failed.ErrorClass == ErrorClass.Auth
-                    ? $"The {platform.Name} account needs to be reconnected: {failed.Error}. Later posts on this channel wait until it is reconnected."
+                    ? $"The {platform.Name} account needs to be reconnected: {failed.Error}. The channel's posts wait until it is reconnected."
                     : failed.Error;
                 outcome.ErrorCode = failed.Code;
                 outcome.ErrorSubcode = failed.Subcode ?? 0;

@@ -106,6 +106,42 @@ public sealed class ClockDependentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_refreshed_instagram_token_lives_60_days_and_expires_by_the_virtual_clock()
+    {
+        var account = Ids.Next();
+        await http.ControlAsync(HttpMethod.Put, "/__emu/tokens/IGQ-old-enough", new { ageSeconds = TimeSpan.FromDays(50).TotalSeconds });
+
+        var refreshed = await http.GetGraphAsync("/refresh_access_token?grant_type=ig_refresh_token&access_token=IGQ-old-enough", token: null);
+
+        Assert.Equal(HttpStatusCode.OK, refreshed.Status);
+        Assert.Equal(5184000, refreshed.Json!["expires_in"]!.GetValue<int>());
+        var token = refreshed.Json["access_token"]!.GetValue<string>();
+        var known = await http.ControlAsync(HttpMethod.Get, $"/__emu/tokens/{token}");
+        Assert.Equal(TimeSpan.FromDays(60), known["expires_at"]!.GetValue<DateTimeOffset>() - known["issued_at"]!.GetValue<DateTimeOffset>());
+        Assert.Equal(HttpStatusCode.OK, (await http.GetGraphAsync($"/v23.0/{account}/content_publishing_limit", token)).Status);
+
+        await http.AdvanceClockAsync(TimeSpan.FromDays(60).TotalSeconds + 1);
+
+        var used = await http.GetGraphAsync($"/v23.0/{account}/content_publishing_limit", token);
+        Assert.Equal((190, 463), (used.Code, used.Subcode));
+        var refreshedLate = await http.GetGraphAsync($"/refresh_access_token?grant_type=ig_refresh_token&access_token={token}", token: null);
+        Assert.Equal((190, 463), (refreshedLate.Code, refreshedLate.Subcode));
+    }
+
+    [Fact]
+    public async Task A_token_younger_than_24_hours_is_not_refreshed_until_it_is_that_old()
+    {
+        await http.ControlAsync(HttpMethod.Put, "/__emu/tokens/IGQ-new", new { ageSeconds = 3600 });
+
+        var tooYoung = await http.GetGraphAsync("/refresh_access_token?grant_type=ig_refresh_token&access_token=IGQ-new", token: null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooYoung.Status);
+        Assert.Equal(100, tooYoung.Code);
+        await http.AdvanceClockAsync(TimeSpan.FromHours(23).TotalSeconds);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetGraphAsync("/refresh_access_token?grant_type=ig_refresh_token&access_token=IGQ-new", token: null)).Status);
+    }
+
+    [Fact]
     public async Task Reset_clears_journal_effects_faults_and_accounts()
     {
         var account = Ids.Next();

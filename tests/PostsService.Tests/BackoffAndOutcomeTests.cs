@@ -87,12 +87,22 @@ public sealed class BackoffAndOutcomeTests
     }
 
     [Fact]
-    public void A_held_post_waits_a_minute_for_its_channel_without_consuming_a_retry_or_a_run()
+    public void A_held_post_waits_for_its_channel_at_its_own_due_time_without_consuming_a_retry_or_a_run()
     {
         var decision = OutcomeRules.Decide(Outcome(OutcomeKind.Held), 1, Now, new RetryPolicy(new RetryOptions()), NoJitter)!;
 
-        Assert.Equal((PostStatus.Queued, Now.AddMinutes(1), 1), (decision.Status, decision.DueAt, decision.RetryCount));
+        // No new due time: the post keeps the one it had, so the misfire window counts from when it was due.
+        Assert.Equal((PostStatus.Queued, (DateTimeOffset?)null, 1), (decision.Status, decision.DueAt, decision.RetryCount));
         Assert.Null(decision.RunStatus);
+    }
+
+    [Fact]
+    public void An_auth_failure_holds_the_post_for_its_channel_without_failing_it_or_consuming_a_retry()
+    {
+        var decision = OutcomeRules.Decide(Outcome(OutcomeKind.AuthFailure), 2, Now, new RetryPolicy(new RetryOptions()), NoJitter)!;
+
+        Assert.Equal((PostStatus.Queued, (DateTimeOffset?)null, 2), (decision.Status, decision.DueAt, decision.RetryCount));
+        Assert.Equal(("failed", "auth", "boom"), (decision.RunStatus, decision.ErrorClass, decision.ErrorMessage));
     }
 
     [Theory]

@@ -131,6 +131,30 @@ public sealed class RestApiTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Channel_pause_and_resume_routes_hold_and_release_its_queued_posts()
+    {
+        var user = fixture.NewUser();
+        var id = await CreateChannelAsync(user);
+        var (_, post) = await SendAsync(HttpMethod.Post, "/api/posts", user, OriginalExampleBody(id, DateTimeOffset.UtcNow.AddDays(1)));
+        var postId = post.GetProperty("id").GetString();
+        Assert.Equal("1", post.GetProperty("etag").GetString());
+
+        var (pauseStatus, paused) = await SendAsync(HttpMethod.Post, $"/api/channels/{id}:pause", user, "{}");
+        Assert.Equal(HttpStatusCode.OK, pauseStatus);
+        Assert.Equal("PAUSED", paused.GetProperty("state").GetString());
+        // Each queued post gets a new version with its outbox row, so the index orders the removal after any older change.
+        var (_, held) = await SendAsync(HttpMethod.Get, $"/api/posts/{postId}", user);
+        Assert.Equal(("QUEUED", "2"), (held.GetProperty("status").GetString(), held.GetProperty("etag").GetString()));
+
+        var (resumeStatus, resumed) = await SendAsync(HttpMethod.Post, $"/api/channels/{id}:resume", user, """{"publish_late_posts": true}""");
+        Assert.Equal(HttpStatusCode.OK, resumeStatus);
+        Assert.Equal("ACTIVE", resumed.GetProperty("state").GetString());
+        var (_, released) = await SendAsync(HttpMethod.Get, $"/api/posts/{postId}", user);
+        Assert.Equal(("QUEUED", "3"), (released.GetProperty("status").GetString(), released.GetProperty("etag").GetString()));
+        Assert.Equal(post.GetProperty("publishAt").GetString(), released.GetProperty("publishAt").GetString());
+    }
+
+    [Fact]
     public async Task Errors_are_4xx_with_the_bad_fields_never_500()
     {
         var user = fixture.NewUser();

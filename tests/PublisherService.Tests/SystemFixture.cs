@@ -96,3 +96,32 @@ internal sealed class TestUser(SocialSyncSystem system)
             $"/__emu/requests?account={account}" + (operation is null ? "" : $"&operation={operation}")))
             .GetProperty("data").EnumerateArray().ToList();
 }
+
+/// <summary>
+/// The whole system with a short lease and fast lease recovery, so a publisher killed mid-attempt is recovered in
+/// seconds, and with a token refresher that looks every half second. Its tests restart services, so they share it
+/// one at a time (<see cref="ShortLeaseSystem"/>).
+/// </summary>
+public sealed class ShortLeaseSystemFixture : IAsyncLifetime
+{
+    public SocialSyncSystem System { get; private set; } = null!;
+
+    public async Task InitializeAsync() => System = await SocialSyncSystem.StartAsync(new SystemOptions
+    {
+        Settings = new Dictionary<string, string?>
+        {
+            ["Retry__BaseDelay"] = "00:00:01",
+            ["Retry__Lease"] = "00:00:05",
+            ["Scheduler__LeaseRecoveryInterval"] = "00:00:01",
+            ["Tokens__RefreshInterval"] = "00:00:00.500",
+        },
+    });
+
+    public async Task DisposeAsync() => await System.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ShortLeaseSystem : ICollectionFixture<ShortLeaseSystemFixture>
+{
+    public const string Name = "short-lease system";
+}

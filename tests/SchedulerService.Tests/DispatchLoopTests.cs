@@ -56,7 +56,7 @@ public sealed class DispatchLoopTests(RedisFixture redis) : IClassFixture<RedisF
         _posts = new FakePosts(_time);
         _state = new SchedulerState(_time);
         _index = new DispatchIndex(redis.Connection, Options.Create(_options));
-        var dispatcher = new PublishDispatcher(new UnusedPublisher(), Options.Create(_options), _state, _time, NullLogger<PublishDispatcher>.Instance);
+        var dispatcher = new PublishDispatcher(_posts, new UnusedPublisher(), Options.Create(_options), _state, _time, NullLogger<PublishDispatcher>.Instance);
         var metrics = new SchedulerMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), _index, _state, _services,
             new ConfigurationBuilder().Build(), _time, NullLogger<SchedulerMetrics>.Instance);
         var claimer = new Claimer(_posts, dispatcher, metrics, Options.Create(_options), _time);

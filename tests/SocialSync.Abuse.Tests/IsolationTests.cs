@@ -58,6 +58,9 @@ public sealed class IsolationTests(PostsServiceFixture fixture, ITestOutputHelpe
             AccessToken = "EAAattacker",
             UpdateMask = new FieldMask { Paths = { "display_name", "access_token" } },
         }, auth, Support.In(10)));
+        Add("PauseChannel", () => channels.PauseChannelAsync(new PauseChannelRequest { Id = a.Channel.Id }, auth, Support.In(10)));
+        Add("ResumeChannel", () => channels.ResumeChannelAsync(
+            new ResumeChannelRequest { Id = a.Channel.Id, PublishLatePosts = true }, auth, Support.In(10)));
         Add("DeleteChannel", () => channels.DeleteChannelAsync(new DeleteChannelRequest { Id = a.Channel.Id }, auth, Support.In(10)));
 
         var unimplemented = new List<string>();

@@ -55,7 +55,7 @@ public sealed class SoakReport(BenchmarkOptions options)
         sb.AppendLine();
         sb.AppendLine(Inv, $"- when: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC; commit `{BenchmarkReport.Git("rev-parse --short HEAD")}`");
         sb.AppendLine(Inv, $"- machine: {Environment.ProcessorCount} cores, {BenchmarkReport.MemoryGiB():F1} GiB memory, {Environment.OSVersion}, .NET {Environment.Version}");
-        sb.AppendLine(Inv, $"- system: Release builds as separate processes, PostgreSQL with fsync on, one scheduler, emulator answering at once");
+        sb.AppendLine(Inv, $"- system: Release builds as separate processes, PostgreSQL with fsync on, one scheduler, emulator answering at once, the AppHost's telemetry environment (`OTEL_TRACES_SAMPLER=always_on`)");
         var creation = options.SoakCreateAhead ? "all created before the first is due (the index empties as they go out; the clock starts at the first due time)" : $"each created {SoakRun.Lead.TotalSeconds:F0} s before it is due (the index holds a steady {SoakRun.Lead.TotalSeconds:F0} s of posts)";
         sb.AppendLine(Inv, $"- load: {options.TrickleRate} posts/s due continuously for {options.TrickleSeconds} s, {creation}, in batches of 100; memory sampled every {options.SampleSeconds} s");
         sb.AppendLine(Inv, $"- command: `./build.sh bench --soak --trickle-rate {options.TrickleRate} --trickle-seconds {options.TrickleSeconds}{(options.SoakCreateAhead ? " --create-ahead" : "")}`");

@@ -23,8 +23,14 @@ public static class SoakRun
 
     public static async Task<SoakReport> RunAsync(BenchmarkOptions options, TextWriter log)
     {
-        log.WriteLine("starting the system (PostgreSQL with fsync on, Redis, emulator, three services)");
-        await using var system = await SocialSyncSystem.StartAsync(new SystemOptions { DurablePostgres = true });
+        log.WriteLine("starting the system (PostgreSQL with fsync on, Redis, emulator, three services, the AppHost's telemetry environment)");
+        // The services run with the telemetry environment the AppHost gives them (every span recorded, whatever its
+        // parent says), as users run them: a span kept alive by tracing is memory the soak must see.
+        await using var system = await SocialSyncSystem.StartAsync(new SystemOptions
+        {
+            DurablePostgres = true,
+            Settings = AppHostTelemetry.Environment.ToDictionary(e => e.Key, e => (string?)e.Value),
+        });
         using var workload = new Workload(system);
         await workload.CreateChannelsAsync(options.Channels);
         await using var redis = await ConnectionMultiplexer.ConnectAsync($"{system.Redis.ConnectionString},allowAdmin=true");

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Trace;
 using SocialSync.ServiceDefaults;
+using SocialSync.Testing;
 using static SocialSync.ServiceDefaults.SocialSyncTelemetry;
 
 namespace SocialSync.Observability.Tests;

@@ -18,14 +18,21 @@ public sealed partial class GraphApiClient(HttpClient http, IOptions<MetaOptions
     private readonly MetaOptions _options = options.Value;
 
     public Task<JsonElement> PostAsync(string path, object body, string accessToken, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Post, path, JsonContent.Create(body), accessToken, cancellationToken);
+        SendAsync(HttpMethod.Post, Versioned(path), path, JsonContent.Create(body), accessToken, cancellationToken);
 
     public Task<JsonElement> GetAsync(string pathAndQuery, string accessToken, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, pathAndQuery, null, accessToken, cancellationToken);
+        SendAsync(HttpMethod.Get, Versioned(pathAndQuery), pathAndQuery, null, accessToken, cancellationToken);
 
-    private async Task<JsonElement> SendAsync(HttpMethod method, string path, HttpContent? content, string accessToken, CancellationToken cancellationToken)
+    /// <summary>A read from another Graph host, unversioned (Instagram's token refresh lives on graph.instagram.com).</summary>
+    public Task<JsonElement> GetAsync(Uri host, string pathAndQuery, string accessToken, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, new Uri(host, "/" + pathAndQuery.TrimStart('/')), pathAndQuery, null, accessToken, cancellationToken);
+
+    private Uri Versioned(string path) => new(_options.GraphApiBaseUrl, $"/{_options.ApiVersion}/{path.TrimStart('/')}");
+
+    private async Task<JsonElement> SendAsync(HttpMethod method, Uri address, string path, HttpContent? content, string accessToken,
+        CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, new Uri(_options.GraphApiBaseUrl, $"/{_options.ApiVersion}/{path.TrimStart('/')}"))
+        using var request = new HttpRequestMessage(method, address)
         {
             Content = content,
         };

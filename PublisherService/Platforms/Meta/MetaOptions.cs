@@ -10,6 +10,15 @@ public sealed class MetaOptions
 
     public string ApiVersion { get; set; } = "v23.0";
 
+    /// <summary>
+    /// Where Instagram tokens are refreshed (refresh_access_token); unset: graph.instagram.com when
+    /// <see cref="GraphApiBaseUrl"/> is Meta's, else <see cref="GraphApiBaseUrl"/> (the emulator serves both).
+    /// </summary>
+    public Uri? InstagramTokenBaseUrl { get; set; }
+
+    public Uri InstagramTokenHost => InstagramTokenBaseUrl
+        ?? (GraphApiBaseUrl.Host == "graph.facebook.com" ? new Uri("https://graph.instagram.com") : GraphApiBaseUrl);
+
     /// <summary>One HTTP request's budget. A POST that times out is ambiguous: it may have been applied.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -1,15 +1,18 @@
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PublisherService.Platforms.Meta;
 
 namespace SocialSync.PublisherService.Platforms.WhatsApp;
 
 /// <summary>
-/// Sends a post to each of the channel's recipients through the WhatsApp Cloud API (<see cref="WhatsAppMessages"/>).
-/// Each message sent is remembered (its wamid) so a retry sends only what is missing. WhatsApp has no idempotency
+/// Sends a post to each of its recipients (the post's own, else the channel's) through the WhatsApp Cloud API
+/// (<see cref="WhatsAppMessages"/>). Each message sent is saved (its wamid, fenced by the attempt) before the next one
+/// goes out, so a retry after a crash midway sends only what is missing. WhatsApp has no idempotency
 /// key and no way to look a message up, so a send whose answer was lost follows the channel's ambiguous-send policy:
 /// mark the post unconfirmed (default) or resend once.
 /// </summary>
-public sealed partial class WhatsAppPublisher(GraphApiClient graph, ILogger<WhatsAppPublisher> log) : IPlatformPublisher
+public sealed partial class WhatsAppPublisher(GraphApiClient graph, IPlatformStateStore stateStore, ILogger<WhatsAppPublisher> log)
+    : IPlatformPublisher
 {
     public Platform Platform => Platform.Whatsapp;
 
@@ -35,38 +38,44 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, ILogger<What
     {
         var state = WhatsAppState.Parse(job.PlatformStateJson);
         var resendOnce = ResendsOnce(job);
-        foreach (var recipient in job.Channel.Settings.Recipients)
+        var sends = Recipients(job)
+            .SelectMany(recipient => WhatsAppMessages.Build(job.Post.Content, job.Channel.Settings, recipient)
+                .Select((message, step) => (Key: $"{recipient}#{step}", Recipient: recipient, Message: message)))
+            .Where(send => !state.Sent.ContainsKey(send.Key))
+            .ToList();
+        for (var i = 0; i < sends.Count; i++)
         {
-            var messages = WhatsAppMessages.Build(job.Post.Content, job.Channel.Settings, recipient);
-            for (var step = 0; step < messages.Count; step++)
+            var (key, recipient, message) = sends[i];
+            while (true)
             {
-                var key = $"{recipient}#{step}";
-                if (state.Sent.ContainsKey(key))
+                try
                 {
-                    continue;
+                    var response = await graph.PostAsync($"{job.Channel.AccountId}/messages", message, job.Channel.AccessToken, cancellationToken);
+                    state.Sent[key] = response.GetProperty("messages")[0].GetProperty("id").GetString() ?? "";
+                    break;
                 }
-                while (true)
+                catch (GraphApiException ex)
                 {
-                    try
-                    {
-                        var response = await graph.PostAsync($"{job.Channel.AccountId}/messages", messages[step], job.Channel.AccessToken, cancellationToken);
-                        state.Sent[key] = response.GetProperty("messages")[0].GetProperty("id").GetString() ?? "";
-                        break;
-                    }
-                    catch (GraphApiException ex)
-                    {
-                        return ex.ToFailedResult(state.ToJson());
-                    }
-                    catch (AmbiguousRequestException ex)
-                    {
-                        if (!resendOnce || state.Resent)
-                        {
-                            return new UnconfirmedResult($"Sending to {Mask(recipient)} got no answer ({ex.InnerException?.GetType().Name}); it may have been delivered.", state.ToJson());
-                        }
-                        state.Resent = true;
-                        LogResending(job.Post.PostId);
-                    }
+                    return ex.ToFailedResult(state.ToJson());
                 }
+                catch (AmbiguousRequestException ex)
+                {
+                    if (!resendOnce || state.Resent)
+                    {
+                        return new UnconfirmedResult($"Sending to {Mask(recipient)} got no answer ({ex.InnerException?.GetType().Name}); it may have been delivered.", state.ToJson());
+                    }
+                    state.Resent = true;
+                    LogResending(job.Post.PostId);
+                }
+            }
+            // The outcome report carries the last wamid; every earlier one is saved before the next send, so a
+            // crash midway leaves the next attempt knowing exactly who already has the post.
+            if (i < sends.Count - 1 && !await stateStore.SaveAsync(job, state.ToJson(), cancellationToken))
+            {
+                LogStoppedUnsaved(job.Post.PostId, job.Attempt);
+                return new FailedResult(ErrorClass.Transient,
+                    "Could not record the messages already sent; stopped so that no recipient gets the post twice. Will retry the rest.",
+                    0, null, null, state.ToJson());
             }
         }
 
@@ -74,10 +83,17 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, ILogger<What
         return new PublishedResult(first, null, state.ToJson());
     }
 
+    /// <summary>The post's own recipients when it names some, else the channel's.</summary>
+    private static IReadOnlyList<string> Recipients(PublishJob job) =>
+        job.Post.Recipients.Count > 0 ? job.Post.Recipients : job.Channel.Settings.Recipients;
+
     private static bool ResendsOnce(PublishJob job) => job.Channel.Settings.AmbiguousSendPolicy == AmbiguousSendPolicy.ResendOnce;
 
     private static string Mask(string recipient) => recipient.Length <= 4 ? "****" : $"***{recipient[^4..]}";
 
     [LoggerMessage(1, LogLevel.Warning, "Post {PostId}: resending once after an unanswered WhatsApp send (channel policy)")]
     private partial void LogResending(string postId);
+
+    [LoggerMessage(2, LogLevel.Warning, "Post {PostId} attempt {Attempt}: the sent messages could not be recorded; stopped before the next send")]
+    private partial void LogStoppedUnsaved(string postId, int attempt);
 }

@@ -101,6 +101,16 @@ public static class ControlEndpoints
             return Results.Json(new { count = data.Count, data }, Json);
         });
 
+        emu.MapPut("/tokens/{token}", PutToken);
+        emu.MapGet("/tokens/{token}", (string token, EmulatorState state) =>
+            state.FindToken(token) is { } issued ? Results.Json(issued.View(state.Clock.GetUtcNow()), Json) : Results.NotFound());
+        emu.MapGet("/tokens", (EmulatorState state) =>
+        {
+            var now = state.Clock.GetUtcNow();
+            var data = state.Tokens.Values.OrderBy(t => t.IssuedAt).Select(t => t.View(now)).ToList();
+            return Results.Json(new { count = data.Count, data }, Json);
+        });
+
         emu.MapPost("/clock", AdvanceClock);
         emu.MapGet("/clock", (EmulatorState state) => Results.Json(ClockView(state), Json));
         emu.MapGet("/stats", (EmulatorState state) => Results.Json(state.Stats(), Json));
@@ -191,6 +201,29 @@ public static class ControlEndpoints
         Log.FaultAdded(logs.CreateLogger(typeof(ControlEndpoints)), fault.Id, fault.Times);
         return Results.Json(new { id = fault.Id }, Json);
     }
+
+    /// <summary>
+    /// Gives a token a known lifetime: issued ageSeconds ago (default 0), expiring expiresInSeconds from now (default:
+    /// 60 days after it was issued), or at issuedAt / expiresAt (ISO-8601 virtual times).
+    /// </summary>
+    private static async Task<IResult> PutToken(string token, HttpRequest request, EmulatorState state)
+    {
+        var body = await Lenient.ReadBodyAsync(request);
+        var now = state.Clock.GetUtcNow();
+        var issuedAt = Time(body, "issuedAt") ?? now.AddSeconds(-(Lenient.Double(body, "ageSeconds") ?? 0));
+        var expiresAt = Time(body, "expiresAt")
+            ?? (Lenient.Double(body, "expiresInSeconds") is { } seconds ? now.AddSeconds(seconds) : issuedAt + IssuedToken.LongLived);
+        var issued = new IssuedToken(token, issuedAt, expiresAt);
+        state.Tokens[token] = issued;
+        return Results.Json(issued.View(now), Json);
+    }
+
+    private static DateTimeOffset? Time(JsonObject body, string name) => Lenient.Str(body, name) switch
+    {
+        null => null,
+        var text when DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) => time,
+        var text => throw new ControlException($"{name} must be an ISO-8601 time, got \"{text}\""),
+    };
 
     private static async Task<IResult> PutAccount(string account, HttpRequest request, EmulatorState state, ILoggerFactory logs)
     {

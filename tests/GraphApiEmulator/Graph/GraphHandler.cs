@@ -152,7 +152,7 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
             return GraphResponse.Fail(ErrorCatalog.Create(tokenError.Code, tokenError.Subcode, route.Product, tokenError.Message));
         }
 
-        return account.ExpiredTokens.ContainsKey(request.Token)
+        return account.ExpiredTokens.ContainsKey(request.Token) || state.FindToken(request.Token)?.IsExpired(state.Clock.GetUtcNow()) == true
             ? GraphResponse.Fail(ErrorCatalog.Create(190, 463, route.Product))
             : null;
     }
@@ -176,7 +176,7 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
                 return InstagramApi.GetObject(state, request, request.Segments[0], now);
             case Operations.TokenExchange:
             case Operations.TokenRefresh:
-                return IssueToken(request, route);
+                return IssueToken(request, route, now);
             default:
                 return GraphResponse.Fail(route.Account is { } node
                     ? HttpMethods.IsPost(request.Method) && request.Segments.Count == 1
@@ -186,8 +186,12 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
         }
     }
 
-    /// <summary>Long-lived token exchange and IG token refresh: any token works unless marked expired for some account.</summary>
-    private GraphResponse IssueToken(GraphRequest request, GraphRoute route)
+    /// <summary>
+    /// Long-lived token exchange and IG token refresh, as Meta answers them: any token works unless marked expired
+    /// for some account or known (<see cref="IssuedToken"/>) and expired by the virtual clock; a known token is
+    /// refreshed only once it is 24 hours old. Each token issued is known from then on, with its 60-day lifetime.
+    /// </summary>
+    private GraphResponse IssueToken(GraphRequest request, GraphRoute route, DateTimeOffset now)
     {
         var token = request.Str("fb_exchange_token") ?? request.Str("access_token") ?? request.Token;
         if (string.IsNullOrEmpty(token))
@@ -203,12 +207,27 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
             }
         }
 
+        if (state.FindToken(token) is { } known)
+        {
+            if (known.IsExpired(now))
+            {
+                return GraphResponse.Fail(ErrorCatalog.Create(190, 463, route.Product));
+            }
+            if (route.Operation == Operations.TokenRefresh && now - known.IssuedAt < IssuedToken.MinimumAgeToRefresh)
+            {
+                return GraphResponse.Fail(ErrorCatalog.InvalidParameter(
+                    "(#100) The access token can be refreshed only once it is at least 24 hours old.", route.Product));
+            }
+        }
+
         var fresh = "EMU" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.NextInt64())) + Convert.ToHexString(BitConverter.GetBytes(state.NextRequestSeq()));
+        var expiresIn = route.Operation == Operations.TokenExchange ? 5183944 : (int)IssuedToken.LongLived.TotalSeconds;
+        state.Tokens[fresh] = new IssuedToken(fresh, now, now.AddSeconds(expiresIn));
         return GraphResponse.Ok(new JsonObject
         {
             ["access_token"] = fresh,
             ["token_type"] = "bearer",
-            ["expires_in"] = route.Operation == Operations.TokenExchange ? 5183944 : 5184000,
+            ["expires_in"] = expiresIn,
         });
     }
 

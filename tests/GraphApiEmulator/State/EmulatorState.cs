@@ -44,6 +44,12 @@ public sealed class EmulatorState
 
     public FaultStore Faults { get; } = new();
 
+    /// <summary>Tokens with a known lifetime (<see cref="IssuedToken"/>), by token.</summary>
+    public ConcurrentDictionary<string, IssuedToken> Tokens { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The lifetime of <paramref name="token"/> when the emulator knows it, else null (valid forever).</summary>
+    public IssuedToken? FindToken(string? token) => token is not null && Tokens.TryGetValue(token, out var issued) ? issued : null;
+
     public AccountState Account(string id) => Accounts.GetOrAdd(id, static key => new AccountState(key));
 
     public AccountState? FindAccount(string? id) => id is not null && Accounts.TryGetValue(id, out var account) ? account : null;
@@ -142,7 +148,7 @@ public sealed class EmulatorState
         clock_offset_seconds = Clock.Offset.TotalSeconds,
     };
 
-    /// <summary>Clears journal, effects, faults, accounts, containers, media and counters (the clock keeps running).</summary>
+    /// <summary>Clears journal, effects, faults, accounts, containers, media, tokens and counters (the clock keeps running).</summary>
     public void Reset()
     {
         Faults.Clear();
@@ -151,6 +157,7 @@ public sealed class EmulatorState
         Accounts.Clear();
         Containers.Clear();
         Media.Clear();
+        Tokens.Clear();
         Interlocked.Exchange(ref requests, 0);
         Interlocked.Exchange(ref dropped, 0);
         Interlocked.Exchange(ref faultsFired, 0);

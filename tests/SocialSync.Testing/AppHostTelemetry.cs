@@ -1,9 +1,9 @@
-namespace SocialSync.Observability.Tests;
+namespace SocialSync.Testing;
 
 /// <summary>
 /// The telemetry settings the AppHost gives every project it starts in Development (what `./build.sh run` does):
 /// a sampler that records every span whatever its parent says, and short export delays. The traced tests run the
-/// services with them, as users run them; <see cref="DashboardTraceTests"/> checks them against the AppHost's own
+/// services with them, as users run them, and so does the soak; DashboardTraceTests checks them against the AppHost's own
 /// resources, so this copy cannot drift from what the AppHost really sets.
 /// </summary>
 public static class AppHostTelemetry
