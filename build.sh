@@ -128,7 +128,13 @@ case "$cmd" in
     exec dotnet run --project tests/SocialSync.Benchmarks -c Release --no-build -- "$@"
     ;;
   token)
-    exec dotnet run --project PostsService -v quiet -- mint-token "$@"
+    # Signed with the key the AppHost generated for this machine (kept in its user secrets by ./build.sh run).
+    key=$(dotnet user-secrets list --project SocialSync.AppHost 2>/dev/null | sed -n 's/^Parameters:jwt-signing-key = //p')
+    if [ -z "$key" ]; then
+      echo "no signing key yet: ./build.sh run generates one on its first start" >&2
+      exit 1
+    fi
+    Auth__SigningKey=$key exec dotnet run --project PostsService -v quiet -- mint-token "$@"
     ;;
   *)
     echo "usage: ./build.sh run | test | protos | chaos [--posts N] | bench | token [user-uuid]" >&2

@@ -2,9 +2,11 @@ using SocialSync.AppHost.Infrastructure;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-var jwtSigningKey = builder.AddParameter("jwt-signing-key", "socialsync-development-signing-key-change-me-0123456789", secret: true);
-var tokenEncryptionKey = builder.AddParameter("token-encryption-key", "c29jaWFsc3luYy1kZXYtdG9rZW4ta2V5LTMyYnl0ZXM=", secret: true);
-var dbAppPassword = builder.AddParameter("postsdb-app-password", "socialsync-app-dev-password", secret: true);
+// No key or password has a value written here: each is generated on the first run and kept in this project's user
+// secrets (so tokens and encrypted channel tokens stay valid across runs); a deployment supplies its own.
+var jwtSigningKey = builder.AddGeneratedSecret("jwt-signing-key");
+var tokenEncryptionKey = builder.AddGeneratedSecret("token-encryption-key");
+var dbAppPassword = builder.AddGeneratedSecret("postsdb-app-password");
 
 var (postsdb, redis) = builder.AddSocialSyncInfrastructure();
 

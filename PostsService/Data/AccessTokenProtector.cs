@@ -5,7 +5,8 @@ namespace SocialSync.PostsService.Data;
 
 /// <summary>
 /// Encrypts channel access tokens at rest with AES-256-GCM. Layout: version(1) | nonce(12) | tag(16) | ciphertext.
-/// The key is base64 in Tokens:EncryptionKey (an AppHost secret parameter).
+/// The key is Tokens:EncryptionKey, a secret setting required at start-up (the AppHost generates it): its base64
+/// bytes, or its text where it is not base64, hashed to 256 bits.
 /// </summary>
 public sealed class AccessTokenProtector
 {
@@ -14,12 +15,13 @@ public sealed class AccessTokenProtector
     private const int TagSize = 16;
     private readonly byte[] _key;
 
+    public const string KeySetting = "Tokens:EncryptionKey";
+
     public AccessTokenProtector(IConfiguration configuration)
     {
-        var configured = configuration["Tokens:EncryptionKey"];
-        _key = string.IsNullOrWhiteSpace(configured)
-            ? SHA256.HashData("socialsync-development-token-key"u8)
-            : SHA256.HashData(Convert.FromBase64String(configured));
+        var configured = configuration[KeySetting] is { Length: > 0 } key ? key : throw new InvalidOperationException($"{KeySetting} is not set.");
+        var bytes = new byte[configured.Length];
+        _key = SHA256.HashData(Convert.TryFromBase64String(configured, bytes, out var written) ? bytes.AsSpan(0, written) : Encoding.UTF8.GetBytes(configured));
     }
 
     public byte[] Protect(string token)

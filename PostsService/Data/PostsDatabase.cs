@@ -23,7 +23,11 @@ public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configu
 
     public NpgsqlDataSource App => _app.Value;
 
-    public string AppRolePassword { get; } = configuration["Database:AppPassword"] ?? "socialsync-app-dev-password";
+    /// <summary>The API role's password: a secret setting, required at start-up (no default ships).</summary>
+    public const string AppPasswordSetting = "Database:AppPassword";
+
+    public string AppRolePassword { get; } = configuration[AppPasswordSetting]
+        ?? throw new InvalidOperationException($"{AppPasswordSetting} is not set.");
 
     /// <summary>Runs <paramref name="work"/> in a transaction that sees only <paramref name="userId"/>'s rows.</summary>
     public async Task<T> InUserTransactionAsync<T>(Guid userId, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)
@@ -52,7 +56,7 @@ public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configu
         var builder = new NpgsqlConnectionStringBuilder(owner.ConnectionString)
         {
             Username = AppRole,
-            Password = configuration["Database:AppPassword"] ?? "socialsync-app-dev-password",
+            Password = configuration[AppPasswordSetting],
             // The API runs a handful of statements over and over: prepare them once per connection.
             MaxAutoPrepare = AutoPreparedStatements,
             AutoPrepareMinUsages = 2,

@@ -4,7 +4,8 @@ namespace SocialSync.PostsService.Extensions;
 
 /// <summary>
 /// `dotnet run --project PostsService -- mint-token [user-uuid] [hours]` prints a user token signed with the
-/// configured key (the development key by default), for grpcurl, buf curl and curl.
+/// configured key Auth:SigningKey, for grpcurl, buf curl and curl; `./build.sh token` passes the key the AppHost
+/// generated.
 /// </summary>
 public static class DevelopmentTokenCommand
 {
@@ -16,7 +17,14 @@ public static class DevelopmentTokenCommand
         }
         var userId = args.Length > 1 ? Guid.Parse(args[1]) : Guid.NewGuid();
         var hours = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 12;
-        var issuer = new TokenIssuer(configuration.GetAuthOptions(), TimeProvider.System);
+        var options = configuration.GetAuthOptions();
+        if (SecretSettings.Refusal("Auth:SigningKey", options.SigningKey) is { } refusal)
+        {
+            Console.Error.WriteLine(refusal);
+            Environment.ExitCode = SecretSettings.ExitCode;
+            return true;
+        }
+        var issuer = new TokenIssuer(options, TimeProvider.System);
         Console.WriteLine(issuer.CreateUserToken(userId, TimeSpan.FromHours(hours)));
         return true;
     }

@@ -22,6 +22,7 @@ public static class Extensions
             dataSource.ConnectionStringBuilder.NoResetOnClose = PostsDatabase.NoSessionState;
         });
         builder.AddSocialSyncAuthentication();
+        builder.RequirePostsSecrets();
 
         var services = builder.Services;
         services.AddSingleton<PostsDatabase>();
@@ -73,6 +74,22 @@ public static class Extensions
         // Request bytes that do not decode are INVALID_ARGUMENT, not UNKNOWN (DecodingServiceMethodProvider). Last, as
         // AddGrpc, which the registrations above may call again, adds Grpc.AspNetCore's own binder when it is missing.
         services.BindGrpcServicesDecodingStrictly();
+    }
+
+    /// <summary>
+    /// The channel-token encryption key and the API role's database password are secrets without a default that ships
+    /// (<see cref="SecretSettings"/>); the values checked here are the ones the stores read.
+    /// </summary>
+    private static void RequirePostsSecrets(this WebApplicationBuilder builder)
+    {
+        foreach (var (setting, developmentValue) in new[]
+        {
+            (AccessTokenProtector.KeySetting, SecretSettings.DevelopmentTokenEncryptionKey),
+            (PostsDatabase.AppPasswordSetting, SecretSettings.DevelopmentDatabasePassword),
+        })
+        {
+            builder.Configuration[setting] = SecretSettings.Require(builder.Configuration, builder.Environment, setting, developmentValue);
+        }
     }
 
     public static async Task MigrateDatabaseAsync(this WebApplication app)

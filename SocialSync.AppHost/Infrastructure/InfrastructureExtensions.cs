@@ -18,7 +18,7 @@ public static class InfrastructureExtensions
     public static (IResourceBuilder<IResourceWithConnectionString> Postsdb, IResourceBuilder<IResourceWithConnectionString> Redis)
         AddSocialSyncInfrastructure(this IDistributedApplicationBuilder builder)
     {
-        var password = builder.AddParameter("postgres-password", "socialsync-dev-password", secret: true);
+        var password = builder.AddGeneratedSecret("postgres-password");
         var mode = builder.Configuration["SocialSync:Infrastructure"] ?? "auto";
         var useContainers = mode switch
         {
@@ -35,6 +35,13 @@ public static class InfrastructureExtensions
 
         return (builder.AddLocalPostgres(password), builder.AddLocalRedis());
     }
+
+    /// <summary>
+    /// A secret parameter generated on the first run (64 letters and digits, also valid base64) and persisted in the
+    /// AppHost's user secrets; configuration (Parameters:name) overrides it.
+    /// </summary>
+    public static IResourceBuilder<ParameterResource> AddGeneratedSecret(this IDistributedApplicationBuilder builder, string name) =>
+        builder.AddParameter(name, new GenerateParameterDefault { MinLength = 64, Special = false }, secret: true, persist: true);
 
     private static IResourceBuilder<IResourceWithConnectionString> AddLocalPostgres(
         this IDistributedApplicationBuilder builder, IResourceBuilder<ParameterResource> password)

@@ -56,5 +56,8 @@ done
 if ! "$bin_dir/psql" -h /tmp -p "$port" -U postgres -Atc "select 1 from pg_database where datname = '$database'" | grep -q 1; then
   "$bin_dir/createdb" -h /tmp -p "$port" -U postgres "$database"
 fi
+# The password is the AppHost's parameter, not the data folder's: set it on every start, so a data folder made with an
+# earlier password (or before the AppHost generated one) follows the parameter. Local socket connections are trusted.
+printf "alter role postgres with password :'password';\n" | "$bin_dir/psql" -q -h /tmp -p "$port" -U postgres -v password="$password" >/dev/null
 echo "postgres ready on port $port, database $database"
 wait "$pid"

@@ -18,7 +18,8 @@ public sealed class AuthOptions
     public const string SectionName = "Auth";
     public const string DevelopmentSigningKey = "socialsync-development-signing-key-change-me-0123456789";
 
-    public string SigningKey { get; set; } = DevelopmentSigningKey;
+    /// <summary>No default: <see cref="SocialSyncAuth.GetAuthOptions(IConfiguration, IHostEnvironment)"/> requires it.</summary>
+    public string SigningKey { get; set; } = "";
     public string Issuer { get; set; } = "socialsync";
     public string Audience { get; set; } = "socialsync";
     public string ServiceName { get; set; } = "socialsync-service";
@@ -36,9 +37,18 @@ public static class SocialSyncAuth
     public static AuthOptions GetAuthOptions(this IConfiguration configuration) =>
         configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
 
+    /// <summary>The JWT settings, with the signing key required as a secret (<see cref="SecretSettings"/>).</summary>
+    public static AuthOptions GetAuthOptions(this IConfiguration configuration, IHostEnvironment environment)
+    {
+        var options = configuration.GetAuthOptions();
+        options.SigningKey = SecretSettings.Require(configuration, environment, $"{AuthOptions.SectionName}:{nameof(AuthOptions.SigningKey)}",
+            AuthOptions.DevelopmentSigningKey);
+        return options;
+    }
+
     public static IHostApplicationBuilder AddSocialSyncAuthentication(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetAuthOptions();
+        var options = builder.Configuration.GetAuthOptions(builder.Environment);
         builder.Services.AddSingleton(options);
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(jwt =>

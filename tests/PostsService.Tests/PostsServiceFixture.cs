@@ -12,7 +12,7 @@ namespace SocialSync.PostsService.Tests;
 /// <summary>One PostgreSQL and one PostsService process shared by every test; each test makes its own users.</summary>
 public sealed class PostsServiceFixture : IAsyncLifetime
 {
-    public const string AppRolePassword = "posts-tests-app-password";
+    public static readonly string AppRolePassword = TestTokens.ServiceSecrets["Database__AppPassword"]!;
 
     private GrpcChannel? _channel;
 
@@ -40,8 +40,6 @@ public sealed class PostsServiceFixture : IAsyncLifetime
         Service = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
         {
             ["ConnectionStrings__postsdb"] = ConnectionString,
-            ["Database__AppPassword"] = AppRolePassword,
-            ["Tokens__EncryptionKey"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("posts-tests-encryption-key")),
         });
         await Service.StartAsync();
         _channel = GrpcChannel.ForAddress(Service.GrpcAddress);

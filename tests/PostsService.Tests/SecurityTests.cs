@@ -20,9 +20,9 @@ public sealed class SecurityTests(PostsServiceFixture fixture)
         { "garbage", "not-a-jwt" },
         { "wrong key", new TokenIssuer(new AuthOptions { SigningKey = "another-signing-key-that-is-long-enough-0123456789" }, TimeProvider.System)
             .CreateUserToken(Guid.NewGuid(), TimeSpan.FromHours(1)) },
-        { "expired", new TokenIssuer(new AuthOptions(), new FixedTime(DateTimeOffset.UtcNow.AddHours(-3)))
+        { "expired", new TokenIssuer(TestTokens.WithKey(new AuthOptions()), new FixedTime(DateTimeOffset.UtcNow.AddHours(-3)))
             .CreateUserToken(Guid.NewGuid(), TimeSpan.FromHours(1)) },
-        { "wrong audience", new TokenIssuer(new AuthOptions { Audience = "someone-else" }, TimeProvider.System)
+        { "wrong audience", new TokenIssuer(TestTokens.WithKey(new AuthOptions { Audience = "someone-else" }), TimeProvider.System)
             .CreateUserToken(Guid.NewGuid(), TimeSpan.FromHours(1)) },
     };
 

@@ -35,11 +35,11 @@ public sealed class AuthenticationTests(PostsServiceFixture fixture)
         var user = Guid.NewGuid();
         return kind switch
         {
-            "expired" => Token(new AuthOptions(), user, new ShiftedTime(TimeSpan.FromHours(-2))),
-            "not-yet-valid" => Token(new AuthOptions(), user, new ShiftedTime(TimeSpan.FromHours(2))),
+            "expired" => Token(TestTokens.WithKey(new AuthOptions()), user, new ShiftedTime(TimeSpan.FromHours(-2))),
+            "not-yet-valid" => Token(TestTokens.WithKey(new AuthOptions()), user, new ShiftedTime(TimeSpan.FromHours(2))),
             "wrong-signature" => Token(new AuthOptions { SigningKey = "an-attacker-signing-key-that-is-long-enough-0123456789" }, user),
-            "wrong-audience" => Token(new AuthOptions { Audience = "some-other-api" }, user),
-            "wrong-issuer" => Token(new AuthOptions { Issuer = "someone-else" }, user),
+            "wrong-audience" => Token(TestTokens.WithKey(new AuthOptions { Audience = "some-other-api" }), user),
+            "wrong-issuer" => Token(TestTokens.WithKey(new AuthOptions { Issuer = "someone-else" }), user),
             "not-a-jwt" => "definitely.not.a-token",
             "alg-none" => Base64Url("""{"alg":"none","typ":"JWT"}""") + "." +
                           Base64Url($$"""{"sub":"{{user}}","iss":"socialsync","aud":"socialsync","exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}}}""") + ".",

@@ -3,6 +3,7 @@ using Aspire.Hosting.Testing;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SocialSync.Testing;
 
 namespace SocialSync.EndToEnd.Tests;
 
@@ -26,6 +27,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         [
             "SocialSync:Infrastructure=local",
             $"SocialSync:DataDirectory={_dataDirectory}",
+            .. TestTokens.AppHostSecretArguments,
         ]);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         App = await builder.BuildAsync().WaitAsync(StartTimeout);

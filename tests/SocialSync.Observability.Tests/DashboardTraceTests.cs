@@ -38,6 +38,7 @@ public sealed class DashboardAppHost : IAsyncLifetime
             [
                 "SocialSync:Infrastructure=local",
                 $"SocialSync:DataDirectory={_dataDirectory}",
+                .. TestTokens.AppHostSecretArguments,
                 // Known keys (instead of generated ones saved in the user's secrets): the API key lets the test read
                 // the dashboard's telemetry API.
                 $"AppHost:DashboardApiKey={_apiKey}",

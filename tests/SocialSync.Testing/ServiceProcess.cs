@@ -21,6 +21,11 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__SocialSync"] = "Information",
         };
+        // Production refuses any key or password written in the repository: this test run's random ones.
+        foreach (var (key, value) in TestTokens.ServiceSecrets)
+        {
+            _environment[key] = value;
+        }
         // The caller's settings win over these defaults (e.g. a test that captures Debug logs).
         foreach (var (key, value) in environment)
         {
