@@ -145,10 +145,13 @@ public sealed class DashboardTraceTests(DashboardAppHost apphost, ITestOutputHel
         await Polling.UntilAsync(async () => await posts.GetPostAsync(new GetPostRequest { Id = post.Id }, auth),
             p => p.Status is PostStatus.Published or PostStatus.Failed or PostStatus.Unconfirmed, TimeSpan.FromSeconds(60), "the post to be published");
 
-        // Found by its post id: the outcome's span names it, and its trace is the post's whole journey.
+        // Found by its post id: the outcome's span names it, and its trace is the post's whole journey. Each service
+        // exports on its own schedule (the publisher's span ends after the outcome it reported is recorded), so wait
+        // for the last service's part too before judging the trace.
         var spans = await Polling.UntilAsync(apphost.Traces.SpansAsync,
-            all => all.Any(s => s.Name == Spans.RecordOutcome && s.Attribute(Tags.PostId) == post.Id), TimeSpan.FromSeconds(30),
-            "the post's outcome in the dashboard");
+            all => all.Any(s => s.Name == Spans.RecordOutcome && s.Attribute(Tags.PostId) == post.Id)
+                && all.Any(s => s.Name == Spans.PublishPost && s.Attribute(Tags.PostId) == post.Id),
+            TimeSpan.FromSeconds(30), "the post's outcome and its publish span in the dashboard");
         var trace = spans.Single(s => s.Name == Spans.RecordOutcome && s.Attribute(Tags.PostId) == post.Id).TraceId;
         var inTrace = spans.Where(s => s.TraceId == trace).ToList();
         output.WriteLine(string.Join(Environment.NewLine, inTrace));
