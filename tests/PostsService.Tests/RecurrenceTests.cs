@@ -110,17 +110,9 @@ public sealed class RecurrenceTests(PostsServiceFixture fixture)
     {
         var user = fixture.NewUser();
         var channel = await fixture.CreateWhatsAppChannelAsync(user);
-        var post = await fixture.Posts.CreatePostAsync(new CreatePostRequest
-        {
-            ChannelId = channel.Id,
-            Content = new Content { Text = "Every day" },
-            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
-            Rrule = "FREQ=DAILY",
-        }, user.Headers);
+        var post = await CreateDailyPostAsync(user, channel, "Every day");
         // An outage: the occurrence is found two days overdue, beyond the 24 h misfire window.
-        await fixture.OwnerScalarAsync("update scheduled_posts set publish_at = publish_at - interval '2 days', due_at = publish_at - interval '2 days' where id = @id",
-            ("id", Guid.Parse(post.Id)));
-        var missedAt = post.PublishAt.ToDateTimeOffset().AddDays(-2);
+        var missedAt = await DueTwoDaysAgoAsync(post);
 
         var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { post.Id } }, _service);
 
@@ -140,18 +132,10 @@ public sealed class RecurrenceTests(PostsServiceFixture fixture)
     {
         var user = fixture.NewUser();
         var channel = await fixture.CreateWhatsAppChannelAsync(user);
-        var post = await fixture.Posts.CreatePostAsync(new CreatePostRequest
-        {
-            ChannelId = channel.Id,
-            Content = new Content { Text = "Every day, paused" },
-            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
-            Rrule = "FREQ=DAILY",
-        }, user.Headers);
+        var post = await CreateDailyPostAsync(user, channel, "Every day, paused");
         await fixture.Channels.PauseChannelAsync(new PauseChannelRequest { Id = channel.Id }, user.Headers);
         // A long pause: the occurrence came due two days ago, beyond the 24 h misfire window.
-        await fixture.OwnerScalarAsync("update scheduled_posts set publish_at = publish_at - interval '2 days', due_at = publish_at - interval '2 days' where id = @id",
-            ("id", Guid.Parse(post.Id)));
-        var missedAt = post.PublishAt.ToDateTimeOffset().AddDays(-2);
+        var missedAt = await DueTwoDaysAgoAsync(post);
 
         await fixture.Channels.ResumeChannelAsync(new ResumeChannelRequest { Id = channel.Id }, user.Headers);
 
@@ -180,5 +164,22 @@ public sealed class RecurrenceTests(PostsServiceFixture fixture)
         var series = await SeriesAsync(user, recurring.Id);
         Assert.Equal(PostStatus.Cancelled, series.Single(p => p.Id == next.Id).Status);
         Assert.DoesNotContain(series, p => p.Status == PostStatus.Queued);
+    }
+
+    private async Task<ScheduledPost> CreateDailyPostAsync(TestUser user, Channel channel, string text) =>
+        await fixture.Posts.CreatePostAsync(new CreatePostRequest
+        {
+            ChannelId = channel.Id,
+            Content = new Content { Text = text },
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
+            Rrule = "FREQ=DAILY",
+        }, user.Headers);
+
+    /// <summary>Moves the occurrence two days back (beyond the 24 h misfire window); returns when it was due.</summary>
+    private async Task<DateTimeOffset> DueTwoDaysAgoAsync(ScheduledPost post)
+    {
+        await fixture.OwnerScalarAsync("update scheduled_posts set publish_at = publish_at - interval '2 days', due_at = publish_at - interval '2 days' where id = @id",
+            ("id", Guid.Parse(post.Id)));
+        return post.PublishAt.ToDateTimeOffset().AddDays(-2);
     }
 }
