@@ -42,8 +42,18 @@ public sealed class RequestSizeTests(LimitedPostsServiceFixture fixture)
         });
 
         using var refused = await fixture.RestAsync(HttpMethod.Post, "/api/posts", TestTokens.User(userId), body);
+        // The same body sent in chunks, with no Content-Length to refuse it by: cut off once it passes the limit.
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, "/api/posts")
+        {
+            Content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(body))),
+        };
+        chunked.Headers.TransferEncodingChunked = true;
+        chunked.Headers.Authorization = new("Bearer", TestTokens.User(userId));
+        chunked.Content.Headers.ContentType = new("application/json");
+        using var refusedChunked = await fixture.Http.SendAsync(chunked);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refusedChunked.StatusCode);
         await AssertHealthyAsync(TestTokens.ForUser(userId));
     }
 
