@@ -14,9 +14,12 @@ public sealed partial class SecretSettingsTests
     public static TheoryData<string, string, string?, string> Refusals => new()
     {
         // service, setting (as an environment variable), value (null: unset), what the line says
-        { "PostsService", "Auth__SigningKey", AuthOptions.DevelopmentSigningKey, "Auth:SigningKey is a value published in the SocialSync repository" },
-        { "SchedulerService", "Auth__SigningKey", null, "Auth:SigningKey is not set" },
-        { "PublisherService", "Auth__SigningKey", "short-key", "Auth:SigningKey is 9 characters long" },
+        { "PostsService", "Auth__Users__SigningKey", UserTokenOptions.DevelopmentSigningKey, "Auth:Users:SigningKey is a value published in the SocialSync repository" },
+        { "SchedulerService", "Auth__Services__SigningKey", null, "Auth:Services:SigningKey is not set" },
+        { "PublisherService", "Auth__Services__SigningKey", "short-key", "Auth:Services:SigningKey is 9 characters long" },
+        { "PostsService", "Auth__Services__SigningKey", ServiceTokenOptions.DevelopmentSigningKey, "Auth:Services:SigningKey is a value published" },
+        { "PostsService", "Auth__Users__SigningKey", null, "neither Auth:Users:Authority nor Auth:Users:SigningKey is set" },
+        { "PostsService", "Auth__Users__Authority", "http://idp.example.com/realms/socialsync", "Auth:Users:Authority is not an https URL" },
         { "PostsService", "Tokens__EncryptionKey", SecretSettings.DevelopmentTokenEncryptionKey, "Tokens:EncryptionKey is a value published" },
         { "PostsService", "Database__AppPassword", null, "Database:AppPassword is not set" },
     };
@@ -34,10 +37,24 @@ public sealed partial class SecretSettingsTests
     }
 
     [Fact]
+    public async Task PostsService_outside_Development_refuses_a_user_key_equal_to_the_service_key()
+    {
+        var (exitCode, stderr) = await RunAsync("PostsService",
+            new Dictionary<string, string?> { ["Auth__Users__SigningKey"] = TestTokens.ServiceSigningKey }, "Production");
+
+        Assert.Equal(SecretSettings.ExitCode, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("Auth:Users:SigningKey equals Auth:Services:SigningKey", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task In_Development_a_missing_secret_falls_back_and_the_service_starts()
     {
         // Without PostgreSQL PostsService stops later, at its migration; it must not stop for the secrets.
-        var unset = new Dictionary<string, string?> { ["Auth__SigningKey"] = null, ["Tokens__EncryptionKey"] = null, ["Database__AppPassword"] = null };
+        var unset = new Dictionary<string, string?>
+        {
+            ["Auth__Users__SigningKey"] = null, ["Auth__Services__SigningKey"] = null, ["Tokens__EncryptionKey"] = null, ["Database__AppPassword"] = null,
+        };
         var (exitCode, stderr) = await RunAsync("PostsService", unset, "Development",
             extra: new() { ["ConnectionStrings__postsdb"] = "Host=127.0.0.1;Port=1;Database=none;Username=none;Timeout=1" });
 
@@ -48,7 +65,7 @@ public sealed partial class SecretSettingsTests
     [Fact]
     public void Every_secret_value_written_in_the_repository_is_refused()
     {
-        // Literals assigned to a secret setting (Auth:SigningKey, Tokens:EncryptionKey, Database:AppPassword, the
+        // Literals assigned to a secret setting (Auth:Users:SigningKey, Auth:Services:SigningKey, Tokens:EncryptionKey, Database:AppPassword, the
         // AppHost's parameters and the PostgreSQL password) anywhere in tracked text: each must be in the published list.
         var literals = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(RepositoryPaths.Root, "*", SearchOption.AllDirectories)
@@ -67,7 +84,7 @@ public sealed partial class SecretSettingsTests
             }
         }
 
-        Assert.Contains(AuthOptions.DevelopmentSigningKey, literals); // the scan reads what it should
+        Assert.Contains(UserTokenOptions.DevelopmentSigningKey, literals); // the scan reads what it should
         var unlisted = literals.Where(v => SecretSettings.Refusal("setting", v) is null).Order(StringComparer.Ordinal).ToList();
         Assert.True(unlisted.Count == 0, $"secret values written in the repository but not refused: {string.Join(", ", unlisted)}");
     }
@@ -77,7 +94,7 @@ public sealed partial class SecretSettingsTests
     {
         var appHost = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "SocialSync.AppHost", "AppHost.cs"))
             + File.ReadAllText(Path.Combine(RepositoryPaths.Root, "SocialSync.AppHost", "Infrastructure", "InfrastructureExtensions.cs"));
-        foreach (var parameter in new[] { "jwt-signing-key", "token-encryption-key", "postsdb-app-password", "postgres-password" })
+        foreach (var parameter in new[] { "jwt-signing-key", "service-signing-key", "token-encryption-key", "postsdb-app-password", "postgres-password" })
         {
             Assert.Contains($"AddGeneratedSecret(\"{parameter}\")", appHost, StringComparison.Ordinal);
         }
