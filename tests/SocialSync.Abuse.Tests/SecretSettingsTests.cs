@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using SocialSync.ServiceDefaults.Security;
 using SocialSync.Testing;
 
@@ -9,7 +8,7 @@ namespace SocialSync.Abuse.Tests;
 /// No key or password has a default that ships: outside Development every service refuses to start when a secret
 /// setting is missing, too short, or a value written in this repository, with one line naming the setting.
 /// </summary>
-public sealed partial class SecretSettingsTests
+public sealed class SecretSettingsTests
 {
     public static TheoryData<string, string, string?, string> Refusals => new()
     {
@@ -65,25 +64,7 @@ public sealed partial class SecretSettingsTests
     [Fact]
     public void Every_secret_value_written_in_the_repository_is_refused()
     {
-        // Literals assigned to a secret setting (Auth:Users:SigningKey, Auth:Services:SigningKey, Tokens:EncryptionKey, Database:AppPassword, the
-        // AppHost's parameters and the PostgreSQL password) anywhere in tracked text: each must be in the published list.
-        var literals = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(RepositoryPaths.Root, "*", SearchOption.AllDirectories)
-                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                                 && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                                 && !f.Contains($"{Path.DirectorySeparatorChar}.git{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                                 && !f.Contains("node_modules", StringComparison.Ordinal))
-                     .Where(f => Path.GetExtension(f) is ".cs" or ".json" or ".sh" or ".md" or ".yml" or ".yaml"))
-        {
-            foreach (var line in File.ReadLines(file).Where(l => SecretName().IsMatch(l)))
-            {
-                foreach (Match literal in Literal().Matches(line))
-                {
-                    literals.Add(literal.Groups["value"].Value);
-                }
-            }
-        }
-
+        var literals = RepositorySecrets.Literals();
         Assert.Contains(UserTokenOptions.DevelopmentSigningKey, literals); // the scan reads what it should
         var unlisted = literals.Where(v => SecretSettings.Refusal("setting", v) is null).Order(StringComparer.Ordinal).ToList();
         Assert.True(unlisted.Count == 0, $"secret values written in the repository but not refused: {string.Join(", ", unlisted)}");
@@ -100,13 +81,6 @@ public sealed partial class SecretSettingsTests
         }
         Assert.DoesNotContain("AddParameter(\"", appHost.Replace("AddParameter(name,", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
-
-    // A line that names a secret setting, and a quoted literal of 8+ characters on it.
-    [GeneratedRegex(@"SigningKey|EncryptionKey|AppPassword|POSTGRES_PASSWORD|postgres-password|app-password|signing-key|encryption-key")]
-    private static partial Regex SecretName();
-
-    [GeneratedRegex("\"(?<value>[^\"\\s{}$()|]{8,})\"")]
-    private static partial Regex Literal();
 
     private static async Task<(int ExitCode, string Stderr)> RunAsync(string project, Dictionary<string, string?> secrets, string environment,
         Dictionary<string, string?>? extra = null)
