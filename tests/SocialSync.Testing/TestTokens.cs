@@ -30,6 +30,7 @@ public static class TestTokens
         $"Parameters:token-encryption-key={RandomSecret()}",
         $"Parameters:postsdb-app-password={RandomSecret()}",
         $"Parameters:postgres-password={RandomSecret()}",
+        $"Parameters:identitydb-password={RandomSecret()}",
     ];
 
     public static readonly AuthOptions Options = WithKey(new AuthOptions());
