@@ -67,12 +67,18 @@ public static class InfrastructureExtensions
         builder.Eventing.Subscribe<ResourceReadyEvent>(server, async (_, ct) =>
             await ProvisionOwnedDatabaseAsync(await admin.GetValueAsync(ct) ?? "", name, role, await password.Resource.GetValueAsync(ct) ?? "", ct));
 
-        var healthCheck = $"{name}-ready";
-        builder.Services.AddHealthChecks().AddAsyncCheck(healthCheck, async ct =>
+        database.WithHealthCheck(builder.AddOpensCheck($"{name}-ready", database.Resource)).WaitFor(builder.CreateResourceBuilder(server));
+        return database;
+    }
+
+    /// <summary>A health check named <paramref name="name"/>: healthy once a connection with <paramref name="database"/>'s connection string opens.</summary>
+    private static string AddOpensCheck(this IDistributedApplicationBuilder builder, string name, IResourceWithConnectionString database)
+    {
+        builder.Services.AddHealthChecks().AddAsyncCheck(name, async ct =>
         {
             try
             {
-                var cs = await ((IResourceWithConnectionString)database.Resource).GetConnectionStringAsync(ct);
+                var cs = await database.GetConnectionStringAsync(ct);
                 await using var connection = new NpgsqlConnection(cs + ";Timeout=3;Pooling=false");
                 await connection.OpenAsync(ct);
                 return HealthCheckResult.Healthy();
@@ -82,8 +88,7 @@ public static class InfrastructureExtensions
                 return HealthCheckResult.Unhealthy(ex.Message);
             }
         });
-        database.WithHealthCheck(healthCheck).WaitFor(builder.CreateResourceBuilder(server));
-        return database;
+        return name;
     }
 
     private static async Task ProvisionOwnedDatabaseAsync(string adminConnectionString, string database, string role, string password, CancellationToken ct)
@@ -140,22 +145,7 @@ public static class InfrastructureExtensions
         var postsdb = builder.AddConnectionString(DatabaseName, ReferenceExpression.Create(
             $"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)};Username=postgres;Password={password};Database={DatabaseName}"));
 
-        var healthCheck = "postgres-ready";
-        builder.Services.AddHealthChecks().AddAsyncCheck(healthCheck, async ct =>
-        {
-            try
-            {
-                var cs = await ((IResourceWithConnectionString)postsdb.Resource).GetConnectionStringAsync(ct);
-                await using var connection = new NpgsqlConnection(cs + ";Timeout=3;Pooling=false");
-                await connection.OpenAsync(ct);
-                return HealthCheckResult.Healthy();
-            }
-            catch (Exception ex)
-            {
-                return HealthCheckResult.Unhealthy(ex.Message);
-            }
-        });
-        postgres.WithHealthCheck(healthCheck);
+        postgres.WithHealthCheck(builder.AddOpensCheck("postgres-ready", postsdb.Resource));
         postsdb.WaitFor(postgres);
         return postsdb;
     }
