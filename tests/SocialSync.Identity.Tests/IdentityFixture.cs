@@ -28,17 +28,26 @@ public sealed class IdentityFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Postgres = await PostgresServer.StartAsync();
-        var password = TestTokens.RandomSecret();
-        await ProvisionAsync(password);
-        Identity = new ServiceProcess("identity", "SocialSync.Identity", new Dictionary<string, string?>
+        try
         {
-            ["ConnectionStrings__identitydb"] = $"Host=127.0.0.1;Port={Postgres.Port};Username={Role};Password={password};Database={Database}",
-            ["Identity__RequireHttps"] = "false",
-            ["Identity__MaxFailedSignIns"] = MaxFailedSignIns.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Identity__WebClient__RedirectUris__0"] = WebRedirectUri.AbsoluteUri,
-        });
-        Identity.SetEnvironment("Identity__Issuer", Identity.HttpAddress.AbsoluteUri);
-        await Identity.StartAsync();
+            var password = TestTokens.RandomSecret();
+            await ProvisionAsync(password);
+            Identity = new ServiceProcess("identity", "SocialSync.Identity", new Dictionary<string, string?>
+            {
+                ["ConnectionStrings__identitydb"] = $"Host=127.0.0.1;Port={Postgres.Port};Username={Role};Password={password};Database={Database}",
+                ["Identity__RequireHttps"] = "false",
+                ["Identity__MaxFailedSignIns"] = MaxFailedSignIns.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Identity__WebClient__RedirectUris__0"] = WebRedirectUri.AbsoluteUri,
+            });
+            Identity.SetEnvironment("Identity__Issuer", Identity.HttpAddress.AbsoluteUri);
+            await Identity.StartAsync();
+        }
+        catch
+        {
+            // xunit does not dispose a fixture whose start failed: stop PostgreSQL here, or it outlives the run.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>What the AppHost does before the provider starts: its role, and a database that role owns and only it may open.</summary>
