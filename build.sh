@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SocialSync's one entry point: ./build.sh run | test | protos | chaos | bench | token [user-uuid]
+# SocialSync's one entry point: ./build.sh run | test | protos | chaos | bench | token [user-uuid | --identity --email E --password P]
 # Each command installs what a fresh Debian 12 + .NET 10 machine lacks (redis-server, PostgreSQL binaries, npm).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -128,6 +128,11 @@ case "$cmd" in
     exec dotnet run --project tests/SocialSync.Benchmarks -c Release --no-build -- "$@"
     ;;
   token)
+    # --identity: from the running identity provider (./build.sh run), for a local account (signed up if new).
+    if [ "${1:-}" = "--identity" ]; then
+      shift
+      exec dotnet run --project SocialSync.Identity -v quiet -- token "$@"
+    fi
     # Signed with the key the AppHost generated for this machine (kept in its user secrets by ./build.sh run).
     key=$(dotnet user-secrets list --project SocialSync.AppHost 2>/dev/null | sed -n 's/^Parameters:jwt-signing-key = //p')
     if [ -z "$key" ]; then
@@ -137,7 +142,7 @@ case "$cmd" in
     Auth__Users__SigningKey=$key exec dotnet run --project PostsService -v quiet -- mint-token "$@"
     ;;
   *)
-    echo "usage: ./build.sh run | test | protos | chaos [--posts N] | bench | token [user-uuid]" >&2
+    echo "usage: ./build.sh run | test | protos | chaos [--posts N] | bench | token [user-uuid | --identity --email E --password P [--issuer URL]]" >&2
     exit 2
     ;;
 esac

@@ -10,12 +10,21 @@ var jwtSigningKey = builder.AddGeneratedSecret("jwt-signing-key");
 var serviceSigningKey = builder.AddGeneratedSecret("service-signing-key");
 var tokenEncryptionKey = builder.AddGeneratedSecret("token-encryption-key");
 var dbAppPassword = builder.AddGeneratedSecret("postsdb-app-password");
+var identityDbPassword = builder.AddGeneratedSecret("identitydb-password");
 
 var (postsdb, redis) = builder.AddSocialSyncInfrastructure();
+var identitydb = builder.AddOwnedDatabase("identitydb", role: "socialsync_identity", identityDbPassword);
 
 var emulator = builder.AddProject<Projects.GraphApiEmulator>("graph-api-emulator", launchProfileName: null)
     .WithHttpEndpoint(port: 5400, name: "http")
     .WithHttpHealthCheck("/health");
+
+// The built-in OIDC provider (sign-in, tokens for users and their scripts); any OIDC provider can replace it (docs/security.md).
+var identity = builder.AddProject<Projects.SocialSync_Identity>("identity", launchProfileName: null)
+    .WithHttpEndpoint(port: 5500, name: "http", env: "HTTP_PORT")
+    .WithHttpHealthCheck("/health", endpointName: "http")
+    .WithReference(identitydb).WaitFor(identitydb)
+    .WithIssuerAt("http");
 
 var posts = builder.AddProject<Projects.PostsService>("posts-service", launchProfileName: null)
     .WithGrpcAndHttpEndpoints(basePort: 5100)
@@ -23,7 +32,8 @@ var posts = builder.AddProject<Projects.PostsService>("posts-service", launchPro
     .WithEnvironment("Auth__Users__SigningKey", jwtSigningKey)
     .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey)
     .WithEnvironment("Tokens__EncryptionKey", tokenEncryptionKey)
-    .WithEnvironment("Database__AppPassword", dbAppPassword);
+    .WithEnvironment("Database__AppPassword", dbAppPassword)
+    .WithUserTokensFrom(identity);
 
 var scheduler = builder.AddProject<Projects.SchedulerService>("scheduler-service", launchProfileName: null)
     .WithGrpcAndHttpEndpoints(basePort: 5200)

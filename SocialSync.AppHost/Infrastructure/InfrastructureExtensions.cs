@@ -14,6 +14,9 @@ namespace SocialSync.AppHost.Infrastructure;
 public static class InfrastructureExtensions
 {
     private const string DatabaseName = "postsdb";
+    private const string ServerName = "postgres";
+    // The parameter AddSocialSyncInfrastructure generates for the server's superuser (named there in full, as the secrets test reads it).
+    private const string ServerPasswordParameter = "postgres-password";
 
     public static (IResourceBuilder<IResourceWithConnectionString> Postsdb, IResourceBuilder<IResourceWithConnectionString> Redis)
         AddSocialSyncInfrastructure(this IDistributedApplicationBuilder builder)
@@ -29,7 +32,7 @@ public static class InfrastructureExtensions
 
         if (useContainers)
         {
-            var postgres = builder.AddPostgres("postgres", password: password).WithDataVolume("socialsync-postgres");
+            var postgres = builder.AddPostgres(ServerName, password: password).WithDataVolume("socialsync-postgres");
             return (postgres.AddDatabase(DatabaseName), builder.AddRedis("redis"));
         }
 
@@ -43,6 +46,81 @@ public static class InfrastructureExtensions
     public static IResourceBuilder<ParameterResource> AddGeneratedSecret(this IDistributedApplicationBuilder builder, string name) =>
         builder.AddParameter(name, new GenerateParameterDefault { MinLength = 64, Special = false }, secret: true, persist: true);
 
+    /// <summary>
+    /// A database of one service on the same PostgreSQL server, owned by a role of its own that logs in with
+    /// <paramref name="password"/>; no other role may connect to it (superusers aside). Created, or its role's password
+    /// set again, once the server is ready; the connection string <paramref name="name"/> logs in as that role and is
+    /// healthy once the role can open the database.
+    /// </summary>
+    public static IResourceBuilder<IResourceWithConnectionString> AddOwnedDatabase(this IDistributedApplicationBuilder builder, string name, string role,
+        IResourceBuilder<ParameterResource> password)
+    {
+        var server = builder.Resources.OfType<IResourceWithEndpoints>().Single(r => r.Name == ServerName);
+        var serverPassword = builder.Resources.OfType<ParameterResource>().Single(p => p.Name == ServerPasswordParameter);
+        var endpoint = new EndpointReference(server, "tcp");
+        var host = endpoint.Property(EndpointProperty.Host);
+        var port = endpoint.Property(EndpointProperty.Port);
+        var admin = ReferenceExpression.Create($"Host={host};Port={port};Username=postgres;Password={serverPassword};Database=postgres");
+        var database = builder.AddConnectionString(name, ReferenceExpression.Create(
+            $"Host={host};Port={port};Username={role};Password={password};Database={name}"));
+
+        builder.Eventing.Subscribe<ResourceReadyEvent>(server, async (_, ct) =>
+            await ProvisionOwnedDatabaseAsync(await admin.GetValueAsync(ct) ?? "", name, role, await password.Resource.GetValueAsync(ct) ?? "", ct));
+
+        database.WithHealthCheck(builder.AddOpensCheck($"{name}-ready", database.Resource)).WaitFor(builder.CreateResourceBuilder(server));
+        return database;
+    }
+
+    /// <summary>A health check named <paramref name="name"/>: healthy once a connection with <paramref name="database"/>'s connection string opens.</summary>
+    private static string AddOpensCheck(this IDistributedApplicationBuilder builder, string name, IResourceWithConnectionString database)
+    {
+        builder.Services.AddHealthChecks().AddAsyncCheck(name, async ct =>
+        {
+            try
+            {
+                var cs = await database.GetConnectionStringAsync(ct);
+                await using var connection = new NpgsqlConnection(cs + ";Timeout=3;Pooling=false");
+                await connection.OpenAsync(ct);
+                return HealthCheckResult.Healthy();
+            }
+            catch (Exception ex)
+            {
+                return HealthCheckResult.Unhealthy(ex.Message);
+            }
+        });
+        return name;
+    }
+
+    private static async Task ProvisionOwnedDatabaseAsync(string adminConnectionString, string database, string role, string password, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(adminConnectionString);
+        await connection.OpenAsync(ct);
+        async Task<bool> ExistsAsync(string sql, string name)
+        {
+            await using var query = new NpgsqlCommand(sql, connection);
+            query.Parameters.AddWithValue("name", name);
+            return await query.ExecuteScalarAsync(ct) is not null;
+        }
+        async Task ExecuteAsync(string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        // Identifiers are this file's constants; a password cannot be a parameter of ALTER ROLE, so it is quoted.
+        var quotedPassword = "'" + password.Replace("'", "''", StringComparison.Ordinal) + "'";
+        if (!await ExistsAsync("select 1 from pg_roles where rolname = @name", role))
+        {
+            await ExecuteAsync($"create role {role} login");
+        }
+        await ExecuteAsync($"alter role {role} with login password {quotedPassword}");
+        if (!await ExistsAsync("select 1 from pg_database where datname = @name", database))
+        {
+            await ExecuteAsync($"create database {database} owner {role}");
+        }
+        await ExecuteAsync($"revoke connect on database {database} from public");
+    }
+
     private static IResourceBuilder<IResourceWithConnectionString> AddLocalPostgres(
         this IDistributedApplicationBuilder builder, IResourceBuilder<ParameterResource> password)
     {
@@ -50,7 +128,7 @@ public static class InfrastructureExtensions
         var dataDir = Path.Combine(DataDirectory(builder), "postgres");
         var script = Path.Combine(builder.AppHostDirectory, "scripts", "postgres.sh");
 
-        var postgres = builder.AddExecutable("postgres", "bash", builder.AppHostDirectory)
+        var postgres = builder.AddExecutable(ServerName, "bash", builder.AppHostDirectory)
             .WithEndpoint(name: "tcp", scheme: "tcp");
         var endpoint = postgres.GetEndpoint("tcp");
         postgres
@@ -67,22 +145,7 @@ public static class InfrastructureExtensions
         var postsdb = builder.AddConnectionString(DatabaseName, ReferenceExpression.Create(
             $"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)};Username=postgres;Password={password};Database={DatabaseName}"));
 
-        var healthCheck = "postgres-ready";
-        builder.Services.AddHealthChecks().AddAsyncCheck(healthCheck, async ct =>
-        {
-            try
-            {
-                var cs = await ((IResourceWithConnectionString)postsdb.Resource).GetConnectionStringAsync(ct);
-                await using var connection = new NpgsqlConnection(cs + ";Timeout=3;Pooling=false");
-                await connection.OpenAsync(ct);
-                return HealthCheckResult.Healthy();
-            }
-            catch (Exception ex)
-            {
-                return HealthCheckResult.Unhealthy(ex.Message);
-            }
-        });
-        postgres.WithHealthCheck(healthCheck);
+        postgres.WithHealthCheck(builder.AddOpensCheck("postgres-ready", postsdb.Resource));
         postsdb.WaitFor(postgres);
         return postsdb;
     }

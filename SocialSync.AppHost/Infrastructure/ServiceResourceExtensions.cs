@@ -16,6 +16,22 @@ public static class ServiceResourceExtensions
             .WithHttpEndpoint(port: basePort, name: "http", env: "HTTP_PORT")
             .WithHttpHealthCheck("/health", endpointName: "http");
 
+    /// <summary>
+    /// The identity provider's issuer is its own <paramref name="endpointName"/> endpoint; plain http is allowed for
+    /// that loopback address only because the AppHost says so (Identity:RequireHttps=false).
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithIssuerAt(this IResourceBuilder<ProjectResource> identity, string endpointName) =>
+        identity
+            .WithEnvironment("Identity__Issuer", identity.GetEndpoint(endpointName))
+            .WithEnvironment("Identity__RequireHttps", "false");
+
+    /// <summary>PostsService validates user tokens by the identity provider's discovery document and JWKS (Auth:Users:Authority).</summary>
+    public static IResourceBuilder<ProjectResource> WithUserTokensFrom(this IResourceBuilder<ProjectResource> service, IResourceBuilder<ProjectResource> identity) =>
+        service
+            .WithEnvironment("Auth__Users__Authority", identity.GetEndpoint("http"))
+            .WithEnvironment("Auth__Users__RequireHttpsMetadata", "false")
+            .WaitFor(identity);
+
     /// <summary>Points PublisherService at Meta's Graph API: the local emulator unless SocialSync:GraphApiBaseUrl is set.</summary>
     public static IResourceBuilder<ProjectResource> WithGraphApi(
         this IResourceBuilder<ProjectResource> publisher, IResourceBuilder<ProjectResource> emulator)

@@ -56,11 +56,20 @@ public static class SecretSettings
         {
             return string.IsNullOrEmpty(value) ? developmentValue : value;
         }
-        if (Refusal(setting, value) is { } refusal)
+        RequireOutsideDevelopment(environment, setting, value);
+        return value!;
+    }
+
+    /// <summary>
+    /// A secret already read from its setting (e.g. the password inside a connection string): outside Development a
+    /// refused value stops the process with one line naming <paramref name="setting"/>; in Development anything goes.
+    /// </summary>
+    public static void RequireOutsideDevelopment(IHostEnvironment environment, string setting, string? value)
+    {
+        if (!environment.IsDevelopment() && Refusal(setting, value) is { } refusal)
         {
             RefuseToStart(environment, refusal);
         }
-        return value!;
     }
 
     /// <summary>Stops the process with one line on standard error saying why, and exit code 78 (EX_CONFIG).</summary>

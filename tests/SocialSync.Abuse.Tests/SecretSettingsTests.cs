@@ -75,7 +75,7 @@ public sealed class SecretSettingsTests
     {
         var appHost = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "SocialSync.AppHost", "AppHost.cs"))
             + File.ReadAllText(Path.Combine(RepositoryPaths.Root, "SocialSync.AppHost", "Infrastructure", "InfrastructureExtensions.cs"));
-        foreach (var parameter in new[] { "jwt-signing-key", "service-signing-key", "token-encryption-key", "postsdb-app-password", "postgres-password" })
+        foreach (var parameter in new[] { "jwt-signing-key", "service-signing-key", "token-encryption-key", "postsdb-app-password", "postgres-password", "identitydb-password" })
         {
             Assert.Contains($"AddGeneratedSecret(\"{parameter}\")", appHost, StringComparison.Ordinal);
         }

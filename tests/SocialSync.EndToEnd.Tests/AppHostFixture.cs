@@ -32,7 +32,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         App = await builder.BuildAsync().WaitAsync(StartTimeout);
         await App.StartAsync().WaitAsync(StartTimeout);
-        foreach (var resource in new[] { "posts-service", "scheduler-service", "publisher-service", "graph-api-emulator" })
+        foreach (var resource in new[] { "identity", "posts-service", "scheduler-service", "publisher-service", "graph-api-emulator" })
         {
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(StartTimeout);
         }

@@ -50,6 +50,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         ["RateLimits__CreateBurst"] = "100000000",
     };
 
+    /// <summary>
+    /// Sets one more setting before the next start: for a value that depends on the ports chosen here (an issuer
+    /// URL naming the service's own address).
+    /// </summary>
+    public void SetEnvironment(string key, string? value) => _environment[key] = value;
+
     /// <summary>Every line the process writes (stdout and stderr), for tests that inspect all of it.</summary>
     public Action<string>? OnOutputLine { get; set; }
 

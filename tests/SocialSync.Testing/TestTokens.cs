@@ -43,6 +43,7 @@ public static class TestTokens
         $"Parameters:token-encryption-key={RandomSecret()}",
         $"Parameters:postsdb-app-password={RandomSecret()}",
         $"Parameters:postgres-password={RandomSecret()}",
+        $"Parameters:identitydb-password={RandomSecret()}",
     ];
 
     /// <summary>How user tokens are signed (key, issuer, audience); <c>with { ... }</c> makes one wrong in one way.</summary>
