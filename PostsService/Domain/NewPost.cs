@@ -42,14 +42,22 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
     /// Whether the post's channel is among the user's live <paramref name="channels"/> (else the failure to answer)
     /// and its content fits that channel (else the reasons are added to <paramref name="violations"/>).
     /// </summary>
-    public NotFoundException? CheckChannel(IReadOnlyDictionary<Guid, Channel> channels, FieldViolations violations)
+    public DomainException? CheckChannel(IReadOnlyDictionary<Guid, PostingChannel> channels, FieldViolations violations)
     {
-        if (!channels.TryGetValue(ChannelId, out var channel))
+        if (!channels.TryGetValue(ChannelId, out var target))
         {
             return new NotFoundException("channel", Request.ChannelId);
         }
+        if (!target.CallerRole.Allows(WorkspaceRoles.ChangePosts))
+        {
+            return new RoleRequiredException("schedule posts", WorkspaceRoles.ChangePosts, target.CallerRole);
+        }
+        var channel = target.Channel;
         ContentRules.CheckForChannel(Request.Content, channel.Platform, channel.Settings, Prefix + "content", violations);
         ChannelSettingsRules.CheckPostRecipients(Request.Recipients, channel.Platform, Prefix + "recipients", violations);
         return null;
     }
 }
+
+/// <summary>A channel posts are created on, with the caller's role in its workspace.</summary>
+public sealed record PostingChannel(Channel Channel, WorkspaceRole CallerRole);

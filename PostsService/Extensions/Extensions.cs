@@ -36,6 +36,7 @@ public static class Extensions
         services.AddSingleton<ScheduleChangeNotifier>();
         services.AddSingleton<PostStore>();
         services.AddSingleton<ChannelStore>();
+        services.AddSingleton<WorkspaceStore>();
         services.AddSingleton<StatisticsStore>();
         services.AddSingleton<ScheduleOutboxStore>();
         services.AddSingleton<ClaimStore>();
@@ -107,6 +108,7 @@ public static class Extensions
 
         app.MapGrpcService<PostGrpcService>();
         app.MapGrpcService<ChannelGrpcService>();
+        app.MapGrpcService<WorkspaceGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();
