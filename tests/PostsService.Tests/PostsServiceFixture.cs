@@ -23,6 +23,7 @@ public sealed class PostsServiceFixture : IAsyncLifetime
 
     public PostService.PostServiceClient Posts => new(_channel!);
     public ChannelService.ChannelServiceClient Channels => new(_channel!);
+    public WorkspaceService.WorkspaceServiceClient Workspaces => new(_channel!);
     public PostsInternalService.PostsInternalServiceClient Internal => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>

@@ -166,10 +166,10 @@ create policy channels_read on channels for select
 create policy channels_create on channels for insert
     with check (workspace_id = any ((select app_workspaces('{owner,admin}'))::uuid[]) and user_id = (select app_user_id()));
 -- Whoever posts on a channel locks it for share while their post is written (so a concurrent delete waits), and
--- PostgreSQL checks a lock against the update policy's USING: so it admits posting roles, and WITH CHECK keeps
--- the change itself to owners and admins.
+-- PostgreSQL checks a lock against the update policy's USING: so it admits every member (a viewer's create is then
+-- refused by its role, not as a missing channel), and WITH CHECK keeps the change itself to owners and admins.
 create policy channels_change on channels for update
-    using (workspace_id = any ((select app_workspaces('{owner,admin,editor,contributor}'))::uuid[]))
+    using (workspace_id = any ((select app_workspaces('{owner,admin,editor,contributor,viewer}'))::uuid[]))
     with check (workspace_id = any ((select app_workspaces('{owner,admin}'))::uuid[]));
 create policy channels_delete on channels for delete
     using (workspace_id = any ((select app_workspaces('{owner,admin}'))::uuid[]));
