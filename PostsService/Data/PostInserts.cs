@@ -32,7 +32,10 @@ public static class PostInserts
         {
             batch.BatchCommands.Add(SetUser(userId));
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"select {ChannelRows.Columns}, app_role(workspace_id) from channels where id = any($1) and deleted_at is null for share")
+                $"""
+                select {ChannelRows.Columns}, app_role(workspace_id), (select w.requires_approval from workspaces w where w.id = channels.workspace_id)
+                from channels where id = any($1) and deleted_at is null for share
+                """)
             {
                 Parameters = { new NpgsqlParameter { Value = channelIds } },
             });
@@ -46,7 +49,8 @@ public static class PostInserts
             while (await reader.ReadAsync(cancellationToken))
             {
                 channels[u][reader.GetGuid(0)] = new PostingChannel(ChannelRows.Read(reader),
-                    WorkspaceRoles.FromDb(reader.IsDBNull(ChannelRows.ColumnCount) ? null : reader.GetString(ChannelRows.ColumnCount)));
+                    WorkspaceRoles.FromDb(reader.IsDBNull(ChannelRows.ColumnCount) ? null : reader.GetString(ChannelRows.ColumnCount)),
+                    !reader.IsDBNull(ChannelRows.ColumnCount + 1) && reader.GetBoolean(ChannelRows.ColumnCount + 1));
             }
         }
         return channels;
@@ -117,14 +121,15 @@ public static class PostInserts
             index[ids[i]] = i;
         }
         return new NpgsqlBatchCommand($"""
-            insert into scheduled_posts (id, user_id, workspace_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash,
+            insert into scheduled_posts (id, user_id, workspace_id, status, needs_approval, submitted_by, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash,
                                          traceparent, recipients)
-            select p.id, $1, p.workspace_id, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash,
+            select p.id, $1, p.workspace_id, p.status, p.needs_approval, case when p.status = 'pending_approval' then $1::uuid end,
+                p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash,
                 p.traceparent,
                 -- unnest flattens a two-dimensional array, so each post's recipients come as one JSON array.
                 case when p.recipients is not null then array(select jsonb_array_elements_text(p.recipients::jsonb)) end
-            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients, workspace_id)
+            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients, workspace_id, status, needs_approval)
             on conflict (user_id, request_id) where request_id is not null do nothing
             returning {PostRows.Columns}
             """)
@@ -148,6 +153,8 @@ public static class PostInserts
                 },
                 // A post's workspace is its channel's (the database holds the same with a foreign key).
                 new NpgsqlParameter { Value = posts.Select(p => Guid.Parse(channels[p.ChannelId].Channel.WorkspaceId)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].InitialStatus(p.Request.Draft).ToDb()).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].NeedsApproval).ToArray() },
             },
         };
     }

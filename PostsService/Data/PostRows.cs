@@ -41,11 +41,12 @@ public static class PostRows
     public const string Columns = """
         id, channel_id, platform, content_json::text, publish_at, time_zone, rrule, status, platform_post_id,
         error_message, retry_count, created_at, updated_at, published_at, permalink, version,
-        coalesce(series_id, case when rrule is not null then id end), recipients, workspace_id
+        coalesce(series_id, case when rrule is not null then id end), recipients, workspace_id,
+        user_id, needs_approval, approved_by, review_comment
         """;
 
     /// <summary>How many columns <see cref="Columns"/> selects; extra columns of a query start here.</summary>
-    public const int ColumnCount = 19;
+    public const int ColumnCount = 23;
 
     public static ScheduledPost Read(NpgsqlDataReader reader) => new()
     {
@@ -68,6 +69,10 @@ public static class PostRows
         SeriesId = reader.IsDBNull(16) ? "" : reader.GetGuid(16).ToString(),
         Recipients = { reader.IsDBNull(17) ? [] : reader.GetFieldValue<string[]>(17) },
         WorkspaceId = reader.GetGuid(18).ToString(),
+        AuthorId = reader.GetGuid(19).ToString(),
+        NeedsApproval = reader.GetBoolean(20),
+        ApprovedBy = reader.IsDBNull(21) ? "" : reader.GetGuid(21).ToString(),
+        ReviewComment = reader.IsDBNull(22) ? "" : reader.GetString(22),
     };
 
     /// <summary>The one post <paramref name="command"/> returns, if any.</summary>

@@ -123,7 +123,8 @@ public sealed class PostStore(PostsDatabase database)
     public Task<bool> DeleteAsync(Guid userId, Guid id, int? etag, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            if (!await WorkspaceAccess.RequireOnPostAsync(connection, transaction, id, WorkspaceRoles.ChangePosts, "delete posts", cancellationToken))
+            if (!await WorkspaceAccess.RequireOnPostAsync(connection, transaction, id, WorkspaceRoles.ChangePosts, "delete posts", cancellationToken,
+                    authorBeforeApproval: true))
             {
                 return false;
             }
@@ -153,7 +154,8 @@ public sealed class PostStore(PostsDatabase database)
     public Task<ScheduledPost?> EditAsync(Guid userId, PostEdit edit, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync<ScheduledPost?>(userId, async (connection, transaction) =>
         {
-            if (!await WorkspaceAccess.RequireOnPostAsync(connection, transaction, edit.PostId, WorkspaceRoles.ChangePosts, "edit posts", cancellationToken)
+            if (!await WorkspaceAccess.RequireOnPostAsync(connection, transaction, edit.PostId, WorkspaceRoles.ChangePosts, "edit posts", cancellationToken,
+                    authorBeforeApproval: true)
                 || await LoadEditableAsync(connection, transaction, edit.PostId, cancellationToken) is not { } loaded)
             {
                 return null;
@@ -201,7 +203,7 @@ public sealed class PostStore(PostsDatabase database)
         await using var update = new NpgsqlCommand($"""
             update scheduled_posts set
                 content_json = @content::jsonb, publish_at = @publish_at, due_at = @due_at,
-                time_zone = @time_zone, rrule = @rrule, status = 'queued',
+                time_zone = @time_zone, rrule = @rrule, status = @new_status,
                 series_start = case when @reanchor then null else series_start end,
                 retry_count = case when @requeue then 0 else retry_count end,
                 error_message = case when @requeue then null else error_message end,
@@ -221,6 +223,7 @@ public sealed class PostStore(PostsDatabase database)
         update.Parameters.Add(new NpgsqlParameter("recipients", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (object?)changes.Recipients ?? DBNull.Value });
         update.Parameters.AddWithValue("id", id);
         update.Parameters.AddWithValue("status", current.Status.ToDb());
+        update.Parameters.AddWithValue("new_status", PostLifecycle.AfterEdit(current.Status).ToDb());
         update.Parameters.AddWithValue("version", current.Version);
         try
         {

@@ -1,4 +1,5 @@
 using Npgsql;
+using SocialSync.Contracts;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
 
@@ -28,11 +29,28 @@ public static class WorkspaceAccess
     }
 
     /// <summary>
-    /// Checks the caller may <paramref name="action"/> on the post; false when the post is not visible to them.
+    /// Checks the caller may <paramref name="action"/> on the post; false when the post is not visible to them. With
+    /// <paramref name="authorBeforeApproval"/>, a contributor may also act on their own post until it is approved.
     /// </summary>
-    public static Task<bool> RequireOnPostAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid postId,
-        WorkspaceRole needed, string action, CancellationToken cancellationToken) =>
-        RequireOnRowAsync(connection, transaction, "select app_role(workspace_id) from scheduled_posts where id = @id", postId, needed, action, cancellationToken);
+    public static async Task<bool> RequireOnPostAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid postId,
+        WorkspaceRole needed, string action, CancellationToken cancellationToken, bool authorBeforeApproval = false)
+    {
+        await using var query = new NpgsqlCommand(
+            "select app_role(workspace_id), user_id = app_user_id(), status from scheduled_posts where id = @id", connection, transaction);
+        query.Parameters.AddWithValue("id", postId);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return false;
+        }
+        var role = WorkspaceRoles.FromDb(reader.IsDBNull(0) ? null : reader.GetString(0));
+        var ownUnapproved = reader.GetBoolean(1) && PostLifecycle.Unapproved.Contains(Vocabulary.ToPostStatus(reader.GetString(2)));
+        if (!(authorBeforeApproval && ownUnapproved && role.Allows(WorkspaceRoles.WritePosts)))
+        {
+            role.Require(needed, action);
+        }
+        return true;
+    }
 
     /// <summary>
     /// Checks the caller may <paramref name="action"/> on the channel; false when the channel is not visible to them.

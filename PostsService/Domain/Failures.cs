@@ -26,6 +26,9 @@ public sealed class RoleRequiredException(string action, Posts.V1.WorkspaceRole 
     public Posts.V1.WorkspaceRole Needed { get; } = needed;
 }
 
+/// <summary>A rule of the workspace forbids the caller this action whatever their role, e.g. approving their own post (PERMISSION_DENIED).</summary>
+public sealed class ActionForbiddenException(string message) : DomainException(message);
+
 /// <summary>
 /// The resource's state does not allow the change: an illegal lifecycle transition (see <see cref="PostLifecycle"/>),
 /// an attempt that is no longer the current claim, a deleted channel (FAILED_PRECONDITION).

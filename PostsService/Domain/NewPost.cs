@@ -48,9 +48,9 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
         {
             return new NotFoundException("channel", Request.ChannelId);
         }
-        if (!target.CallerRole.Allows(WorkspaceRoles.ChangePosts))
+        if (!target.CallerRole.Allows(WorkspaceRoles.WritePosts))
         {
-            return new RoleRequiredException("schedule posts", WorkspaceRoles.ChangePosts, target.CallerRole);
+            return new RoleRequiredException("write posts", WorkspaceRoles.WritePosts, target.CallerRole);
         }
         var channel = target.Channel;
         ContentRules.CheckForChannel(Request.Content, channel.Platform, channel.Settings, Prefix + "content", violations);
@@ -59,5 +59,12 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
     }
 }
 
-/// <summary>A channel posts are created on, with the caller's role in its workspace.</summary>
-public sealed record PostingChannel(Channel Channel, WorkspaceRole CallerRole);
+/// <summary>A channel posts are created on, with the caller's role in its workspace and whether that workspace wants approval.</summary>
+public sealed record PostingChannel(Channel Channel, WorkspaceRole CallerRole, bool WorkspaceRequiresApproval)
+{
+    /// <summary>Whether the caller's posts here need an editor's approval: a contributor's always do.</summary>
+    public bool NeedsApproval => CallerRole == WorkspaceRole.Contributor || WorkspaceRequiresApproval || Channel.Settings.RequiresApproval;
+
+    /// <summary>The status a new post starts in: a draft, or waiting for approval, or queued.</summary>
+    public PostStatus InitialStatus(bool draft) => draft ? PostStatus.Draft : NeedsApproval ? PostStatus.PendingApproval : PostStatus.Queued;
+}

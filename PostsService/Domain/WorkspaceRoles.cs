@@ -9,8 +9,14 @@ namespace SocialSync.PostsService.Domain;
 /// </summary>
 public static class WorkspaceRoles
 {
-    /// <summary>Creating, editing, cancelling and deleting posts directly.</summary>
+    /// <summary>Writing posts: a contributor's always need approval; and changing their own until approved.</summary>
+    public const WorkspaceRole WritePosts = WorkspaceRole.Contributor;
+
+    /// <summary>Scheduling, editing, cancelling and deleting anyone's posts directly.</summary>
     public const WorkspaceRole ChangePosts = WorkspaceRole.Editor;
+
+    /// <summary>Approving and rejecting posts (never one's own).</summary>
+    public const WorkspaceRole ReviewPosts = WorkspaceRole.Editor;
 
     /// <summary>Adding, changing, pausing and deleting channels.</summary>
     public const WorkspaceRole ManageChannels = WorkspaceRole.Admin;

@@ -1,3 +1,4 @@
+using SocialSync.PostsService.Background;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
 using SocialSync.PostsService.Grpc;
@@ -37,6 +38,8 @@ public static class Extensions
         services.AddSingleton<PostStore>();
         services.AddSingleton<ChannelStore>();
         services.AddSingleton<WorkspaceStore>();
+        services.AddSingleton<ReviewStore>();
+        services.AddHostedService<ApprovalExpiry>();
         services.AddSingleton<StatisticsStore>();
         services.AddSingleton<ScheduleOutboxStore>();
         services.AddSingleton<ClaimStore>();
