@@ -61,3 +61,19 @@ public sealed class RequestIdReusedException(string field, string requestId, str
 
 /// <summary>The service is shutting down and took no action (UNAVAILABLE; retry on another replica).</summary>
 public sealed class ServiceStoppingException() : DomainException("The service is stopping; retry.");
+
+/// <summary>
+/// The caller used up one of its per-user limits (RESOURCE_EXHAUSTED, REST 429): the same call passes after
+/// <see cref="RetryAfter"/>. <see cref="Setting"/> names the limit (e.g. "RateLimits:CreatesPerPeriod").
+/// </summary>
+public sealed class RateLimitExceededException(string setting, TimeSpan retryAfter)
+    : DomainException($"Too many requests from this user ({setting}); retry after {RetryAfterSeconds(retryAfter)} s.")
+{
+    public string Setting { get; } = setting;
+    public TimeSpan RetryAfter { get; } = retryAfter;
+
+    /// <summary>The wait in whole seconds, rounded up and at least 1 (what an HTTP Retry-After carries).</summary>
+    public int RetryAfterSeconds() => RetryAfterSeconds(RetryAfter);
+
+    private static int RetryAfterSeconds(TimeSpan wait) => (int)Math.Clamp(Math.Ceiling(wait.TotalSeconds), 1, int.MaxValue);
+}

@@ -2,6 +2,7 @@ using SocialSync.PostsService.Background;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
 using SocialSync.PostsService.Grpc;
+using SocialSync.PostsService.Limits;
 using SocialSync.PostsService.Rest;
 using SocialSync.PostsService.Telemetry;
 using SocialSync.ServiceDefaults.Hosting;
@@ -34,6 +35,8 @@ public static class Extensions
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton(builder.Configuration.GetSection(AlertThresholds.SectionName).Get<AlertThresholds>() ?? new AlertThresholds());
+        services.AddSingleton(RateLimitOptions.From(builder.Configuration));
+        services.AddSingleton<UserRateLimits>();
         services.AddSingleton<ScheduleChangeNotifier>();
         services.AddSingleton<PostStore>();
         services.AddSingleton<ChannelStore>();
@@ -57,7 +60,12 @@ public static class Extensions
             options.Interceptors.Add<ExceptionMappingInterceptor>();
             options.Interceptors.Add<NulCharacterInterceptor>();
             options.EnableDetailedErrors = false;
-        }).AddJsonTranscoding(transcoding =>
+        })
+        // Per-user limits on the public services only; after the global interceptors, so a refusal is mapped like any other.
+        .AddServiceOptions<PostGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<ChannelGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
+        .AddJsonTranscoding(transcoding =>
         {
             // REST reads and writes enum values without their type prefix ("QUEUED", "IMAGE"); RestConventionsMiddleware
             // also accepts the lower-case words of the original REST contract ("queued", "image").
@@ -103,6 +111,7 @@ public static class Extensions
 
     public static void MapApplicationEndpoints(this WebApplication app)
     {
+        app.UseRequestSizeLimits();
         app.UseCors(CorsPolicy);
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.UseAuthentication();

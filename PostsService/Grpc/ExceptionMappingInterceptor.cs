@@ -24,6 +24,13 @@ public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMapping
         {
             throw;
         }
+        catch (RateLimitExceededException ex)
+        {
+            // An HTTP header, so every protocol carries it: gRPC and grpc-web in their trailers-only answer (the
+            // handler wrote nothing yet), REST beside its 429.
+            context.GetHttpContext().Response.Headers.RetryAfter = ex.RetryAfterSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            throw ToRpcException(ex);
+        }
         catch (DomainException ex)
         {
             throw ToRpcException(ex);
@@ -63,6 +70,7 @@ public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMapping
         ConcurrentChangeException => Plain(StatusCode.Aborted, exception),
         RequestIdReusedException reused => RequestIdReused(reused),
         ServiceStoppingException => Plain(StatusCode.Unavailable, exception),
+        RateLimitExceededException limited => RateLimited(limited),
         _ => new RpcException(new global::Grpc.Core.Status(StatusCode.Internal, "An internal error occurred.")),
     };
 
@@ -83,6 +91,28 @@ public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMapping
             Code = (int)Code.AlreadyExists,
             Message = reused.Message,
             Details = { Google.Protobuf.WellKnownTypes.Any.Pack(info) },
+        };
+        return status.ToRpcException();
+    }
+
+    /// <summary>
+    /// RESOURCE_EXHAUSTED, with a google.rpc.RetryInfo (when the same call would pass) and a google.rpc.ErrorInfo
+    /// naming the limit's setting.
+    /// </summary>
+    private static RpcException RateLimited(RateLimitExceededException limited)
+    {
+        var retry = new RetryInfo { RetryDelay = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(limited.RetryAfterSeconds())) };
+        var info = new ErrorInfo
+        {
+            Reason = "RATE_LIMIT_EXCEEDED",
+            Domain = "posts.socialsync",
+            Metadata = { ["setting"] = limited.Setting },
+        };
+        var status = new Google.Rpc.Status
+        {
+            Code = (int)Code.ResourceExhausted,
+            Message = limited.Message,
+            Details = { Google.Protobuf.WellKnownTypes.Any.Pack(retry), Google.Protobuf.WellKnownTypes.Any.Pack(info) },
         };
         return status.ToRpcException();
     }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authorization;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
+using SocialSync.PostsService.Limits;
 using SocialSync.PostsService.Telemetry;
 using SocialSync.ServiceDefaults.Security;
 
@@ -23,25 +24,32 @@ public sealed class PostGrpcService(
     CreatePostBatcher createBatcher,
     ScheduleChangeNotifier scheduleChanges,
     TimeProvider time,
-    PostsMetrics metrics) : PostService.PostServiceBase
+    PostsMetrics metrics,
+    UserRateLimits limits) : PostService.PostServiceBase
 {
-    /// <summary>Creates one post; concurrent creates are committed together (<see cref="CreatePostBatcher"/>).</summary>
+    /// <summary>
+    /// Creates one post; concurrent creates are committed together (<see cref="CreatePostBatcher"/>). A valid request
+    /// costs one of the user's creates (<see cref="UserRateLimits"/>), an invalid one none.
+    /// </summary>
     public override async Task<ScheduledPost> CreatePost(CreatePostRequest request, ServerCallContext context)
     {
         var userId = context.UserId();
         var violations = new FieldViolations();
         var parsed = PostRequests.ParseCreate(request, "", time.GetUtcNow(), violations);
         violations.ThrowIfAny();
+        limits.TakeCreates(userId, 1);
 
         var post = await createBatcher.CreateAsync(userId, parsed with { Traceparent = Activity.Current?.Id }, context.CancellationToken);
         PostTracing.Created(post);
         return post;
     }
 
+    /// <summary>Creates 1 to <see cref="RateLimitOptions.MaxBatchCreate"/> posts in one transaction; a valid batch of N costs N creates.</summary>
     public override async Task<BatchCreatePostsResponse> BatchCreatePosts(BatchCreatePostsRequest request, ServerCallContext context)
     {
         var userId = context.UserId();
-        var parsed = PostRequests.ParseBatchCreate(request, time.GetUtcNow(), Activity.Current?.Id);
+        var parsed = PostRequests.ParseBatchCreate(request, limits.Options.MaxBatchCreate, time.GetUtcNow(), Activity.Current?.Id);
+        limits.TakeCreates(userId, parsed.Count);
         var created = await posts.CreateAsync(userId, parsed, context.CancellationToken);
         scheduleChanges.Pulse();
         foreach (var post in created)

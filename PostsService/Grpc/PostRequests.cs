@@ -11,7 +11,6 @@ namespace SocialSync.PostsService.Grpc;
 /// </summary>
 public static class PostRequests
 {
-    public const int MaxBatchCreate = 500;
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 100;
 
@@ -36,13 +35,16 @@ public static class PostRequests
         return new NewPost(request, prefix, channelId ?? Guid.Empty, publishAt ?? default, timeZone, rrule);
     }
 
-    /// <summary>A batch of creates (1 to <see cref="MaxBatchCreate"/>, request_ids distinct), all stamped with <paramref name="traceparent"/>.</summary>
-    public static List<NewPost> ParseBatchCreate(BatchCreatePostsRequest request, DateTimeOffset now, string? traceparent)
+    /// <summary>
+    /// A batch of creates (1 to <paramref name="maxBatch"/>, request_ids distinct), all stamped with <paramref name="traceparent"/>.
+    /// A larger batch is INVALID_ARGUMENT naming <c>requests</c>: no wait would make it pass, so it is not a rate limit.
+    /// </summary>
+    public static List<NewPost> ParseBatchCreate(BatchCreatePostsRequest request, int maxBatch, DateTimeOffset now, string? traceparent)
     {
         var violations = new FieldViolations();
-        if (request.Requests.Count is 0 or > MaxBatchCreate)
+        if (request.Requests.Count == 0 || request.Requests.Count > maxBatch)
         {
-            violations.Add("requests", $"must hold 1 to {MaxBatchCreate} posts");
+            violations.Add("requests", $"must hold 1 to {maxBatch} posts");
             violations.ThrowIfAny();
         }
         var parsed = request.Requests.Select((r, i) => ParseCreate(r, $"requests[{i}].", now, violations) with { Traceparent = traceparent }).ToList();

@@ -39,7 +39,7 @@ public static class Extensions
         services.Configure<TokenOptions>(builder.Configuration.GetSection(TokenOptions.SectionName));
         services.AddHostedService<TokenRefresher>();
 
-        services.AddGrpc(options => options.MaxReceiveMessageSize = 32 * 1024 * 1024);
+        services.AddGrpc().AllowInternalMessages<PublisherGrpcService>(builder.Configuration);
         services.AddGrpcReflection();
     }
 
@@ -47,6 +47,7 @@ public static class Extensions
     {
         // Built now, so two publishers registered for one platform stop the service at start, not at its first post.
         app.Services.GetRequiredService<PlatformRegistry>();
+        app.UseRequestSizeLimits();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcService<PublisherGrpcService>();

@@ -44,13 +44,14 @@ public static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<SafetyNet>());
         services.AddHostedService<WakeSubscription>();
 
-        services.AddGrpc();
+        services.AddGrpc().AllowInternalMessages<SchedulerGrpcService>(builder.Configuration);
         services.AddGrpcReflection();
         services.AddHealthChecks().AddCheck<SchedulerHealthCheck>("dispatch");
     }
 
     public static void MapApplicationEndpoints(this WebApplication app)
     {
+        app.UseRequestSizeLimits();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcService<SchedulerGrpcService>();

@@ -26,6 +26,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             _environment[key] = value;
         }
+        // Test runs create posts far faster than one person would, under one user (the benchmark's bursts, the chaos
+        // run, the abuse suite's fuzz): per-user limits far above their rates, unless a test sets its own.
+        foreach (var (key, value) in UnthrottledRateLimits)
+        {
+            _environment[key] = value;
+        }
         // The caller's settings win over these defaults (e.g. a test that captures Debug logs).
         foreach (var (key, value) in environment)
         {
@@ -34,6 +40,15 @@ public sealed class ServiceProcess : IAsyncDisposable
         _environment["GRPC_PORT"] = GrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _environment["HTTP_PORT"] = HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>PostsService's per-user limits (RateLimits) set far above any rate a test, the benchmark or the chaos run reaches.</summary>
+    public static IReadOnlyDictionary<string, string?> UnthrottledRateLimits { get; } = new Dictionary<string, string?>
+    {
+        ["RateLimits__RequestsPerPeriod"] = "100000000",
+        ["RateLimits__RequestBurst"] = "100000000",
+        ["RateLimits__CreatesPerPeriod"] = "100000000",
+        ["RateLimits__CreateBurst"] = "100000000",
+    };
 
     /// <summary>Every line the process writes (stdout and stderr), for tests that inspect all of it.</summary>
     public Action<string>? OnOutputLine { get; set; }
