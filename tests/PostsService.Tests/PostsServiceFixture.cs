@@ -41,6 +41,8 @@ public sealed class PostsServiceFixture : IAsyncLifetime
         Service = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
         {
             ["ConnectionStrings__postsdb"] = ConnectionString,
+            // Posts whose time passes while they wait for approval expire within a second (ApprovalTests).
+            ["Approval__ExpirySweepInterval"] = "00:00:01",
         });
         await Service.StartAsync();
         _channel = GrpcChannel.ForAddress(Service.GrpcAddress);

@@ -11,8 +11,12 @@ namespace SocialSync.PostsService.Tests;
 [Collection(PostsServiceCollection.Name)]
 public sealed class WorkspaceRoleTests(PostsServiceFixture fixture)
 {
-    /// <summary>A shared workspace owned by <see cref="Owner"/>, with a channel and a queued post, and one member.</summary>
-    private sealed record Team(TestUser Owner, TestUser Member, Workspace Workspace, Channel Channel, ScheduledPost Post);
+    /// <summary>
+    /// A shared workspace owned by <see cref="Owner"/>, with a channel, and one member; the owner's queued post, draft,
+    /// and post pending approval (on a second channel whose posts need it).
+    /// </summary>
+    private sealed record Team(TestUser Owner, TestUser Member, Workspace Workspace, Channel Channel, ScheduledPost Post, ScheduledPost Draft,
+        ScheduledPost Pending);
 
     private delegate Task Action(PostsServiceFixture fixture, Team team, Metadata caller);
 
@@ -27,7 +31,7 @@ public sealed class WorkspaceRoleTests(PostsServiceFixture fixture)
             ChannelId = t.Channel.Id,
             Content = new Content { Text = "By a member" },
             PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(2)),
-        }, h).ResponseAsync, WorkspaceRole.Editor),
+        }, h).ResponseAsync, WorkspaceRole.Contributor),
         ["batch create posts"] = ((f, t, h) => f.Posts.BatchCreatePostsAsync(new BatchCreatePostsRequest
         {
             Requests =
@@ -39,11 +43,16 @@ public sealed class WorkspaceRoleTests(PostsServiceFixture fixture)
                     PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(2)),
                 },
             },
-        }, h).ResponseAsync, WorkspaceRole.Editor),
+        }, h).ResponseAsync, WorkspaceRole.Contributor),
         ["edit post"] = ((f, t, h) => f.Posts.UpdatePostAsync(new UpdatePostRequest { Id = t.Post.Id, Content = new Content { Text = "Edited" } }, h).ResponseAsync,
             WorkspaceRole.Editor),
         ["cancel post"] = ((f, t, h) => f.Posts.CancelPostAsync(new CancelPostRequest { Id = t.Post.Id }, h).ResponseAsync, WorkspaceRole.Editor),
         ["delete post"] = ((f, t, h) => f.Posts.DeletePostAsync(new DeletePostRequest { Id = t.Post.Id }, h).ResponseAsync, WorkspaceRole.Editor),
+        ["submit a draft"] = ((f, t, h) => f.Posts.SubmitPostAsync(new SubmitPostRequest { Id = t.Draft.Id }, h).ResponseAsync, WorkspaceRole.Editor),
+        ["approve post"] = ((f, t, h) => f.Posts.ApprovePostAsync(new ApprovePostRequest { Id = t.Pending.Id, Etag = t.Pending.Etag }, h).ResponseAsync,
+            WorkspaceRole.Editor),
+        ["reject post"] = ((f, t, h) => f.Posts.RejectPostAsync(new RejectPostRequest { Id = t.Pending.Id, Reason = "Off brand" }, h).ResponseAsync,
+            WorkspaceRole.Editor),
         ["add channel"] = ((f, t, h) => f.Channels.CreateChannelAsync(new CreateChannelRequest
         {
             WorkspaceId = t.Workspace.Id,
@@ -125,9 +134,26 @@ public sealed class WorkspaceRoleTests(PostsServiceFixture fixture)
             Settings = new ChannelSettings { Recipients = { "+16505551234" } },
         }, owner.Headers);
         var post = await fixture.CreatePostAsync(owner, channel);
+        var draft = await fixture.Posts.CreatePostAsync(new CreatePostRequest
+        {
+            ChannelId = channel.Id,
+            Content = new Content { Text = "A draft" },
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(3)),
+            Draft = true,
+        }, owner.Headers);
+        var reviewed = await fixture.Channels.CreateChannelAsync(new CreateChannelRequest
+        {
+            WorkspaceId = workspace.Id,
+            Platform = Platform.Whatsapp,
+            AccountId = "10" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999),
+            AccessToken = "EAAG-team-token",
+            Settings = new ChannelSettings { Recipients = { "+16505551234" }, RequiresApproval = true },
+        }, owner.Headers);
+        var pending = await fixture.CreatePostAsync(owner, reviewed);
+        Assert.Equal(PostStatus.PendingApproval, pending.Status);
         var invitation = await fixture.Workspaces.CreateInvitationAsync(
             new CreateInvitationRequest { WorkspaceId = workspace.Id, Role = role }, owner.Headers);
         await fixture.Workspaces.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invitation.Token }, member.Headers);
-        return new Team(owner, member, workspace, channel, post);
+        return new Team(owner, member, workspace, channel, post, draft, pending);
     }
 }
