@@ -13,7 +13,7 @@ namespace SocialSync.PostsService.Data;
 /// </summary>
 public sealed class WorkspaceStore(PostsDatabase database)
 {
-    private const string WorkspaceColumns = "w.id, w.name, w.personal, m.role, w.created_at, w.version";
+    private const string WorkspaceColumns = "w.id, w.name, w.personal, m.role, w.created_at, w.version, w.requires_approval";
     private const string MemberColumns = "workspace_id, user_id, role, created_at";
     private const string InvitationColumns = "id, workspace_id, role, expires_at, invited_by, accepted_by, accepted_at";
 
@@ -58,16 +58,20 @@ public sealed class WorkspaceStore(PostsDatabase database)
             return await LoadAsync(connection, transaction, id, cancellationToken);
         }, cancellationToken);
 
-    public Task<Workspace?> RenameAsync(Guid userId, Guid id, string name, int? etag, CancellationToken cancellationToken) =>
+    /// <summary>Renames the workspace and/or sets whether its posts need approval (null keeps each); null when the caller cannot see it.</summary>
+    public Task<Workspace?> UpdateAsync(Guid userId, Guid id, string? name, bool? requiresApproval, int? etag, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            if (!await RequireRoleAsync(connection, transaction, id, WorkspaceRoles.ManageMembers, "rename the workspace", cancellationToken))
+            if (!await RequireRoleAsync(connection, transaction, id, WorkspaceRoles.ManageMembers, "change the workspace", cancellationToken))
             {
                 return null;
             }
-            await using var update = new NpgsqlCommand(
-                "update workspaces set name = @name where id = @id and (@etag::int is null or version = @etag)", connection, transaction);
-            update.Parameters.AddWithValue("name", name);
+            await using var update = new NpgsqlCommand("""
+                update workspaces set name = coalesce(@name, name), requires_approval = coalesce(@requires_approval, requires_approval)
+                where id = @id and (@etag::int is null or version = @etag)
+                """, connection, transaction);
+            update.Parameters.Add(new NpgsqlParameter("name", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)name ?? DBNull.Value });
+            update.Parameters.Add(new NpgsqlParameter("requires_approval", NpgsqlTypes.NpgsqlDbType.Boolean) { Value = (object?)requiresApproval ?? DBNull.Value });
             update.Parameters.AddWithValue("id", id);
             update.Parameters.Add(new NpgsqlParameter("etag", NpgsqlTypes.NpgsqlDbType.Integer) { Value = (object?)etag ?? DBNull.Value });
             if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
@@ -307,6 +311,7 @@ public sealed class WorkspaceStore(PostsDatabase database)
         Role = WorkspaceRoles.FromDb(reader.GetString(3)),
         CreatedAt = Timestamp.FromDateTime(reader.GetDateTime(4)),
         Etag = reader.GetInt32(5).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        RequiresApproval = reader.GetBoolean(6),
     };
 
     private static WorkspaceMember ReadMember(NpgsqlDataReader reader) => new()

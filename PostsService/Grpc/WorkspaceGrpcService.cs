@@ -41,10 +41,15 @@ public sealed class WorkspaceGrpcService(WorkspaceStore workspaces, TimeProvider
     {
         var violations = new FieldViolations();
         var id = RequestFields.ParseId(request.Id, "id", violations);
-        var name = ParseName(request.Name, violations);
+        var name = request.Name.Length > 0 ? ParseName(request.Name, violations) : null;
+        bool? requiresApproval = request.HasRequiresApproval ? request.RequiresApproval : null;
+        if (name is null && requiresApproval is null)
+        {
+            violations.Add("name", "or requires_approval is required: nothing to change");
+        }
         var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
         violations.ThrowIfAny();
-        return await workspaces.RenameAsync(context.UserId(), id!.Value, name, etag, context.CancellationToken)
+        return await workspaces.UpdateAsync(context.UserId(), id!.Value, name, requiresApproval, etag, context.CancellationToken)
             ?? throw new NotFoundException("workspace", request.Id);
     }
 
