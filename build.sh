@@ -134,7 +134,7 @@ case "$cmd" in
       echo "no signing key yet: ./build.sh run generates one on its first start" >&2
       exit 1
     fi
-    Auth__SigningKey=$key exec dotnet run --project PostsService -v quiet -- mint-token "$@"
+    Auth__Users__SigningKey=$key exec dotnet run --project PostsService -v quiet -- mint-token "$@"
     ;;
   *)
     echo "usage: ./build.sh run | test | protos | chaos [--posts N] | bench | token [user-uuid]" >&2

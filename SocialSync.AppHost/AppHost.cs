@@ -4,7 +4,10 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 // No key or password has a value written here: each is generated on the first run and kept in this project's user
 // secrets (so tokens and encrypted channel tokens stay valid across runs); a deployment supplies its own.
+// jwt-signing-key signs development user tokens (./build.sh token); service-signing-key signs the services' tokens to
+// each other and is given to the three services only, so nothing that issues user tokens can mint one.
 var jwtSigningKey = builder.AddGeneratedSecret("jwt-signing-key");
+var serviceSigningKey = builder.AddGeneratedSecret("service-signing-key");
 var tokenEncryptionKey = builder.AddGeneratedSecret("token-encryption-key");
 var dbAppPassword = builder.AddGeneratedSecret("postsdb-app-password");
 
@@ -17,7 +20,8 @@ var emulator = builder.AddProject<Projects.GraphApiEmulator>("graph-api-emulator
 var posts = builder.AddProject<Projects.PostsService>("posts-service", launchProfileName: null)
     .WithGrpcAndHttpEndpoints(basePort: 5100)
     .WithReference(postsdb).WaitFor(postsdb)
-    .WithEnvironment("Auth__SigningKey", jwtSigningKey)
+    .WithEnvironment("Auth__Users__SigningKey", jwtSigningKey)
+    .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey)
     .WithEnvironment("Tokens__EncryptionKey", tokenEncryptionKey)
     .WithEnvironment("Database__AppPassword", dbAppPassword);
 
@@ -25,12 +29,12 @@ var scheduler = builder.AddProject<Projects.SchedulerService>("scheduler-service
     .WithGrpcAndHttpEndpoints(basePort: 5200)
     .WithReference(redis).WaitFor(redis)
     .WithReference(posts).WaitFor(posts)
-    .WithEnvironment("Auth__SigningKey", jwtSigningKey);
+    .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey);
 
 var publisher = builder.AddProject<Projects.PublisherService>("publisher-service", launchProfileName: null)
     .WithGrpcAndHttpEndpoints(basePort: 5300)
     .WithReference(posts).WaitFor(posts)
-    .WithEnvironment("Auth__SigningKey", jwtSigningKey)
+    .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey)
     .WithGraphApi(emulator);
 
 scheduler.WithReference(publisher).WaitFor(publisher);

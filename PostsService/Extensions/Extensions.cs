@@ -23,7 +23,7 @@ public static class Extensions
             dataSource.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
             dataSource.ConnectionStringBuilder.NoResetOnClose = PostsDatabase.NoSessionState;
         });
-        builder.AddSocialSyncAuthentication();
+        builder.AddSocialSyncAuthentication(acceptUserTokens: true);
         builder.RequirePostsSecrets();
 
         var services = builder.Services;

@@ -23,7 +23,8 @@ public static class SecretSettings
     /// </summary>
     public static IReadOnlySet<string> Published { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        AuthOptions.DevelopmentSigningKey,
+        UserTokenOptions.DevelopmentSigningKey,
+        ServiceTokenOptions.DevelopmentSigningKey,
         DevelopmentTokenEncryptionKey,
         DevelopmentDatabasePassword,
         "socialsync-dev-password",
@@ -57,10 +58,17 @@ public static class SecretSettings
         }
         if (Refusal(setting, value) is { } refusal)
         {
-            Console.Error.WriteLine($"{environment.ApplicationName} refuses to start: {refusal}");
-            Console.Error.Flush();
-            Environment.Exit(ExitCode);
+            RefuseToStart(environment, refusal);
         }
         return value!;
+    }
+
+    /// <summary>Stops the process with one line on standard error saying why, and exit code 78 (EX_CONFIG).</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void RefuseToStart(IHostEnvironment environment, string reason)
+    {
+        Console.Error.WriteLine($"{environment.ApplicationName} refuses to start: {reason}");
+        Console.Error.Flush();
+        Environment.Exit(ExitCode);
     }
 }

@@ -1,12 +1,17 @@
 using Grpc.Core;
 using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace SocialSync.ServiceDefaults.Security;
 
-/// <summary>Attaches a short-lived service token to every call of an internal gRPC client.</summary>
-public sealed class ServiceTokenProvider(TokenIssuer issuer, TimeProvider time)
+/// <summary>
+/// Attaches a short-lived service token to every call of an internal gRPC client: signed with the service key
+/// (<c>Auth:Services:SigningKey</c>), its subject the calling service's name.
+/// </summary>
+public sealed class ServiceTokenProvider(ServiceTokenOptions options, IHostEnvironment environment, TimeProvider time)
 {
+    private readonly TokenIssuer _issuer = new(options.Signing, time);
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
     private readonly Lock _gate = new();
     private string? _token;
@@ -19,7 +24,7 @@ public sealed class ServiceTokenProvider(TokenIssuer issuer, TimeProvider time)
             var now = time.GetUtcNow();
             if (_token is null || now >= _renewAt)
             {
-                _token = issuer.CreateServiceToken(Lifetime);
+                _token = _issuer.CreateServiceToken(environment.ApplicationName, Lifetime);
                 _renewAt = now + Lifetime / 2;
             }
             return _token;
@@ -31,7 +36,6 @@ public static class ServiceCredentialsExtensions
 {
     public static IServiceCollection AddServiceTokens(this IServiceCollection services)
     {
-        services.AddSingleton<TokenIssuer>();
         services.AddSingleton<ServiceTokenProvider>();
         return services;
     }

@@ -18,11 +18,11 @@ public sealed class SecurityTests(PostsServiceFixture fixture)
     {
         { "missing", null },
         { "garbage", "not-a-jwt" },
-        { "wrong key", new TokenIssuer(new AuthOptions { SigningKey = "another-signing-key-that-is-long-enough-0123456789" }, TimeProvider.System)
+        { "wrong key", new TokenIssuer(TestTokens.Users with { SigningKey = "another-signing-key-that-is-long-enough-0123456789" }, TimeProvider.System)
             .CreateUserToken(Guid.NewGuid(), TimeSpan.FromHours(1)) },
-        { "expired", new TokenIssuer(TestTokens.WithKey(new AuthOptions()), new FixedTime(DateTimeOffset.UtcNow.AddHours(-3)))
+        { "expired", new TokenIssuer(TestTokens.Users, new FixedTime(DateTimeOffset.UtcNow.AddHours(-3)))
             .CreateUserToken(Guid.NewGuid(), TimeSpan.FromHours(1)) },
-        { "wrong audience", new TokenIssuer(TestTokens.WithKey(new AuthOptions { Audience = "someone-else" }), TimeProvider.System)
+        { "wrong audience", new TokenIssuer(TestTokens.Users with { Audience = "someone-else" }, TimeProvider.System)
             .CreateUserToken(Guid.NewGuid(), TimeSpan.FromHours(1)) },
     };
 

@@ -16,7 +16,7 @@ public sealed class AuthenticationTests(PostsServiceFixture fixture)
         public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + by;
     }
 
-    private static string Token(AuthOptions options, Guid user, TimeProvider? time = null) =>
+    private static string Token(TokenSigning options, Guid user, TimeProvider? time = null) =>
         new TokenIssuer(options, time ?? TimeProvider.System).CreateUserToken(user, TimeSpan.FromHours(1));
 
     public static TheoryData<string> BadTokens() => new()
@@ -35,14 +35,14 @@ public sealed class AuthenticationTests(PostsServiceFixture fixture)
         var user = Guid.NewGuid();
         return kind switch
         {
-            "expired" => Token(TestTokens.WithKey(new AuthOptions()), user, new ShiftedTime(TimeSpan.FromHours(-2))),
-            "not-yet-valid" => Token(TestTokens.WithKey(new AuthOptions()), user, new ShiftedTime(TimeSpan.FromHours(2))),
-            "wrong-signature" => Token(new AuthOptions { SigningKey = "an-attacker-signing-key-that-is-long-enough-0123456789" }, user),
-            "wrong-audience" => Token(TestTokens.WithKey(new AuthOptions { Audience = "some-other-api" }), user),
-            "wrong-issuer" => Token(TestTokens.WithKey(new AuthOptions { Issuer = "someone-else" }), user),
+            "expired" => Token(TestTokens.Users, user, new ShiftedTime(TimeSpan.FromHours(-2))),
+            "not-yet-valid" => Token(TestTokens.Users, user, new ShiftedTime(TimeSpan.FromHours(2))),
+            "wrong-signature" => Token(TestTokens.Users with { SigningKey = "an-attacker-signing-key-that-is-long-enough-0123456789" }, user),
+            "wrong-audience" => Token(TestTokens.Users with { Audience = "some-other-api" }, user),
+            "wrong-issuer" => Token(TestTokens.Users with { Issuer = "someone-else" }, user),
             "not-a-jwt" => "definitely.not.a-token",
             "alg-none" => Base64Url("""{"alg":"none","typ":"JWT"}""") + "." +
-                          Base64Url($$"""{"sub":"{{user}}","iss":"socialsync","aud":"socialsync","exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}}}""") + ".",
+                          Base64Url($$"""{"sub":"{{user}}","iss":"{{TestTokens.Users.Issuer}}","aud":"{{TestTokens.Users.Audience}}","exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}}}""") + ".",
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
     }

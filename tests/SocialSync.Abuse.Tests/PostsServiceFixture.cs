@@ -20,17 +20,22 @@ public sealed class AbuseCollection : ICollectionFixture<PostsServiceFixture>
 /// <summary>
 /// One PostsService process on a real PostgreSQL, shared by every abuse test. Its whole output is kept (log level
 /// Debug) and its OpenTelemetry export (traces, logs, metrics) goes to a local OTLP receiver, so a test can search
-/// everything the service said for a secret.
+/// everything the service said for a secret. It trusts user tokens of a test OIDC issuer (keys fetched again every
+/// <see cref="KeyRefresh"/>) and HS256 user tokens of this run's user key, as the AppHost configures it.
 /// </summary>
 public sealed class PostsServiceFixture : IAsyncLifetime
 {
     private readonly ConcurrentQueue<string> _output = new();
     private readonly ConcurrentQueue<(string Path, byte[] Body)> _telemetry = new();
+    public static readonly TimeSpan KeyRefresh = TimeSpan.FromSeconds(2);
+
     private PostgresServer? _postgres;
     private WebApplication? _otlp;
     private GrpcChannel? _channel;
 
     public ServiceProcess Posts { get; private set; } = null!;
+    public PostgresServer Postgres => _postgres!;
+    public TestOidcIssuer Issuer { get; private set; } = null!;
     public string ConnectionString { get; private set; } = "";
     public GrpcChannel Channel => _channel!;
     public HttpClient Http { get; private set; } = null!;
@@ -45,12 +50,13 @@ public sealed class PostsServiceFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _postgres = await PostgresServer.StartAsync();
+        Issuer = await TestOidcIssuer.StartAsync();
         ConnectionString = _postgres.ConnectionString(await _postgres.CreateDatabaseAsync());
         var otlpPort = Ports.Free();
         _otlp = StartOtlpReceiver(otlpPort);
         await _otlp.StartAsync();
 
-        Posts = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
+        Posts = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>(Issuer.Settings(KeyRefresh))
         {
             ["ConnectionStrings__postsdb"] = ConnectionString,
             ["Logging__LogLevel__Default"] = "Debug",
@@ -133,6 +139,10 @@ public sealed class PostsServiceFixture : IAsyncLifetime
         if (_otlp is not null)
         {
             await _otlp.DisposeAsync();
+        }
+        if (Issuer is not null)
+        {
+            await Issuer.DisposeAsync();
         }
         if (_postgres is not null)
         {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using SocialSync.ServiceDefaults.Security;
 using SocialSync.Testing;
 
@@ -9,14 +8,17 @@ namespace SocialSync.Abuse.Tests;
 /// No key or password has a default that ships: outside Development every service refuses to start when a secret
 /// setting is missing, too short, or a value written in this repository, with one line naming the setting.
 /// </summary>
-public sealed partial class SecretSettingsTests
+public sealed class SecretSettingsTests
 {
     public static TheoryData<string, string, string?, string> Refusals => new()
     {
         // service, setting (as an environment variable), value (null: unset), what the line says
-        { "PostsService", "Auth__SigningKey", AuthOptions.DevelopmentSigningKey, "Auth:SigningKey is a value published in the SocialSync repository" },
-        { "SchedulerService", "Auth__SigningKey", null, "Auth:SigningKey is not set" },
-        { "PublisherService", "Auth__SigningKey", "short-key", "Auth:SigningKey is 9 characters long" },
+        { "PostsService", "Auth__Users__SigningKey", UserTokenOptions.DevelopmentSigningKey, "Auth:Users:SigningKey is a value published in the SocialSync repository" },
+        { "SchedulerService", "Auth__Services__SigningKey", null, "Auth:Services:SigningKey is not set" },
+        { "PublisherService", "Auth__Services__SigningKey", "short-key", "Auth:Services:SigningKey is 9 characters long" },
+        { "PostsService", "Auth__Services__SigningKey", ServiceTokenOptions.DevelopmentSigningKey, "Auth:Services:SigningKey is a value published" },
+        { "PostsService", "Auth__Users__SigningKey", null, "neither Auth:Users:Authority nor Auth:Users:SigningKey is set" },
+        { "PostsService", "Auth__Users__Authority", "http://idp.example.com/realms/socialsync", "Auth:Users:Authority is not an https URL" },
         { "PostsService", "Tokens__EncryptionKey", SecretSettings.DevelopmentTokenEncryptionKey, "Tokens:EncryptionKey is a value published" },
         { "PostsService", "Database__AppPassword", null, "Database:AppPassword is not set" },
     };
@@ -34,10 +36,24 @@ public sealed partial class SecretSettingsTests
     }
 
     [Fact]
+    public async Task PostsService_outside_Development_refuses_a_user_key_equal_to_the_service_key()
+    {
+        var (exitCode, stderr) = await RunAsync("PostsService",
+            new Dictionary<string, string?> { ["Auth__Users__SigningKey"] = TestTokens.ServiceSigningKey }, "Production");
+
+        Assert.Equal(SecretSettings.ExitCode, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("Auth:Users:SigningKey equals Auth:Services:SigningKey", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task In_Development_a_missing_secret_falls_back_and_the_service_starts()
     {
         // Without PostgreSQL PostsService stops later, at its migration; it must not stop for the secrets.
-        var unset = new Dictionary<string, string?> { ["Auth__SigningKey"] = null, ["Tokens__EncryptionKey"] = null, ["Database__AppPassword"] = null };
+        var unset = new Dictionary<string, string?>
+        {
+            ["Auth__Users__SigningKey"] = null, ["Auth__Services__SigningKey"] = null, ["Tokens__EncryptionKey"] = null, ["Database__AppPassword"] = null,
+        };
         var (exitCode, stderr) = await RunAsync("PostsService", unset, "Development",
             extra: new() { ["ConnectionStrings__postsdb"] = "Host=127.0.0.1;Port=1;Database=none;Username=none;Timeout=1" });
 
@@ -48,26 +64,8 @@ public sealed partial class SecretSettingsTests
     [Fact]
     public void Every_secret_value_written_in_the_repository_is_refused()
     {
-        // Literals assigned to a secret setting (Auth:SigningKey, Tokens:EncryptionKey, Database:AppPassword, the
-        // AppHost's parameters and the PostgreSQL password) anywhere in tracked text: each must be in the published list.
-        var literals = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(RepositoryPaths.Root, "*", SearchOption.AllDirectories)
-                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                                 && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                                 && !f.Contains($"{Path.DirectorySeparatorChar}.git{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                                 && !f.Contains("node_modules", StringComparison.Ordinal))
-                     .Where(f => Path.GetExtension(f) is ".cs" or ".json" or ".sh" or ".md" or ".yml" or ".yaml"))
-        {
-            foreach (var line in File.ReadLines(file).Where(l => SecretName().IsMatch(l)))
-            {
-                foreach (Match literal in Literal().Matches(line))
-                {
-                    literals.Add(literal.Groups["value"].Value);
-                }
-            }
-        }
-
-        Assert.Contains(AuthOptions.DevelopmentSigningKey, literals); // the scan reads what it should
+        var literals = RepositorySecrets.Literals();
+        Assert.Contains(UserTokenOptions.DevelopmentSigningKey, literals); // the scan reads what it should
         var unlisted = literals.Where(v => SecretSettings.Refusal("setting", v) is null).Order(StringComparer.Ordinal).ToList();
         Assert.True(unlisted.Count == 0, $"secret values written in the repository but not refused: {string.Join(", ", unlisted)}");
     }
@@ -77,19 +75,12 @@ public sealed partial class SecretSettingsTests
     {
         var appHost = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "SocialSync.AppHost", "AppHost.cs"))
             + File.ReadAllText(Path.Combine(RepositoryPaths.Root, "SocialSync.AppHost", "Infrastructure", "InfrastructureExtensions.cs"));
-        foreach (var parameter in new[] { "jwt-signing-key", "token-encryption-key", "postsdb-app-password", "postgres-password" })
+        foreach (var parameter in new[] { "jwt-signing-key", "service-signing-key", "token-encryption-key", "postsdb-app-password", "postgres-password" })
         {
             Assert.Contains($"AddGeneratedSecret(\"{parameter}\")", appHost, StringComparison.Ordinal);
         }
         Assert.DoesNotContain("AddParameter(\"", appHost.Replace("AddParameter(name,", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
-
-    // A line that names a secret setting, and a quoted literal of 8+ characters on it.
-    [GeneratedRegex(@"SigningKey|EncryptionKey|AppPassword|POSTGRES_PASSWORD|postgres-password|app-password|signing-key|encryption-key")]
-    private static partial Regex SecretName();
-
-    [GeneratedRegex("\"(?<value>[^\"\\s{}$()|]{8,})\"")]
-    private static partial Regex Literal();
 
     private static async Task<(int ExitCode, string Stderr)> RunAsync(string project, Dictionary<string, string?> secrets, string environment,
         Dictionary<string, string?>? extra = null)

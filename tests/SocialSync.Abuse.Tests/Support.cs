@@ -1,3 +1,5 @@
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
@@ -38,6 +40,64 @@ public static class Support
     }
 
     public static DateTime In(int seconds) => DateTime.UtcNow.AddSeconds(seconds);
+
+    /// <summary>Every RPC of the internal API, read from its descriptor: one added later is covered without editing a test.</summary>
+    public static IReadOnlyList<MethodDescriptor> InternalRpcs => [.. PostsInternalService.Descriptor.Methods];
+
+    /// <summary>
+    /// Calls <paramref name="rpc"/> with an empty request and <paramref name="auth"/>, and returns the status it ends with
+    /// (OK when it succeeds), whatever its request and response types.
+    /// </summary>
+    public static async Task<StatusCode> CallAsync(CallInvoker invoker, MethodDescriptor rpc, Metadata auth)
+    {
+        var type = (rpc.IsClientStreaming, rpc.IsServerStreaming) switch
+        {
+            (false, false) => MethodType.Unary,
+            (false, true) => MethodType.ServerStreaming,
+            (true, false) => MethodType.ClientStreaming,
+            (true, true) => MethodType.DuplexStreaming,
+        };
+        var method = new Method<IMessage, IMessage>(type, rpc.Service.FullName, rpc.Name,
+            Marshallers.Create<IMessage>(m => m.ToByteArray(), rpc.InputType.Parser.ParseFrom),
+            Marshallers.Create<IMessage>(m => m.ToByteArray(), rpc.OutputType.Parser.ParseFrom));
+        var request = (IMessage)Activator.CreateInstance(rpc.InputType.ClrType)!;
+        var options = new CallOptions(auth, In(10));
+        try
+        {
+            switch (type)
+            {
+                case MethodType.Unary:
+                    using (var call = invoker.AsyncUnaryCall(method, null, options, request))
+                    {
+                        await call.ResponseAsync;
+                    }
+                    break;
+                case MethodType.ServerStreaming:
+                    using (var call = invoker.AsyncServerStreamingCall(method, null, options, request))
+                    {
+                        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                        {
+                        }
+                    }
+                    break;
+                default:
+                    using (var call = invoker.AsyncDuplexStreamingCall(method, null, options))
+                    {
+                        await call.RequestStream.WriteAsync(request);
+                        await call.RequestStream.CompleteAsync();
+                        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                        {
+                        }
+                    }
+                    break;
+            }
+            return StatusCode.OK;
+        }
+        catch (RpcException ex)
+        {
+            return ex.StatusCode;
+        }
+    }
 
     /// <summary>A new user with a WhatsApp channel and one queued post an hour away.</summary>
     public static async Task<UserWithPost> CreateUserWithPostAsync(PostsServiceFixture fixture, string? accessToken = null)

@@ -22,7 +22,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Logging__LogLevel__SocialSync"] = "Information",
         };
         // Production refuses any key or password written in the repository: this test run's random ones.
-        foreach (var (key, value) in TestTokens.ServiceSecrets)
+        foreach (var (key, value) in TestTokens.SecretsFor(project))
         {
             _environment[key] = value;
         }

@@ -5,48 +5,57 @@ using SocialSync.ServiceDefaults.Security;
 namespace SocialSync.Testing;
 
 /// <summary>
-/// Tokens signed with this test run's own key: a random one each run, which every system the tests start is given
-/// (<see cref="ServiceSecrets"/>), since the services refuse any key written in the repository.
+/// Tokens signed with this test run's own keys: random ones each run, which every system the tests start is given
+/// (<see cref="SecretsFor"/>), since the services refuse any key written in the repository. User tokens are signed
+/// with the user key (HS256, as <c>./build.sh token</c> does), service tokens with the service key.
 /// </summary>
 public static class TestTokens
 {
-    public static string SigningKey { get; } = RandomSecret();
+    public static string UserSigningKey { get; } = RandomSecret();
 
-    /// <summary>The secret settings every service process of this test run gets, as environment variables.</summary>
+    public static string ServiceSigningKey { get; } = RandomSecret();
+
+    /// <summary>The secret settings of this test run, as environment variables: every service takes its own of them.</summary>
     public static IReadOnlyDictionary<string, string?> ServiceSecrets { get; } = new Dictionary<string, string?>
     {
-        ["Auth__SigningKey"] = SigningKey,
+        ["Auth__Users__SigningKey"] = UserSigningKey,
+        ["Auth__Services__SigningKey"] = ServiceSigningKey,
         ["Tokens__EncryptionKey"] = RandomSecret(),
         ["Database__AppPassword"] = RandomSecret(),
     };
 
     /// <summary>
-    /// The AppHost's secret parameters for a test run: this run's signing key (so <see cref="User"/> tokens work) and
-    /// fresh values for the rest, given rather than generated so a test never writes the AppHost's user secrets.
+    /// The secrets <paramref name="project"/> gets, as the AppHost gives them: the service key to every service, the
+    /// user key and PostsService's own secrets to PostsService only.
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, string?>> SecretsFor(string project) =>
+        project == "PostsService" ? ServiceSecrets : ServiceSecrets.Where(s => s.Key == "Auth__Services__SigningKey");
+
+    /// <summary>
+    /// The AppHost's secret parameters for a test run: this run's keys (so <see cref="User"/> and <see cref="Service"/>
+    /// tokens work) and fresh values for the rest, given rather than generated so a test never writes the AppHost's
+    /// user secrets.
     /// </summary>
     public static string[] AppHostSecretArguments { get; } =
     [
-        $"Parameters:jwt-signing-key={SigningKey}",
+        $"Parameters:jwt-signing-key={UserSigningKey}",
+        $"Parameters:service-signing-key={ServiceSigningKey}",
         $"Parameters:token-encryption-key={RandomSecret()}",
         $"Parameters:postsdb-app-password={RandomSecret()}",
         $"Parameters:postgres-password={RandomSecret()}",
     ];
 
-    public static readonly AuthOptions Options = WithKey(new AuthOptions());
+    /// <summary>How user tokens are signed (key, issuer, audience); <c>with { ... }</c> makes one wrong in one way.</summary>
+    public static TokenSigning Users { get; } = new UserTokenOptions { SigningKey = UserSigningKey }.Signing;
 
-    /// <summary><paramref name="options"/> signing with this run's key (for tokens that are wrong in another way).</summary>
-    public static AuthOptions WithKey(AuthOptions options)
-    {
-        options.SigningKey = SigningKey;
-        return options;
-    }
+    /// <summary>How service tokens are signed.</summary>
+    public static TokenSigning Services { get; } = new ServiceTokenOptions { SigningKey = ServiceSigningKey }.Signing;
 
     public static string RandomSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-    private static readonly TokenIssuer Issuer = new(Options, TimeProvider.System);
 
-    public static string User(Guid userId) => Issuer.CreateUserToken(userId, TimeSpan.FromHours(1));
+    public static string User(Guid userId) => new TokenIssuer(Users, TimeProvider.System).CreateUserToken(userId, TimeSpan.FromHours(1));
 
-    public static string Service() => Issuer.CreateServiceToken(TimeSpan.FromHours(1));
+    public static string Service() => new TokenIssuer(Services, TimeProvider.System).CreateServiceToken("tests", TimeSpan.FromHours(1));
 
     public static Metadata Bearer(string token) => new() { { "Authorization", $"Bearer {token}" } };
 
