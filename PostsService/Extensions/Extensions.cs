@@ -42,6 +42,7 @@ public static class Extensions
         services.AddSingleton<ChannelStore>();
         services.AddSingleton<WorkspaceStore>();
         services.AddSingleton<ReviewStore>();
+        services.AddSingleton<PostEventStore>();
         services.AddHostedService<ApprovalExpiry>();
         services.AddSingleton<StatisticsStore>();
         services.AddSingleton<ScheduleOutboxStore>();

@@ -19,6 +19,7 @@ namespace SocialSync.PostsService.Grpc;
 public sealed class PostGrpcService(
     PostStore posts,
     ReviewStore reviews,
+    PostEventStore events,
     RunStore runs,
     StatisticsStore statistics,
     CreatePostBatcher createBatcher,
@@ -183,5 +184,27 @@ public sealed class PostGrpcService(
         violations.ThrowIfAny();
         return await reviews.RejectAsync(context.UserId(), id!.Value, request.Reason.Trim(), etag, context.CancellationToken)
             ?? throw new NotFoundException("post", request.Id);
+    }
+
+    /// <summary>The post's history, oldest first (<see cref="PostEventStore"/>).</summary>
+    public override async Task<ListPostEventsResponse> ListPostEvents(ListPostEventsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var id = RequestFields.ParseId(request.Id, "id", violations);
+        var pageSize = request.PageSize == 0 ? 50 : request.PageSize;
+        if (pageSize is < 1 or > 100)
+        {
+            violations.Add("page_size", "must be between 1 and 100");
+        }
+        var offset = PageTokens.Parse(request.PageToken, violations);
+        violations.ThrowIfAny();
+        var page = await events.ListAsync(context.UserId(), id!.Value, pageSize, offset, context.CancellationToken)
+            ?? throw new NotFoundException("post", request.Id);
+        var response = new ListPostEventsResponse { Events = { page.Items } };
+        if (page.More)
+        {
+            response.NextPageToken = PageTokens.Encode(offset + pageSize);
+        }
+        return response;
     }
 }
