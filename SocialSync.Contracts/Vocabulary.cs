@@ -31,6 +31,10 @@ public static class Vocabulary
         PostStatus.Cancelled => "cancelled",
         PostStatus.Missed => "missed",
         PostStatus.Unconfirmed => "unconfirmed",
+        PostStatus.Draft => "draft",
+        PostStatus.PendingApproval => "pending_approval",
+        PostStatus.Rejected => "rejected",
+        PostStatus.Expired => "expired",
         _ => throw new ArgumentOutOfRangeException(nameof(status)),
     };
 
@@ -43,6 +47,10 @@ public static class Vocabulary
         "cancelled" => PostStatus.Cancelled,
         "missed" => PostStatus.Missed,
         "unconfirmed" => PostStatus.Unconfirmed,
+        "draft" => PostStatus.Draft,
+        "pending_approval" => PostStatus.PendingApproval,
+        "rejected" => PostStatus.Rejected,
+        "expired" => PostStatus.Expired,
         _ => PostStatus.Unspecified,
     };
 

@@ -17,20 +17,37 @@ public sealed record NewChannel(Platform Platform, string AccountId, string Disp
 public sealed record ChannelUpdate(Channel Channel, int MissedLatePosts);
 
 /// <summary>
-/// A user's channels, as the public API reads and changes them, under row-level security (another user's channel is
-/// absent: null, for the caller to answer NOT_FOUND). Access tokens are encrypted here and never read back out.
+/// The channels of the caller's workspaces, as the public API reads and changes them, under row-level security
+/// (another workspace's channel is absent: null, for the caller to answer NOT_FOUND); changes need the role
+/// <see cref="WorkspaceRoles.ManageChannels"/>. Access tokens are encrypted here and never read back out.
 /// </summary>
 public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector protector)
 {
-    public Task<Channel> CreateAsync(Guid userId, NewChannel channel, CancellationToken cancellationToken) =>
-        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+    /// <summary>
+    /// Adds a channel to <paramref name="workspaceId"/>, or to the caller's personal workspace (made now if need be)
+    /// when null; null when the caller is not a member of the workspace named.
+    /// </summary>
+    public Task<Channel?> CreateAsync(Guid userId, Guid? workspaceId, NewChannel channel, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync<Channel?>(userId, async (connection, transaction) =>
         {
+            if (workspaceId is null)
+            {
+                await WorkspaceAccess.EnsurePersonalAsync(connection, transaction, cancellationToken);
+            }
+            var workspace = workspaceId ?? userId;
+            var role = await WorkspaceAccess.RoleInAsync(connection, transaction, workspace, cancellationToken);
+            if (role == WorkspaceRole.Unspecified)
+            {
+                return null;
+            }
+            role.Require(WorkspaceRoles.ManageChannels, "add channels");
             await using var insert = new NpgsqlCommand($"""
-                insert into channels (user_id, platform, account_id, display_name, access_token_encrypted, settings, token_expires_at)
-                values (@user, @platform, @account, @name, @token, @settings::jsonb, @expires)
+                insert into channels (user_id, workspace_id, platform, account_id, display_name, access_token_encrypted, settings, token_expires_at)
+                values (@user, @workspace, @platform, @account, @name, @token, @settings::jsonb, @expires)
                 returning {ChannelRows.Columns}
                 """, connection, transaction);
             insert.Parameters.AddWithValue("user", userId);
+            insert.Parameters.AddWithValue("workspace", workspace);
             insert.Parameters.AddWithValue("platform", channel.Platform.ToDb());
             insert.Parameters.AddWithValue("account", channel.AccountId);
             insert.Parameters.AddWithValue("name", channel.DisplayName);
@@ -46,16 +63,22 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
         database.InUserTransactionAsync(userId, (connection, transaction) =>
             ChannelRows.LoadLiveAsync(connection, transaction, id, cancellationToken), cancellationToken);
 
-    /// <summary>The caller's live channels, oldest first (<see cref="Page{T}.Total"/> is not counted).</summary>
-    public Task<Page<Channel>> ListAsync(Guid userId, Platform? platform, int pageSize, int offset, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// The live channels of the caller's workspaces (or of one of them), oldest first (<see cref="Page{T}.Total"/> is
+    /// not counted).
+    /// </summary>
+    public Task<Page<Channel>> ListAsync(Guid userId, Guid? workspaceId, Platform? platform, int pageSize, int offset, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
+            // No membership filter here: row-level security limits the rows to the caller's workspaces.
             await using var query = new NpgsqlCommand($"""
                 select {ChannelRows.Columns} from channels
                 where deleted_at is null and (@platform = '' or platform = @platform)
+                  and (@workspace::uuid is null or workspace_id = @workspace)
                 order by created_at, id limit @limit offset @offset
                 """, connection, transaction);
             query.Parameters.AddWithValue("platform", platform?.ToDb() ?? "");
+            query.Parameters.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = (object?)workspaceId ?? DBNull.Value });
             query.Parameters.AddWithValue("limit", pageSize + 1);
             query.Parameters.AddWithValue("offset", offset);
             var channels = new List<Channel>(pageSize);
@@ -84,7 +107,9 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
         CancellationToken cancellationToken) =>
         database.InUserTransactionAsync<ChannelUpdate?>(userId, async (connection, transaction) =>
         {
-            if (await LoadEditableAsync(connection, transaction, edit.ChannelId, cancellationToken) is not { } current)
+            if (!await WorkspaceAccess.RequireOnChannelAsync(connection, transaction, edit.ChannelId, WorkspaceRoles.ManageChannels,
+                    "change channels", cancellationToken)
+                || await LoadEditableAsync(connection, transaction, edit.ChannelId, cancellationToken) is not { } current)
             {
                 return null;
             }
@@ -178,6 +203,10 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
     public Task<bool> DeleteAsync(Guid userId, Guid id, int? etag, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
+            if (!await WorkspaceAccess.RequireOnChannelAsync(connection, transaction, id, WorkspaceRoles.ManageChannels, "delete channels", cancellationToken))
+            {
+                return false;
+            }
             // Locks the channel first: a create or re-queue on it (which lock it for share) waits, then sees it gone.
             await using (var delete = new NpgsqlCommand("""
                 update channels set deleted_at = @now, access_token_encrypted = ''::bytea, state_reason = 'Deleted by the user.'

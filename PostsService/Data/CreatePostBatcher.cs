@@ -123,7 +123,7 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
         {
             var channels = await PostInserts.LoadChannelsAsync(connection, transaction,
                 users.Select(u => (u.UserId, u.Indexes.Select(i => batch[i].Post.ChannelId).Distinct().ToArray())).ToList(), CancellationToken.None);
-            var inserts = new List<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, Channel> Channels)>(users.Count);
+            var inserts = new List<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, PostingChannel> Channels)>(users.Count);
             var insertIndexes = new List<List<int>>(users.Count);
             for (var u = 0; u < users.Count; u++)
             {
@@ -164,10 +164,10 @@ public sealed partial class CreatePostBatcher(PostsDatabase database, ScheduleCh
     }
 
     /// <summary>The post's channel is the user's and live, and the content fits it; else <paramref name="error"/> says why.</summary>
-    private static bool CheckChannel(NewPost post, Dictionary<Guid, Channel> channels, out Exception? error)
+    private static bool CheckChannel(NewPost post, Dictionary<Guid, PostingChannel> channels, out Exception? error)
     {
         var violations = new FieldViolations();
-        error = (DomainException?)post.CheckChannel(channels, violations) ?? (violations.Any ? violations.ToException() : null);
+        error = post.CheckChannel(channels, violations) ?? (violations.Any ? violations.ToException() : null);
         return error is null;
     }
 

@@ -20,22 +20,27 @@ public readonly record struct InsertResult(ScheduledPost? Post, DomainException?
 public static class PostInserts
 {
     /// <summary>
-    /// Loads each user's live channels among the ids given, locked for share so a concurrent channel delete waits for
-    /// this transaction. Channels of other users are not visible, so they are simply absent (NOT_FOUND to the caller).
+    /// Loads each user's live channels among the ids given, with the user's role in each one's workspace, locked for
+    /// share so a concurrent channel delete waits for this transaction. Channels of workspaces the user is not in are
+    /// not visible, so they are simply absent (NOT_FOUND to the caller).
     /// </summary>
-    public static async Task<Dictionary<Guid, Channel>[]> LoadChannelsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    public static async Task<Dictionary<Guid, PostingChannel>[]> LoadChannelsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<(Guid UserId, Guid[] ChannelIds)> users, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
         foreach (var (userId, channelIds) in users)
         {
             batch.BatchCommands.Add(SetUser(userId));
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"select {ChannelRows.Columns} from channels where id = any($1) and deleted_at is null for share")
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"""
+                select {ChannelRows.Columns}, app_role(workspace_id), (select w.requires_approval from workspaces w where w.id = channels.workspace_id)
+                from channels where id = any($1) and deleted_at is null for share
+                """)
             {
                 Parameters = { new NpgsqlParameter { Value = channelIds } },
             });
         }
-        var channels = new Dictionary<Guid, Channel>[users.Count];
+        var channels = new Dictionary<Guid, PostingChannel>[users.Count];
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         for (var u = 0; u < users.Count; u++)
         {
@@ -43,7 +48,9 @@ public static class PostInserts
             channels[u] = [];
             while (await reader.ReadAsync(cancellationToken))
             {
-                channels[u][reader.GetGuid(0)] = ChannelRows.Read(reader);
+                channels[u][reader.GetGuid(0)] = new PostingChannel(ChannelRows.Read(reader),
+                    WorkspaceRoles.FromDb(reader.IsDBNull(ChannelRows.ColumnCount) ? null : reader.GetString(ChannelRows.ColumnCount)),
+                    !reader.IsDBNull(ChannelRows.ColumnCount + 1) && reader.GetBoolean(ChannelRows.ColumnCount + 1));
             }
         }
         return channels;
@@ -56,7 +63,7 @@ public static class PostInserts
     /// are in the order of its posts.
     /// </summary>
     public static async Task<InsertResult[][]> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        IReadOnlyList<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, Channel> Channels)> users, CancellationToken cancellationToken)
+        IReadOnlyList<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, PostingChannel> Channels)> users, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
         var indexes = new Dictionary<Guid, int>[users.Count];
@@ -103,7 +110,7 @@ public static class PostInserts
         await reader.NextResultAsync(cancellationToken);
     }
 
-    private static NpgsqlBatchCommand InsertCommand(Guid userId, IReadOnlyList<NewPost> posts, IReadOnlyDictionary<Guid, Channel> channels,
+    private static NpgsqlBatchCommand InsertCommand(Guid userId, IReadOnlyList<NewPost> posts, IReadOnlyDictionary<Guid, PostingChannel> channels,
         out Dictionary<Guid, int> index)
     {
         var ids = new Guid[posts.Count];
@@ -114,14 +121,15 @@ public static class PostInserts
             index[ids[i]] = i;
         }
         return new NpgsqlBatchCommand($"""
-            insert into scheduled_posts (id, user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash,
+            insert into scheduled_posts (id, user_id, workspace_id, status, needs_approval, submitted_by, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash,
                                          traceparent, recipients)
-            select p.id, $1, p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash,
+            select p.id, $1, p.workspace_id, p.status, p.needs_approval, case when p.status = 'pending_approval' then $1::uuid end,
+                p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash,
                 p.traceparent,
                 -- unnest flattens a two-dimensional array, so each post's recipients come as one JSON array.
                 case when p.recipients is not null then array(select jsonb_array_elements_text(p.recipients::jsonb)) end
-            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients)
+            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients, workspace_id, status, needs_approval)
             on conflict (user_id, request_id) where request_id is not null do nothing
             returning {PostRows.Columns}
             """)
@@ -131,7 +139,7 @@ public static class PostInserts
                 new NpgsqlParameter { Value = userId },
                 new NpgsqlParameter { Value = ids },
                 new NpgsqlParameter { Value = posts.Select(p => p.ChannelId).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].Platform.ToDb()).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].Channel.Platform.ToDb()).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => ContentJson.Serialize(p.Request.Content)).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => p.PublishAt.UtcDateTime).ToArray() },
                 new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.TimeZone)).ToArray() },
@@ -143,6 +151,10 @@ public static class PostInserts
                 {
                     Value = posts.Select(p => p.Request.Recipients.Count > 0 ? System.Text.Json.JsonSerializer.Serialize(p.Request.Recipients) : null).ToArray(),
                 },
+                // A post's workspace is its channel's (the database holds the same with a foreign key).
+                new NpgsqlParameter { Value = posts.Select(p => Guid.Parse(channels[p.ChannelId].Channel.WorkspaceId)).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].InitialStatus(p.Request.Draft).ToDb()).ToArray() },
+                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].NeedsApproval).ToArray() },
             },
         };
     }

@@ -41,11 +41,12 @@ public static class PostRows
     public const string Columns = """
         id, channel_id, platform, content_json::text, publish_at, time_zone, rrule, status, platform_post_id,
         error_message, retry_count, created_at, updated_at, published_at, permalink, version,
-        coalesce(series_id, case when rrule is not null then id end), recipients
+        coalesce(series_id, case when rrule is not null then id end), recipients, workspace_id,
+        user_id, needs_approval, approved_by, review_comment
         """;
 
     /// <summary>How many columns <see cref="Columns"/> selects; extra columns of a query start here.</summary>
-    public const int ColumnCount = 18;
+    public const int ColumnCount = 23;
 
     public static ScheduledPost Read(NpgsqlDataReader reader) => new()
     {
@@ -67,6 +68,11 @@ public static class PostRows
         Etag = reader.GetInt32(15).ToString(System.Globalization.CultureInfo.InvariantCulture),
         SeriesId = reader.IsDBNull(16) ? "" : reader.GetGuid(16).ToString(),
         Recipients = { reader.IsDBNull(17) ? [] : reader.GetFieldValue<string[]>(17) },
+        WorkspaceId = reader.GetGuid(18).ToString(),
+        AuthorId = reader.GetGuid(19).ToString(),
+        NeedsApproval = reader.GetBoolean(20),
+        ApprovedBy = reader.IsDBNull(21) ? "" : reader.GetGuid(21).ToString(),
+        ReviewComment = reader.IsDBNull(22) ? "" : reader.GetString(22),
     };
 
     /// <summary>The one post <paramref name="command"/> returns, if any.</summary>
@@ -91,7 +97,11 @@ public static class PostRows
 public static class ChannelRows
 {
     public const string Columns =
-        "id, platform, account_id, display_name, settings::text, state, state_reason, created_at, updated_at, version, token_expires_at, token_expiring_reason";
+        "id, platform, account_id, display_name, settings::text, state, state_reason, created_at, updated_at, version, token_expires_at, token_expiring_reason, " +
+        "workspace_id";
+
+    /// <summary>How many columns <see cref="Columns"/> selects; extra columns of a query start here.</summary>
+    public const int ColumnCount = 13;
 
     private static readonly Google.Protobuf.JsonParser Parser = new(Google.Protobuf.JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
 
@@ -110,6 +120,7 @@ public static class ChannelRows
             UpdatedAt = Timestamp.FromDateTime(reader.GetDateTime(8)),
             Etag = reader.GetInt32(9).ToString(System.Globalization.CultureInfo.InvariantCulture),
             AccessTokenExpireTime = reader.IsDBNull(10) ? null : Timestamp.FromDateTime(reader.GetDateTime(10)),
+            WorkspaceId = reader.GetGuid(12).ToString(),
         };
         // An expiring token is news only on a channel that otherwise publishes: paused or needs_reconnect say more.
         if (channel.State == ChannelState.Active && !reader.IsDBNull(11))

@@ -7,12 +7,16 @@ using SocialSync.Contracts;
 namespace SocialSync.PostsService.Data;
 
 /// <summary>What a list of posts may be narrowed to; null means any.</summary>
-public sealed record PostFilter(PostStatus? Status, Platform? Platform, Guid? ChannelId);
+public sealed record PostFilter(PostStatus? Status, Platform? Platform, Guid? ChannelId)
+{
+    public Guid? WorkspaceId { get; init; }
+}
 
 /// <summary>
-/// A user's scheduled posts, as the public API reads and changes them: every call runs as that user, under
-/// row-level security, so another user's post is simply absent (null, for the caller to answer NOT_FOUND). Changes
-/// are guarded in SQL by the lifecycle (<see cref="PostLifecycle"/>) and the version the caller read.
+/// The posts of the caller's workspaces, as the public API reads and changes them: every call runs as that user,
+/// under row-level security, so another workspace's post is simply absent (null, for the caller to answer
+/// NOT_FOUND), and a change needs the role <see cref="WorkspaceRoles.ChangePosts"/>. Changes are guarded in SQL by
+/// the lifecycle (<see cref="PostLifecycle"/>) and the version the caller read.
 /// </summary>
 public sealed class PostStore(PostsDatabase database)
 {
@@ -31,18 +35,20 @@ public sealed class PostStore(PostsDatabase database)
     public Task<Page<ScheduledPost>> ListAsync(Guid userId, PostFilter filter, int pageSize, int offset, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            // No user_id filter here: row-level security limits the rows to the caller's.
+            // No membership filter here: row-level security limits the rows to the caller's workspaces.
             await using var query = new NpgsqlCommand($"""
                 select {PostRows.Columns}, count(*) over () from scheduled_posts
                 where (@status::text is null or status = @status)
                   and (@platform::text is null or platform = @platform)
                   and (@channel::uuid is null or channel_id = @channel)
+                  and (@workspace::uuid is null or workspace_id = @workspace)
                 order by publish_at desc, id
                 limit @limit offset @offset
                 """, connection, transaction);
             query.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Text) { Value = (object?)filter.Status?.ToDb() ?? DBNull.Value });
             query.Parameters.Add(new NpgsqlParameter("platform", NpgsqlDbType.Text) { Value = (object?)filter.Platform?.ToDb() ?? DBNull.Value });
             query.Parameters.Add(new NpgsqlParameter("channel", NpgsqlDbType.Uuid) { Value = (object?)filter.ChannelId ?? DBNull.Value });
+            query.Parameters.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = (object?)filter.WorkspaceId ?? DBNull.Value });
             query.Parameters.AddWithValue("limit", pageSize + 1);
             query.Parameters.AddWithValue("offset", offset);
             var posts = new List<ScheduledPost>(pageSize);
@@ -74,9 +80,9 @@ public sealed class PostStore(PostsDatabase database)
             var violations = new FieldViolations();
             foreach (var post in posts)
             {
-                if (post.CheckChannel(channels, violations) is { } notFound)
+                if (post.CheckChannel(channels, violations) is { } refused)
                 {
-                    throw notFound;
+                    throw refused;
                 }
             }
             violations.ThrowIfAny();
@@ -89,6 +95,10 @@ public sealed class PostStore(PostsDatabase database)
     public Task<ScheduledPost?> CancelAsync(Guid userId, Guid id, int? etag, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync<ScheduledPost?>(userId, async (connection, transaction) =>
         {
+            if (!await WorkspaceAccess.RequireOnPostAsync(connection, transaction, id, WorkspaceRoles.ChangePosts, "cancel posts", cancellationToken))
+            {
+                return null;
+            }
             await using var cancel = new NpgsqlCommand($"""
                 update scheduled_posts set status = 'cancelled', lease_expires_at = null
                 where id = @id and status = any(@cancellable)
@@ -113,6 +123,11 @@ public sealed class PostStore(PostsDatabase database)
     public Task<bool> DeleteAsync(Guid userId, Guid id, int? etag, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
+            if (!await WorkspaceAccess.RequireOnPostAsync(connection, transaction, id, WorkspaceRoles.ChangePosts, "delete posts", cancellationToken,
+                    authorBeforeApproval: true))
+            {
+                return false;
+            }
             await using var delete = new NpgsqlCommand("""
                 delete from scheduled_posts
                 where id = @id and status = any(@deletable) and (@etag::int is null or version = @etag)
@@ -139,7 +154,9 @@ public sealed class PostStore(PostsDatabase database)
     public Task<ScheduledPost?> EditAsync(Guid userId, PostEdit edit, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync<ScheduledPost?>(userId, async (connection, transaction) =>
         {
-            if (await LoadEditableAsync(connection, transaction, edit.PostId, cancellationToken) is not { } loaded)
+            if (!await WorkspaceAccess.RequireOnPostAsync(connection, transaction, edit.PostId, WorkspaceRoles.ChangePosts, "edit posts", cancellationToken,
+                    authorBeforeApproval: true)
+                || await LoadEditableAsync(connection, transaction, edit.PostId, cancellationToken) is not { } loaded)
             {
                 return null;
             }
@@ -186,7 +203,7 @@ public sealed class PostStore(PostsDatabase database)
         await using var update = new NpgsqlCommand($"""
             update scheduled_posts set
                 content_json = @content::jsonb, publish_at = @publish_at, due_at = @due_at,
-                time_zone = @time_zone, rrule = @rrule, status = 'queued',
+                time_zone = @time_zone, rrule = @rrule, status = @new_status,
                 series_start = case when @reanchor then null else series_start end,
                 retry_count = case when @requeue then 0 else retry_count end,
                 error_message = case when @requeue then null else error_message end,
@@ -206,6 +223,7 @@ public sealed class PostStore(PostsDatabase database)
         update.Parameters.Add(new NpgsqlParameter("recipients", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (object?)changes.Recipients ?? DBNull.Value });
         update.Parameters.AddWithValue("id", id);
         update.Parameters.AddWithValue("status", current.Status.ToDb());
+        update.Parameters.AddWithValue("new_status", PostLifecycle.AfterEdit(current.Status).ToDb());
         update.Parameters.AddWithValue("version", current.Version);
         try
         {

@@ -25,7 +25,7 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
         with started as (
             -- Locked, not updated: a lease recovery (which skips locked rows) cannot requeue the claim until the run
             -- is committed, and from then on the run itself says the platform may have been called.
-            select p.id, p.attempt, p.channel_id, p.user_id, p.dispatch_late_ms
+            select p.id, p.attempt, p.channel_id, p.user_id, p.workspace_id, p.dispatch_late_ms
             from scheduled_posts p
             join unnest(@ids, @attempts) as r(run_post_id, run_attempt) on p.id = r.run_post_id and p.attempt = r.run_attempt
             -- "p.id = any" lets even a generic plan look the rows up by key instead of scanning the table.
@@ -37,8 +37,8 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
             from started s
             where p.id = s.id and p.lease_expires_at < @now + @lease * @renew_below),
         runs as (
-            insert into post_runs (scheduled_post_id, user_id, attempt, started_at, dispatch_late_ms)
-            select s.id, s.user_id, s.attempt, @now, s.dispatch_late_ms
+            insert into post_runs (scheduled_post_id, user_id, workspace_id, attempt, started_at, dispatch_late_ms)
+            select s.id, s.user_id, s.workspace_id, s.attempt, @now, s.dispatch_late_ms
             from started s join channels c on c.id = s.channel_id
             where not holds_posts(c.state)
             returning id as run_id, scheduled_post_id)

@@ -59,9 +59,9 @@ public static class SeriesStatements
         }
 
         await using var insert = new NpgsqlCommand("""
-            insert into scheduled_posts (user_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule,
+            insert into scheduled_posts (user_id, workspace_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule,
                                          series_id, series_start, recipients)
-            select user_id, channel_id, platform, content_json, @next, @next, time_zone, rrule,
+            select user_id, workspace_id, channel_id, platform, content_json, @next, @next, time_zone, rrule,
                    coalesce(series_id, id), coalesce(series_start, publish_at), recipients
             from scheduled_posts where id = @id
             on conflict (series_id, publish_at) where series_id is not null do nothing

@@ -17,6 +17,19 @@ public sealed class InvalidRequestException(IReadOnlyList<FieldViolation> violat
 public sealed class NotFoundException(string resource, string id) : DomainException($"{resource} '{id}' was not found.");
 
 /// <summary>
+/// The caller is a member of the resource's workspace, but their role does not allow the action (PERMISSION_DENIED,
+/// naming the role it needs).
+/// </summary>
+public sealed class RoleRequiredException(string action, Posts.V1.WorkspaceRole needed, Posts.V1.WorkspaceRole held)
+    : DomainException($"To {action} needs the {needed.ToDb()} role (or higher) in this workspace; the caller is {held.ToDb()}.")
+{
+    public Posts.V1.WorkspaceRole Needed { get; } = needed;
+}
+
+/// <summary>A rule of the workspace forbids the caller this action whatever their role, e.g. approving their own post (PERMISSION_DENIED).</summary>
+public sealed class ActionForbiddenException(string message) : DomainException(message);
+
+/// <summary>
 /// The resource's state does not allow the change: an illegal lifecycle transition (see <see cref="PostLifecycle"/>),
 /// an attempt that is no longer the current claim, a deleted channel (FAILED_PRECONDITION).
 /// </summary>

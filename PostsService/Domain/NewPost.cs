@@ -42,14 +42,29 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
     /// Whether the post's channel is among the user's live <paramref name="channels"/> (else the failure to answer)
     /// and its content fits that channel (else the reasons are added to <paramref name="violations"/>).
     /// </summary>
-    public NotFoundException? CheckChannel(IReadOnlyDictionary<Guid, Channel> channels, FieldViolations violations)
+    public DomainException? CheckChannel(IReadOnlyDictionary<Guid, PostingChannel> channels, FieldViolations violations)
     {
-        if (!channels.TryGetValue(ChannelId, out var channel))
+        if (!channels.TryGetValue(ChannelId, out var target))
         {
             return new NotFoundException("channel", Request.ChannelId);
         }
+        if (!target.CallerRole.Allows(WorkspaceRoles.WritePosts))
+        {
+            return new RoleRequiredException("write posts", WorkspaceRoles.WritePosts, target.CallerRole);
+        }
+        var channel = target.Channel;
         ContentRules.CheckForChannel(Request.Content, channel.Platform, channel.Settings, Prefix + "content", violations);
         ChannelSettingsRules.CheckPostRecipients(Request.Recipients, channel.Platform, Prefix + "recipients", violations);
         return null;
     }
+}
+
+/// <summary>A channel posts are created on, with the caller's role in its workspace and whether that workspace wants approval.</summary>
+public sealed record PostingChannel(Channel Channel, WorkspaceRole CallerRole, bool WorkspaceRequiresApproval)
+{
+    /// <summary>Whether the caller's posts here need an editor's approval: a contributor's always do.</summary>
+    public bool NeedsApproval => CallerRole == WorkspaceRole.Contributor || WorkspaceRequiresApproval || Channel.Settings.RequiresApproval;
+
+    /// <summary>The status a new post starts in: a draft, or waiting for approval, or queued.</summary>
+    public PostStatus InitialStatus(bool draft) => draft ? PostStatus.Draft : NeedsApproval ? PostStatus.PendingApproval : PostStatus.Queued;
 }

@@ -15,6 +15,12 @@ namespace SocialSync.PostsService.Domain;
 ///   queued | failed | missed | unconfirmed ──edit──▶ queued     (failed, missed, unconfirmed: queued again)
 ///   queued | failed | missed | unconfirmed ──cancel──▶ cancelled
 ///   published, cancelled: final
+///
+/// Review (a post that needs approval, or a draft):
+///   draft | rejected | expired ──submit──▶ pending_approval (needs approval) | queued
+///   pending_approval ──approve (the version reviewed)──▶ queued ──any edit of what it publishes──▶ pending_approval
+///   pending_approval ──reject (with a reason)──▶ rejected ──edit──▶ draft
+///   pending_approval ──its time passes──▶ expired
 /// </code>
 /// </summary>
 public static class PostLifecycle
@@ -24,10 +30,20 @@ public static class PostLifecycle
     /// attempt's outcome must land first) and the final ones.
     /// </summary>
     public static readonly IReadOnlyList<PostStatus> Editable =
-        [PostStatus.Queued, PostStatus.Failed, PostStatus.Missed, PostStatus.Unconfirmed];
+        [PostStatus.Queued, PostStatus.Failed, PostStatus.Missed, PostStatus.Unconfirmed,
+         PostStatus.Draft, PostStatus.PendingApproval, PostStatus.Rejected, PostStatus.Expired];
 
     /// <summary>An edit and a cancel are refused in the same statuses.</summary>
     public static readonly IReadOnlyList<PostStatus> Cancellable = Editable;
+
+    /// <summary>The statuses of a post that is not scheduled until someone sends it on (SubmitPost).</summary>
+    public static readonly IReadOnlyList<PostStatus> Submittable = [PostStatus.Draft, PostStatus.Rejected, PostStatus.Expired];
+
+    /// <summary>
+    /// The statuses in which a contributor may still change their own post: before it is approved (the database's
+    /// policies hold the same list, migration 0016_drafts_and_approval.sql).
+    /// </summary>
+    public static readonly IReadOnlyList<PostStatus> Unapproved = [PostStatus.Draft, PostStatus.PendingApproval, PostStatus.Rejected, PostStatus.Expired];
 
     /// <summary>A post may be deleted unless it is being published.</summary>
     public static readonly IReadOnlyList<PostStatus> Deletable = [.. Known.Where(s => s != PostStatus.Publishing)];
@@ -43,8 +59,13 @@ public static class PostLifecycle
         (PostStatus.Publishing, PostStatus.Failed),
         (PostStatus.Publishing, PostStatus.Unconfirmed),
         (PostStatus.Publishing, PostStatus.Queued),      // a retry, a deferral, a hold, or its lease expired
+        (PostStatus.PendingApproval, PostStatus.Queued), // approved
+        (PostStatus.PendingApproval, PostStatus.Rejected),
+        (PostStatus.PendingApproval, PostStatus.Expired), // its time passed while it waited
+        (PostStatus.Queued, PostStatus.PendingApproval), // what it publishes changed after its approval
     }
-        .Concat(Editable.Select(s => (s, PostStatus.Queued)))
+        .Concat(Submittable.SelectMany(s => new[] { (s, PostStatus.PendingApproval), (s, PostStatus.Queued) }))
+        .Concat(Editable.Select(s => (s, AfterEdit(s))))
         .Concat(Cancellable.Select(s => (s, PostStatus.Cancelled)))
         .ToFrozenSet();
 
@@ -57,6 +78,18 @@ public static class PostLifecycle
 
     /// <summary>Whether editing a post in <paramref name="status"/> queues it again (retries reset, error cleared).</summary>
     public static bool EditRequeues(PostStatus status) => IsEditable(status) && status != PostStatus.Queued;
+
+    /// <summary>
+    /// The status an edit leaves a post in: a draft stays one, a rejected or expired post goes back to its author as a
+    /// draft, a pending post stays pending, and the rest are queued (a post that needs approval then goes back to
+    /// pending_approval unless what it publishes is what was approved: the database's hold_unapproved_post).
+    /// </summary>
+    public static PostStatus AfterEdit(PostStatus status) => status switch
+    {
+        PostStatus.Draft or PostStatus.Rejected or PostStatus.Expired => PostStatus.Draft,
+        PostStatus.PendingApproval => PostStatus.PendingApproval,
+        _ => PostStatus.Queued,
+    };
 
     /// <summary>Whether a post in <paramref name="status"/> has finished an attempt for good, so a recurring series goes on.</summary>
     public static bool EndsOccurrence(PostStatus status) =>

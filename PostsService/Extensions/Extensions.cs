@@ -1,3 +1,4 @@
+using SocialSync.PostsService.Background;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
 using SocialSync.PostsService.Grpc;
@@ -39,6 +40,10 @@ public static class Extensions
         services.AddSingleton<ScheduleChangeNotifier>();
         services.AddSingleton<PostStore>();
         services.AddSingleton<ChannelStore>();
+        services.AddSingleton<WorkspaceStore>();
+        services.AddSingleton<ReviewStore>();
+        services.AddSingleton<PostEventStore>();
+        services.AddHostedService<ApprovalExpiry>();
         services.AddSingleton<StatisticsStore>();
         services.AddSingleton<ScheduleOutboxStore>();
         services.AddSingleton<ClaimStore>();
@@ -60,6 +65,7 @@ public static class Extensions
         // Per-user limits on the public services only; after the global interceptors, so a refusal is mapped like any other.
         .AddServiceOptions<PostGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<ChannelGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<WorkspaceGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
         {
@@ -116,6 +122,7 @@ public static class Extensions
 
         app.MapGrpcService<PostGrpcService>();
         app.MapGrpcService<ChannelGrpcService>();
+        app.MapGrpcService<WorkspaceGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();

@@ -40,14 +40,15 @@ public sealed partial class ChannelGrpcService(ChannelStore channels, RetryPolic
         }
         ChannelSettingsRules.Check(request.Platform, request.Settings, "settings", violations);
         TokenLifetime.Check(request.AccessTokenExpiresIn, "access_token_expires_in", violations);
+        var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations, required: false);
         violations.ThrowIfAny();
 
-        return await channels.CreateAsync(userId,
+        return await channels.CreateAsync(userId, workspaceId,
             new NewChannel(request.Platform, request.AccountId, request.DisplayName, request.AccessToken, request.Settings)
             {
                 TokenExpiresAt = TokenLifetime.ExpiryOf(request.Platform, request.AccessTokenExpiresIn, time.GetUtcNow()),
             },
-            context.CancellationToken);
+            context.CancellationToken) ?? throw new NotFoundException("workspace", request.WorkspaceId);
     }
 
     public override async Task<Channel> GetChannel(GetChannelRequest request, ServerCallContext context)
@@ -71,10 +72,11 @@ public sealed partial class ChannelGrpcService(ChannelStore channels, RetryPolic
             violations.Add("platform_filter", "is not a known platform");
         }
         var offset = PageTokens.Parse(request.PageToken, violations);
+        var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations, required: false);
         violations.ThrowIfAny();
 
         var platform = request.PlatformFilter == Platform.Unspecified ? (Platform?)null : request.PlatformFilter;
-        var page = await channels.ListAsync(userId, platform, pageSize, offset, context.CancellationToken);
+        var page = await channels.ListAsync(userId, workspaceId, platform, pageSize, offset, context.CancellationToken);
         var response = new ListChannelsResponse { Channels = { page.Items } };
         if (page.More)
         {

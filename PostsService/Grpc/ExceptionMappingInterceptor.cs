@@ -64,6 +64,8 @@ public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMapping
     {
         InvalidRequestException invalid => BadRequest(invalid),
         NotFoundException => Plain(StatusCode.NotFound, exception),
+        RoleRequiredException => Plain(StatusCode.PermissionDenied, exception),
+        ActionForbiddenException => Plain(StatusCode.PermissionDenied, exception),
         FailedPreconditionException => Plain(StatusCode.FailedPrecondition, exception),
         ConcurrentChangeException => Plain(StatusCode.Aborted, exception),
         RequestIdReusedException reused => RequestIdReused(reused),

@@ -18,6 +18,8 @@ namespace SocialSync.PostsService.Grpc;
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
 public sealed class PostGrpcService(
     PostStore posts,
+    ReviewStore reviews,
+    PostEventStore events,
     RunStore runs,
     StatisticsStore statistics,
     CreatePostBatcher createBatcher,
@@ -130,5 +132,79 @@ public sealed class PostGrpcService(
 
         var found = await runs.ListAsync(userId, id!.Value, limit, context.CancellationToken) ?? throw new NotFoundException("post", request.Id);
         return new ListPostRunsResponse { Runs = { found } };
+    }
+
+    /// <summary>Sends a draft, rejected or expired post on (<see cref="ReviewStore.SubmitAsync"/>).</summary>
+    public override async Task<ScheduledPost> SubmitPost(SubmitPostRequest request, ServerCallContext context)
+    {
+        var (id, etag) = RequestFields.RequireIdAndEtag(request.Id, request.Etag);
+        var submitted = await reviews.SubmitAsync(context.UserId(), id, etag, time.GetUtcNow(), context.CancellationToken)
+            ?? throw new NotFoundException("post", request.Id);
+        scheduleChanges.Pulse();
+        return submitted;
+    }
+
+    /// <summary>Approves the version the reviewer saw (<see cref="ReviewStore.ApproveAsync"/>).</summary>
+    public override async Task<ScheduledPost> ApprovePost(ApprovePostRequest request, ServerCallContext context)
+    {
+        var now = time.GetUtcNow();
+        var violations = new FieldViolations();
+        var id = RequestFields.ParseId(request.Id, "id", violations);
+        var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
+        if (etag is null && request.Etag.Length == 0)
+        {
+            violations.Add("etag", "is required: an approval applies to the version the approver reviewed");
+        }
+        DateTimeOffset? publishAt = null;
+        if (request.PublishAt is not null)
+        {
+            publishAt = RequestFields.ParseTime(request.PublishAt, "publish_at", violations);
+            if (publishAt <= now)
+            {
+                violations.Add("publish_at", "must be in the future");
+            }
+        }
+        violations.ThrowIfAny();
+        var approved = await reviews.ApproveAsync(context.UserId(), id!.Value, etag!.Value, publishAt, now, context.CancellationToken)
+            ?? throw new NotFoundException("post", request.Id);
+        scheduleChanges.Pulse();
+        return approved;
+    }
+
+    /// <summary>Sends a pending post back to its author with a reason (<see cref="ReviewStore.RejectAsync"/>).</summary>
+    public override async Task<ScheduledPost> RejectPost(RejectPostRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var id = RequestFields.ParseId(request.Id, "id", violations);
+        var etag = RequestFields.ParseEtag(request.Etag, "etag", violations);
+        if (string.IsNullOrWhiteSpace(request.Reason) || request.Reason.Length > 1000)
+        {
+            violations.Add("reason", "is required (1-1000 characters): the author reads it");
+        }
+        violations.ThrowIfAny();
+        return await reviews.RejectAsync(context.UserId(), id!.Value, request.Reason.Trim(), etag, context.CancellationToken)
+            ?? throw new NotFoundException("post", request.Id);
+    }
+
+    /// <summary>The post's history, oldest first (<see cref="PostEventStore"/>).</summary>
+    public override async Task<ListPostEventsResponse> ListPostEvents(ListPostEventsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var id = RequestFields.ParseId(request.Id, "id", violations);
+        var pageSize = request.PageSize == 0 ? 50 : request.PageSize;
+        if (pageSize is < 1 or > 100)
+        {
+            violations.Add("page_size", "must be between 1 and 100");
+        }
+        var offset = PageTokens.Parse(request.PageToken, violations);
+        violations.ThrowIfAny();
+        var page = await events.ListAsync(context.UserId(), id!.Value, pageSize, offset, context.CancellationToken)
+            ?? throw new NotFoundException("post", request.Id);
+        var response = new ListPostEventsResponse { Events = { page.Items } };
+        if (page.More)
+        {
+            response.NextPageToken = PageTokens.Encode(offset + pageSize);
+        }
+        return response;
     }
 }

@@ -106,6 +106,7 @@ public static class PostRequests
         var platform = ParseFilter(request.Platform, "platform", Vocabulary.ToPlatform, "must be whatsapp or instagram",
             request.PlatformFilter, "platform_filter", violations);
         var channelId = RequestFields.ParseId(request.ChannelId, "channel_id", violations, required: false);
+        var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations, required: false);
         var pageSize = request.PageSize != 0
             ? RequestFields.ParseLimit(request.PageSize, sent: true, DefaultPageSize, MaxPageSize, "page_size", violations)
             : RequestFields.ParseLimit(request.Limit, limitSent, DefaultPageSize, MaxPageSize, "limit", violations);
@@ -115,7 +116,7 @@ public static class PostRequests
         }
         var offset = PageTokens.Parse(request.PageToken, violations, start: request.Offset);
         violations.ThrowIfAny();
-        return (new PostFilter(status, platform, channelId), pageSize, offset);
+        return (new PostFilter(status, platform, channelId) { WorkspaceId = workspaceId }, pageSize, offset);
     }
 
     /// <summary>A list filter given either as a word of the original REST contract (?status=queued) or as the proto enum.</summary>

@@ -35,8 +35,9 @@ public sealed class ClaimTests(PostsServiceFixture fixture) : IAsyncLifetime
         _database = new PostsDatabase(_dataSource, configuration);
         await new MigrationRunner(_database, NullLogger<MigrationRunner>.Instance).MigrateAsync(CancellationToken.None);
         await using var insert = _dataSource.CreateCommand("""
-            insert into channels (user_id, platform, account_id, access_token_encrypted)
-            values (gen_random_uuid(), 'whatsapp', 'pn-claims', '\x00') returning id
+            with workspace as (insert into workspaces (name, created_by) values ('Claims', gen_random_uuid()) returning id, created_by)
+            insert into channels (user_id, workspace_id, platform, account_id, access_token_encrypted)
+            select created_by, id, 'whatsapp', 'pn-claims', '\x00' from workspace returning id
             """);
         _channel = (Guid)(await insert.ExecuteScalarAsync())!;
     }
@@ -124,8 +125,8 @@ public sealed class ClaimTests(PostsServiceFixture fixture) : IAsyncLifetime
     private async Task<Guid> InsertPostAsync(DateTimeOffset due)
     {
         await using var insert = _dataSource.CreateCommand("""
-            insert into scheduled_posts (user_id, channel_id, platform, content_json, publish_at, due_at)
-            values (gen_random_uuid(), @channel, 'whatsapp', '{"text":"x","media":[]}', @due, @due) returning id
+            insert into scheduled_posts (user_id, workspace_id, channel_id, platform, content_json, publish_at, due_at)
+            select user_id, workspace_id, id, 'whatsapp', '{"text":"x","media":[]}', @due, @due from channels where id = @channel returning id
             """);
         insert.Parameters.AddWithValue("channel", _channel);
         insert.Parameters.AddWithValue("due", due);

@@ -19,12 +19,17 @@ public sealed class PostLifecycleTests
     [
         PostStatus.Queued, PostStatus.Publishing, PostStatus.Published, PostStatus.Failed,
         PostStatus.Cancelled, PostStatus.Missed, PostStatus.Unconfirmed,
+        PostStatus.Draft, PostStatus.PendingApproval, PostStatus.Rejected, PostStatus.Expired,
     ];
 
     [Fact]
-    public void Only_queued_failed_missed_and_unconfirmed_posts_may_be_edited_or_cancelled()
+    public void Only_posts_that_have_not_gone_out_may_be_edited_or_cancelled()
     {
-        PostStatus[] open = [PostStatus.Queued, PostStatus.Failed, PostStatus.Missed, PostStatus.Unconfirmed];
+        PostStatus[] open =
+        [
+            PostStatus.Queued, PostStatus.Failed, PostStatus.Missed, PostStatus.Unconfirmed,
+            PostStatus.Draft, PostStatus.PendingApproval, PostStatus.Rejected, PostStatus.Expired,
+        ];
 
         Assert.Equal(open, PostLifecycle.Editable);
         Assert.Equal(open, PostLifecycle.Cancellable);
@@ -35,8 +40,10 @@ public sealed class PostLifecycleTests
     [Fact]
     public void The_SQL_guards_name_the_editable_statuses_in_the_databases_words()
     {
-        Assert.Equal(new[] { "queued", "failed", "missed", "unconfirmed" }, PostLifecycle.Words(PostLifecycle.Editable));
-        Assert.Equal(new[] { "queued", "published", "failed", "cancelled", "missed", "unconfirmed" }, PostLifecycle.Words(PostLifecycle.Deletable));
+        Assert.Equal(new[] { "queued", "failed", "missed", "unconfirmed", "draft", "pending_approval", "rejected", "expired" },
+            PostLifecycle.Words(PostLifecycle.Editable));
+        Assert.Equal(new[] { "queued", "published", "failed", "cancelled", "missed", "unconfirmed", "draft", "pending_approval", "rejected", "expired" },
+            PostLifecycle.Words(PostLifecycle.Deletable));
     }
 
     [Fact]
@@ -53,6 +60,23 @@ public sealed class PostLifecycleTests
         Assert.True(PostLifecycle.IsLegal(PostStatus.Publishing, PostStatus.Queued));
         Assert.False(PostLifecycle.IsLegal(PostStatus.Publishing, PostStatus.Cancelled));
         Assert.False(PostLifecycle.IsLegal(PostStatus.Failed, PostStatus.Publishing));
+    }
+
+    [Fact]
+    public void A_post_under_review_is_queued_only_by_an_approval_or_a_submit_that_needs_none()
+    {
+        Assert.True(PostLifecycle.IsLegal(PostStatus.PendingApproval, PostStatus.Queued));
+        Assert.True(PostLifecycle.IsLegal(PostStatus.PendingApproval, PostStatus.Rejected));
+        Assert.True(PostLifecycle.IsLegal(PostStatus.PendingApproval, PostStatus.Expired));
+        Assert.True(PostLifecycle.IsLegal(PostStatus.Queued, PostStatus.PendingApproval));
+        Assert.False(PostLifecycle.IsLegal(PostStatus.PendingApproval, PostStatus.Publishing));
+        Assert.False(PostLifecycle.IsLegal(PostStatus.Draft, PostStatus.Publishing));
+        // An edit never approves: a draft stays one, a rejected or expired post goes back to its author as a draft.
+        Assert.Equal(PostStatus.Draft, PostLifecycle.AfterEdit(PostStatus.Draft));
+        Assert.Equal(PostStatus.Draft, PostLifecycle.AfterEdit(PostStatus.Rejected));
+        Assert.Equal(PostStatus.Draft, PostLifecycle.AfterEdit(PostStatus.Expired));
+        Assert.Equal(PostStatus.PendingApproval, PostLifecycle.AfterEdit(PostStatus.PendingApproval));
+        Assert.Equal(PostStatus.Queued, PostLifecycle.AfterEdit(PostStatus.Failed));
     }
 
     [Fact]

@@ -346,7 +346,7 @@ public sealed class PostsApiTests(PostsServiceFixture fixture)
         await Expect.Status(StatusCode.FailedPrecondition, () => fixture.Posts.DeletePostAsync(new DeletePostRequest { Id = post.Id }, user.Headers).ResponseAsync);
 
         await fixture.OwnerScalarAsync("update scheduled_posts set status = 'failed' where id = @id", ("id", id));
-        await fixture.OwnerScalarAsync("insert into post_runs (scheduled_post_id, user_id, attempt, started_at, status) values (@id, @u, 1, now(), 'failed')",
+        await fixture.OwnerScalarAsync("insert into post_runs (scheduled_post_id, user_id, workspace_id, attempt, started_at, status) values (@id, @u, @u, 1, now(), 'failed')",
             ("id", id), ("u", user.Id));
         await Expect.Status(StatusCode.Aborted, () => fixture.Posts.DeletePostAsync(new DeletePostRequest { Id = post.Id, Etag = post.Etag }, user.Headers).ResponseAsync);
         await fixture.Posts.DeletePostAsync(new DeletePostRequest { Id = post.Id }, user.Headers);
@@ -365,8 +365,8 @@ public sealed class PostsApiTests(PostsServiceFixture fixture)
         for (var attempt = 1; attempt <= 3; attempt++)
         {
             await fixture.OwnerScalarAsync("""
-                insert into post_runs (scheduled_post_id, user_id, attempt, started_at, finished_at, status, error, error_code, error_class)
-                values (@id, @u, @a, now() - make_interval(mins => 10 - @a), now(), 'failed', 'timeout', 2, 'transient')
+                insert into post_runs (scheduled_post_id, user_id, workspace_id, attempt, started_at, finished_at, status, error, error_code, error_class)
+                values (@id, @u, @u, @a, now() - make_interval(mins => 10 - @a), now(), 'failed', 'timeout', 2, 'transient')
                 """, ("id", id), ("u", user.Id), ("a", attempt));
         }
         var runs = await fixture.Posts.ListPostRunsAsync(new ListPostRunsRequest { Id = post.Id, Limit = 2 }, user.Headers);

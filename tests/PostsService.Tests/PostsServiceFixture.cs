@@ -23,6 +23,7 @@ public sealed class PostsServiceFixture : IAsyncLifetime
 
     public PostService.PostServiceClient Posts => new(_channel!);
     public ChannelService.ChannelServiceClient Channels => new(_channel!);
+    public WorkspaceService.WorkspaceServiceClient Workspaces => new(_channel!);
     public PostsInternalService.PostsInternalServiceClient Internal => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>
@@ -40,6 +41,8 @@ public sealed class PostsServiceFixture : IAsyncLifetime
         Service = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
         {
             ["ConnectionStrings__postsdb"] = ConnectionString,
+            // Posts whose time passes while they wait for approval expire within a second (ApprovalTests).
+            ["Approval__ExpirySweepInterval"] = "00:00:01",
         });
         await Service.StartAsync();
         _channel = GrpcChannel.ForAddress(Service.GrpcAddress);

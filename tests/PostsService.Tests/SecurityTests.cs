@@ -99,9 +99,11 @@ public sealed class SecurityTests(PostsServiceFixture fixture)
             await set.ExecuteNonQueryAsync();
             Assert.Equal(2, await CountAsync("scheduled_posts", transaction));
             Assert.Equal(1, await CountAsync("channels", transaction));
-            // Writing a row for another user is refused by the policy's check.
+            // Writing a row into another user's (personal) workspace is refused by the policy's check.
             await using var forge = new NpgsqlCommand(
-                "insert into channels (user_id, platform, account_id, access_token_encrypted) values (@b, 'whatsapp', '1', '\\x00')", connection, transaction);
+                "insert into channels (user_id, workspace_id, platform, account_id, access_token_encrypted) values (@a, @b, 'whatsapp', '1', '\\x00')",
+                connection, transaction);
+            forge.Parameters.AddWithValue("a", a.Id);
             forge.Parameters.AddWithValue("b", b.Id);
             var denied = await Assert.ThrowsAsync<PostgresException>(() => forge.ExecuteNonQueryAsync());
             Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, denied.SqlState);

@@ -72,8 +72,8 @@ public sealed class TestAccount
         await using var connection = new NpgsqlConnection(System.PostsConnectionString);
         await connection.OpenAsync();
         await using var insert = new NpgsqlCommand("""
-            insert into scheduled_posts (user_id, channel_id, platform, content_json, publish_at, due_at)
-            select @user, @channel, 'whatsapp', jsonb_build_object('text', @prefix || '-' || g, 'media', '[]'::jsonb), @due, @due
+            insert into scheduled_posts (user_id, workspace_id, channel_id, platform, content_json, publish_at, due_at)
+            select @user, (select workspace_id from channels where id = @channel), @channel, 'whatsapp', jsonb_build_object('text', @prefix || '-' || g, 'media', '[]'::jsonb), @due, @due
             from generate_series(0, @count - 1) g
             returning id, content_json->>'text'
             """, connection);

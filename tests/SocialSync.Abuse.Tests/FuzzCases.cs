@@ -81,7 +81,8 @@ public sealed class BadValues(int seed)
 
     public int BadPageSize() => Pick([-1, 101, 1000, int.MaxValue, int.MinValue, -100]);
 
-    public int BadEnum() => Pick([-1, 99, 1000, int.MaxValue, int.MinValue, 8, 17]);
+    // 12: one past the last post status (draft, pending_approval, rejected and expired took 8 to 11).
+    public int BadEnum() => Pick([-1, 99, 1000, int.MaxValue, int.MinValue, 12, 17]);
 
     public T Pick<T>(IReadOnlyList<T> values) => values[Random.Next(values.Count)];
 

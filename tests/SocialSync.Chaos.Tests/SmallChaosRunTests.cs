@@ -24,6 +24,7 @@ public sealed class SmallChaosRunTests(ITestOutputHelper output)
         var verdict = result.Verdict;
         Assert.True(verdict.Posts.Count >= options.Posts * 9 / 10, $"only {verdict.Posts.Count} of {options.Posts} posts were created");
         Assert.Contains(verdict.Posts, p => p.Status == "published");
+        Assert.True(result.Approved > 0, "some posts went through approval");
         Assert.Empty(verdict.Lost);
         Assert.Empty(verdict.Duplicates);
         Assert.Empty(verdict.Early);

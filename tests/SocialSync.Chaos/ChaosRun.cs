@@ -8,7 +8,7 @@ using SocialSync.Testing;
 
 namespace SocialSync.Chaos;
 
-public sealed record ChaosResult(ChaosVerdict Verdict, IReadOnlyList<FaultRecord> Faults, string Report)
+public sealed record ChaosResult(ChaosVerdict Verdict, IReadOnlyList<FaultRecord> Faults, string Report, int Approved)
 {
     /// <summary>Every fault applied, and nothing lost, duplicated, early or published after a cancel.</summary>
     public bool Passed => Verdict.Passed && Faults.All(f => f.Error is null);
@@ -58,7 +58,7 @@ public static class ChaosRun
 
         var creating = Stopwatch.StartNew();
         await workload.CreateUpFrontAsync(cancellationToken);
-        log.WriteLine($"created {workload.Posts.Count(p => !p.Live)} posts up front in {creating.Elapsed.TotalSeconds:0.0} s; the window opens in {(windowStart - DateTimeOffset.UtcNow).TotalSeconds:0.0} s");
+        log.WriteLine($"created {workload.Posts.Count(p => !p.Live)} posts up front in {creating.Elapsed.TotalSeconds:0.0} s ({workload.Approved} of them approved by a teammate); the window opens in {(windowStart - DateTimeOffset.UtcNow).TotalSeconds:0.0} s");
 
         await Task.WhenAll(
             workload.CreateLiveAsync(cancellationToken),
@@ -87,7 +87,7 @@ public static class ChaosRun
         {
             KeepServiceOutput(system, options.LogDirectory ?? Path.Combine(Path.GetTempPath(), $"chaos-logs-{runTag}"), log);
         }
-        return new ChaosResult(verdict, injector.Faults, report);
+        return new ChaosResult(verdict, injector.Faults, report, workload.Approved);
     }
 
     /// <summary>

@@ -6,7 +6,8 @@ using SocialSync.Testing;
 
 namespace SocialSync.Chaos;
 
-public sealed record ChaosChannel(Guid UserId, string ChannelId, Platform Platform, string AccountId)
+/// <summary>A user's channel; its posts need approval when <see cref="Reviewer"/> is set (that member approves them).</summary>
+public sealed record ChaosChannel(Guid UserId, string ChannelId, Platform Platform, string AccountId, Guid? Reviewer = null)
 {
     public Metadata Auth => TestTokens.ForUser(UserId);
 }
@@ -55,6 +56,11 @@ public sealed class Workload(ChaosOptions options, SocialSyncSystem system, stri
 
     public List<PlannedPost> Posts { get; } = [];
 
+    /// <summary>How many posts an editor approved before they were published (the first user's channels need approval).</summary>
+    public int Approved => _approved;
+
+    private int _approved;
+
     public bool UpdatePostAvailable { get; private set; } = true;
 
     public static string WhatsAppRecipient(int user) => $"+1650555{user:D4}";
@@ -64,6 +70,8 @@ public sealed class Workload(ChaosOptions options, SocialSyncSystem system, stri
         for (var u = 0; u < options.Users; u++)
         {
             var userId = Guid.NewGuid();
+            // The first user's posts go through approval: a teammate (an editor of their personal workspace) approves each.
+            var reviewer = u == 0 ? await AddReviewerAsync(userId) : (Guid?)null;
             foreach (var platform in platforms)
             {
                 var account = platform == Platform.Whatsapp
@@ -79,13 +87,30 @@ public sealed class Workload(ChaosOptions options, SocialSyncSystem system, stri
                         ? new ChannelSettings { Recipients = { WhatsAppRecipient(u) } }
                         : new ChannelSettings { InstagramMode = InstagramMode.Feed },
                 };
+                request.Settings.RequiresApproval = reviewer is not null;
                 var channel = await CallAsync(ct => system.ChannelClient.CreateChannelAsync(request, TestTokens.ForUser(userId), DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync,
                     DateTimeOffset.UtcNow.AddSeconds(60), CancellationToken.None);
                 // Instagram's daily publishing quota (50 by default) would defer most of a large run by a day.
                 await system.Emulator.ConfigureAccountAsync(account, new { quotaTotal = 1_000_000 });
-                Channels.Add(new ChaosChannel(userId, channel.Id, platform, account));
+                Channels.Add(new ChaosChannel(userId, channel.Id, platform, account, reviewer));
             }
         }
+    }
+
+    private async Task<Guid> AddReviewerAsync(Guid owner)
+    {
+        var reviewer = Guid.NewGuid();
+        var giveUp = DateTimeOffset.UtcNow.AddSeconds(60);
+        // The owner's personal workspace has the owner's id; listing the workspaces makes it.
+        await CallAsync(ct => system.WorkspaceClient.ListWorkspacesAsync(new ListWorkspacesRequest(), TestTokens.ForUser(owner), DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync,
+            giveUp, CancellationToken.None);
+        var invitation = await CallAsync(ct => system.WorkspaceClient.CreateInvitationAsync(
+            new CreateInvitationRequest { WorkspaceId = owner.ToString(), Role = WorkspaceRole.Editor }, TestTokens.ForUser(owner), DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync,
+            giveUp, CancellationToken.None);
+        await CallAsync(ct => system.WorkspaceClient.AcceptInvitationAsync(
+            new AcceptInvitationRequest { Token = invitation.Token }, TestTokens.ForUser(reviewer), DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync,
+            giveUp, CancellationToken.None);
+        return reviewer;
     }
 
     /// <summary>The steady stream over the window, bursts at fixed instants, and which posts get moved or cancelled.</summary>
@@ -105,7 +130,10 @@ public sealed class Workload(ChaosOptions options, SocialSyncSystem system, stri
             var channel = Channels[_random.Next(Channels.Count)];
             var live = !burst && publishAt - windowStart > TimeSpan.FromSeconds(25) && _random.NextDouble() < options.LiveCreateShare;
             var roll = _random.NextDouble();
-            var mutation = roll < options.EditShare ? Mutation.Move
+            // A post that needs approval is not moved or cancelled here: a move would need a new approval in the
+            // seconds before it is due, which the run does not model.
+            var mutation = channel.Reviewer is not null ? Mutation.None
+                : roll < options.EditShare ? Mutation.Move
                 : roll < options.EditShare + options.CancelShare ? Mutation.Cancel
                 : Mutation.None;
             // Most changes come a few seconds before the due time; some race the claim itself.
@@ -196,11 +224,30 @@ public sealed class Workload(ChaosOptions options, SocialSyncSystem system, stri
             var created = await CallAsync(ct => system.PostClient.CreatePostAsync(request, post.Channel.Auth, DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync,
                 DateTimeOffset.UtcNow.AddSeconds(90), cancellationToken);
             post.PostId = created.Id;
+            if (post.Channel.Reviewer is { } reviewer && created.Status == PostStatus.PendingApproval)
+            {
+                await ApproveAsync(created, reviewer, cancellationToken);
+            }
         }
         catch (RpcException ex)
         {
             post.CreateError = $"{ex.StatusCode}: {ex.Status.Detail}";
         }
+    }
+
+    private async Task ApproveAsync(ScheduledPost created, Guid reviewer, CancellationToken cancellationToken)
+    {
+        var request = new ApprovePostRequest { Id = created.Id, Etag = created.Etag };
+        try
+        {
+            await CallAsync(ct => system.PostClient.ApprovePostAsync(request, TestTokens.ForUser(reviewer), DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync,
+                DateTimeOffset.UtcNow.AddSeconds(90), cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && ex.Status.Detail.Contains("this one is queued", StringComparison.Ordinal))
+        {
+            // A retry after a lost answer: the first call approved it.
+        }
+        Interlocked.Increment(ref _approved);
     }
 
     private async Task MoveAsync(PlannedPost post, CancellationToken cancellationToken)

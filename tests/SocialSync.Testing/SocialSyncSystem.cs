@@ -42,6 +42,8 @@ public sealed class SocialSyncSystem : IAsyncDisposable
 
     public ChannelService.ChannelServiceClient ChannelClient => new(PostsChannel);
 
+    public WorkspaceService.WorkspaceServiceClient WorkspaceClient => new(PostsChannel);
+
     public static async Task<SocialSyncSystem> StartAsync(SystemOptions? options = null)
     {
         options ??= new SystemOptions();
