@@ -9,7 +9,7 @@ public sealed class SecretTests
     public static TheoryData<string, string> Refusals => new()
     {
         { "Host=127.0.0.1;Port=1;Username=socialsync_identity;Database=identitydb", "the Password of ConnectionStrings:identitydb is not set" },
-        { $"Host=127.0.0.1;Port=1;Username=socialsync_identity;Password={AuthOptions.DevelopmentSigningKey};Database=identitydb",
+        { $"Host=127.0.0.1;Port=1;Username=socialsync_identity;Password={UserTokenOptions.DevelopmentSigningKey};Database=identitydb",
             "the Password of ConnectionStrings:identitydb is a value published" },
     };
 
