@@ -38,7 +38,7 @@ public sealed class IdentityProviderTests(AppHostFixture system)
         var asApiRole = new NpgsqlConnectionStringBuilder(identitydb)
         {
             Username = "socialsync_app",
-            Password = SocialSync.Testing.TestTokens.AppHostSecretArguments.Single(a => a.StartsWith("Parameters:postsdb-app-password=", StringComparison.Ordinal)).Split('=', 2)[1],
+            Password = SocialSync.Testing.TestTokens.AppHostSecret("postsdb-app-password"),
         };
         await using var refused = new NpgsqlConnection(asApiRole.ConnectionString);
         var error = await Assert.ThrowsAsync<PostgresException>(() => refused.OpenAsync());

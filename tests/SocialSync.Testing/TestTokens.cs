@@ -46,6 +46,10 @@ public static class TestTokens
         $"Parameters:identitydb-password={RandomSecret()}",
     ];
 
+    /// <summary>The value <see cref="AppHostSecretArguments"/> gives the AppHost's parameter <paramref name="parameter"/>.</summary>
+    public static string AppHostSecret(string parameter) =>
+        AppHostSecretArguments.Single(a => a.StartsWith($"Parameters:{parameter}=", StringComparison.Ordinal)).Split('=', 2)[1];
+
     /// <summary>How user tokens are signed (key, issuer, audience); <c>with { ... }</c> makes one wrong in one way.</summary>
     public static TokenSigning Users { get; } = new UserTokenOptions { SigningKey = UserSigningKey }.Signing;
 
