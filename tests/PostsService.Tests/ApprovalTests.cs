@@ -221,25 +221,11 @@ public sealed class ApprovalTests(PostsServiceFixture fixture)
         {
             workspace = await fixture.Workspaces.UpdateWorkspaceAsync(new UpdateWorkspaceRequest { Id = workspace.Id, RequiresApproval = true }, owner.Headers);
         }
-        var channel = await fixture.Channels.CreateChannelAsync(new CreateChannelRequest
-        {
-            WorkspaceId = workspace.Id,
-            Platform = Platform.Whatsapp,
-            AccountId = "10" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999),
-            AccessToken = "EAAG-team-token",
-            Settings = new ChannelSettings { Recipients = { "+16505551234" } },
-        }, owner.Headers);
-        return new Team(owner, await JoinAsync(owner, workspace, WorkspaceRole.Editor), await JoinAsync(owner, workspace, WorkspaceRole.Contributor),
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner, workspace: workspace);
+        return new Team(owner, await fixture.JoinAsync(owner, workspace, WorkspaceRole.Editor), await fixture.JoinAsync(owner, workspace, WorkspaceRole.Contributor),
             workspace, channel);
     }
 
-    private async Task<TestUser> JoinAsync(TestUser owner, Workspace workspace, WorkspaceRole role)
-    {
-        var member = fixture.NewUser();
-        var invitation = await fixture.Workspaces.CreateInvitationAsync(new CreateInvitationRequest { WorkspaceId = workspace.Id, Role = role }, owner.Headers);
-        await fixture.Workspaces.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invitation.Token }, member.Headers);
-        return member;
-    }
 
     private Task<ScheduledPost> CreateAsync(TestUser author, Channel channel, string text) =>
         fixture.Posts.CreatePostAsync(new CreatePostRequest

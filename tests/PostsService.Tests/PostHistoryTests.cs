@@ -12,16 +12,9 @@ public sealed class PostHistoryTests(PostsServiceFixture fixture)
     {
         var owner = fixture.NewUser();
         var workspace = await fixture.Workspaces.CreateWorkspaceAsync(new CreateWorkspaceRequest { Name = "History" }, owner.Headers);
-        var channel = await fixture.Channels.CreateChannelAsync(new CreateChannelRequest
-        {
-            WorkspaceId = workspace.Id,
-            Platform = Platform.Whatsapp,
-            AccountId = "10" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999),
-            AccessToken = "EAAG-team-token",
-            Settings = new ChannelSettings { Recipients = { "+16505551234" } },
-        }, owner.Headers);
-        var editor = await JoinAsync(owner, workspace, WorkspaceRole.Editor);
-        var contributor = await JoinAsync(owner, workspace, WorkspaceRole.Contributor);
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner, workspace: workspace);
+        var editor = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Editor);
+        var contributor = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Contributor);
 
         var post = await fixture.CreatePostAsync(contributor, channel, "v1");
         await fixture.Posts.UpdatePostAsync(new UpdatePostRequest { Id = post.Id, Content = new Content { Text = "v2" } }, contributor.Headers);
@@ -70,11 +63,4 @@ public sealed class PostHistoryTests(PostsServiceFixture fixture)
         Assert.Contains("\"kind\":\"edited\"", body.Replace(" ", ""));
     }
 
-    private async Task<TestUser> JoinAsync(TestUser owner, Workspace workspace, WorkspaceRole role)
-    {
-        var member = fixture.NewUser();
-        var invitation = await fixture.Workspaces.CreateInvitationAsync(new CreateInvitationRequest { WorkspaceId = workspace.Id, Role = role }, owner.Headers);
-        await fixture.Workspaces.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invitation.Token }, member.Headers);
-        return member;
-    }
 }

@@ -65,16 +65,28 @@ public sealed class PostsServiceFixture : IAsyncLifetime
 
     public TestUser NewUser() => new(Guid.NewGuid());
 
-    public async Task<Channel> CreateWhatsAppChannelAsync(TestUser user, string token = "EAAG-test-token")
+    /// <summary>A WhatsApp channel of <paramref name="user"/>'s, in <paramref name="workspace"/> (their personal one when null).</summary>
+    public async Task<Channel> CreateWhatsAppChannelAsync(TestUser user, string token = "EAAG-test-token", Workspace? workspace = null,
+        bool requiresApproval = false)
     {
         return await Channels.CreateChannelAsync(new CreateChannelRequest
         {
+            WorkspaceId = workspace?.Id ?? "",
             Platform = Platform.Whatsapp,
             AccountId = "10" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999),
             AccessToken = token,
             DisplayName = "Shop",
-            Settings = new ChannelSettings { Recipients = { "+16505551234" } },
+            Settings = new ChannelSettings { Recipients = { "+16505551234" }, RequiresApproval = requiresApproval },
         }, user.Headers);
+    }
+
+    /// <summary>A new member of <paramref name="workspace"/> with <paramref name="role"/>, invited by <paramref name="inviter"/>.</summary>
+    public async Task<TestUser> JoinAsync(TestUser inviter, Workspace workspace, WorkspaceRole role)
+    {
+        var member = NewUser();
+        var invitation = await Workspaces.CreateInvitationAsync(new CreateInvitationRequest { WorkspaceId = workspace.Id, Role = role }, inviter.Headers);
+        await Workspaces.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invitation.Token }, member.Headers);
+        return member;
     }
 
     public async Task<Channel> CreateInstagramChannelAsync(TestUser user)

@@ -123,16 +123,8 @@ public sealed class WorkspaceRoleTests(PostsServiceFixture fixture)
     private async Task<Team> TeamWithMemberAsync(WorkspaceRole role)
     {
         var owner = fixture.NewUser();
-        var member = fixture.NewUser();
         var workspace = await fixture.Workspaces.CreateWorkspaceAsync(new CreateWorkspaceRequest { Name = "Agency" }, owner.Headers);
-        var channel = await fixture.Channels.CreateChannelAsync(new CreateChannelRequest
-        {
-            WorkspaceId = workspace.Id,
-            Platform = Platform.Whatsapp,
-            AccountId = "10" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999),
-            AccessToken = "EAAG-team-token",
-            Settings = new ChannelSettings { Recipients = { "+16505551234" } },
-        }, owner.Headers);
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner, workspace: workspace);
         var post = await fixture.CreatePostAsync(owner, channel);
         var draft = await fixture.Posts.CreatePostAsync(new CreatePostRequest
         {
@@ -141,19 +133,9 @@ public sealed class WorkspaceRoleTests(PostsServiceFixture fixture)
             PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(3)),
             Draft = true,
         }, owner.Headers);
-        var reviewed = await fixture.Channels.CreateChannelAsync(new CreateChannelRequest
-        {
-            WorkspaceId = workspace.Id,
-            Platform = Platform.Whatsapp,
-            AccountId = "10" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999),
-            AccessToken = "EAAG-team-token",
-            Settings = new ChannelSettings { Recipients = { "+16505551234" }, RequiresApproval = true },
-        }, owner.Headers);
+        var reviewed = await fixture.CreateWhatsAppChannelAsync(owner, workspace: workspace, requiresApproval: true);
         var pending = await fixture.CreatePostAsync(owner, reviewed);
         Assert.Equal(PostStatus.PendingApproval, pending.Status);
-        var invitation = await fixture.Workspaces.CreateInvitationAsync(
-            new CreateInvitationRequest { WorkspaceId = workspace.Id, Role = role }, owner.Headers);
-        await fixture.Workspaces.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invitation.Token }, member.Headers);
-        return new Team(owner, member, workspace, channel, post, draft, pending);
+        return new Team(owner, await fixture.JoinAsync(owner, workspace, role), workspace, channel, post, draft, pending);
     }
 }

@@ -82,7 +82,7 @@ public sealed class WorkspaceTests(PostsServiceFixture fixture)
         await Expect.Status(StatusCode.FailedPrecondition, () => fixture.Workspaces.UpdateMemberAsync(
             new UpdateMemberRequest { WorkspaceId = workspace.Id, UserId = ownerId, Role = WorkspaceRole.Admin }, owner.Headers).ResponseAsync);
 
-        var second = await JoinAsync(owner, workspace, WorkspaceRole.Admin);
+        var second = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Admin);
         await fixture.Workspaces.UpdateMemberAsync(
             new UpdateMemberRequest { WorkspaceId = workspace.Id, UserId = second.Id.ToString(), Role = WorkspaceRole.Owner }, owner.Headers);
         await fixture.Workspaces.RemoveMemberAsync(new RemoveMemberRequest { WorkspaceId = workspace.Id, UserId = ownerId }, owner.Headers);
@@ -96,8 +96,8 @@ public sealed class WorkspaceTests(PostsServiceFixture fixture)
     public async Task An_admin_cannot_make_unmake_or_remove_an_owner()
     {
         var (owner, workspace) = await NewTeamAsync();
-        var admin = await JoinAsync(owner, workspace, WorkspaceRole.Admin);
-        var editor = await JoinAsync(owner, workspace, WorkspaceRole.Editor);
+        var admin = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Admin);
+        var editor = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Editor);
         var h = admin.Headers;
         var refused = await Expect.Status(StatusCode.PermissionDenied, () => fixture.Workspaces.UpdateMemberAsync(
             new UpdateMemberRequest { WorkspaceId = workspace.Id, UserId = editor.Id.ToString(), Role = WorkspaceRole.Owner }, h).ResponseAsync);
@@ -116,9 +116,9 @@ public sealed class WorkspaceTests(PostsServiceFixture fixture)
     public async Task Members_share_a_workspaces_posts_and_a_removed_member_loses_them()
     {
         var (owner, workspace) = await NewTeamAsync();
-        var channel = await CreateTeamChannelAsync(owner, workspace);
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner, workspace: workspace);
         var post = await fixture.CreatePostAsync(owner, channel);
-        var editor = await JoinAsync(owner, workspace, WorkspaceRole.Editor);
+        var editor = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Editor);
 
         var edited = await fixture.Posts.UpdatePostAsync(new UpdatePostRequest { Id = post.Id, Content = new Content { Text = "Edited by a teammate" } },
             editor.Headers);
@@ -137,11 +137,11 @@ public sealed class WorkspaceTests(PostsServiceFixture fixture)
     public async Task Row_level_security_by_membership_and_role_holds_without_the_applications_filters()
     {
         var (owner, workspace) = await NewTeamAsync();
-        var channel = await CreateTeamChannelAsync(owner, workspace);
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner, workspace: workspace);
         await fixture.CreatePostAsync(owner, channel);
         await fixture.CreatePostAsync(owner, channel);
-        var viewer = await JoinAsync(owner, workspace, WorkspaceRole.Viewer);
-        var editor = await JoinAsync(owner, workspace, WorkspaceRole.Editor);
+        var viewer = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Viewer);
+        var editor = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Editor);
         var outsider = fixture.NewUser();
         await fixture.CreatePostAsync(outsider, await fixture.CreateWhatsAppChannelAsync(outsider));
 
@@ -238,21 +238,5 @@ public sealed class WorkspaceTests(PostsServiceFixture fixture)
         return (owner, await fixture.Workspaces.CreateWorkspaceAsync(new CreateWorkspaceRequest { Name = "Team" }, owner.Headers));
     }
 
-    private async Task<TestUser> JoinAsync(TestUser owner, Workspace workspace, WorkspaceRole role)
-    {
-        var member = fixture.NewUser();
-        var invitation = await fixture.Workspaces.CreateInvitationAsync(new CreateInvitationRequest { WorkspaceId = workspace.Id, Role = role }, owner.Headers);
-        await fixture.Workspaces.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invitation.Token }, member.Headers);
-        return member;
-    }
 
-    private Task<Channel> CreateTeamChannelAsync(TestUser owner, Workspace workspace) =>
-        fixture.Channels.CreateChannelAsync(new CreateChannelRequest
-        {
-            WorkspaceId = workspace.Id,
-            Platform = Platform.Whatsapp,
-            AccountId = "10" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999),
-            AccessToken = "EAAG-team-token",
-            Settings = new ChannelSettings { Recipients = { "+16505551234" } },
-        }, owner.Headers).ResponseAsync;
 }
