@@ -60,9 +60,11 @@ public static class SeriesStatements
 
         await using var insert = new NpgsqlCommand("""
             insert into scheduled_posts (user_id, workspace_id, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule,
-                                         series_id, series_start, recipients)
+                                         series_id, series_start, recipients, needs_approval, submitted_by, approved_by, approved_hash)
+            -- An approved series stays approved: its approval is bound to the series' anchor, which the next
+            -- occurrence keeps (series_start), so the hash still matches; later edits of it need a new approval.
             select user_id, workspace_id, channel_id, platform, content_json, @next, @next, time_zone, rrule,
-                   coalesce(series_id, id), coalesce(series_start, publish_at), recipients
+                   coalesce(series_id, id), coalesce(series_start, publish_at), recipients, needs_approval, submitted_by, approved_by, approved_hash
             from scheduled_posts where id = @id
             on conflict (series_id, publish_at) where series_id is not null do nothing
             """, connection, transaction);

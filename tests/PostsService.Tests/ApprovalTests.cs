@@ -78,6 +78,31 @@ public sealed class ApprovalTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task An_approved_series_stays_approved_from_one_occurrence_to_the_next_and_an_edit_of_one_needs_a_new_approval()
+    {
+        var team = await TeamAsync();
+        var first = await fixture.Posts.CreatePostAsync(new CreatePostRequest
+        {
+            ChannelId = team.Channel.Id,
+            Content = new Content { Text = "Every day" },
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
+            Rrule = "FREQ=DAILY",
+        }, team.Contributor.Headers);
+        await fixture.Posts.ApprovePostAsync(new ApprovePostRequest { Id = first.Id, Etag = first.Etag }, team.Editor.Headers);
+
+        await fixture.FinishAsync(first.Id, OutcomeKind.Published);
+        var next = (await fixture.Posts.ListPostsAsync(new ListPostsRequest { WorkspaceId = team.Workspace.Id }, team.Owner.Headers)).Posts
+            .Single(p => p.SeriesId == first.Id && p.Id != first.Id);
+        Assert.Equal(PostStatus.Queued, next.Status);
+        Assert.True(next.NeedsApproval);
+        Assert.Equal(team.Editor.Id.ToString(), next.ApprovedBy);
+
+        var edited = await fixture.Posts.UpdatePostAsync(new UpdatePostRequest { Id = next.Id, Content = new Content { Text = "Every day, louder" } },
+            team.Owner.Headers);
+        Assert.Equal(PostStatus.PendingApproval, edited.Status);
+    }
+
+    [Fact]
     public async Task An_edit_racing_an_approval_never_leaves_an_unapproved_version_queued()
     {
         var team = await TeamAsync();

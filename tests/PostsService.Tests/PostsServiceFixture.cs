@@ -116,6 +116,29 @@ public sealed class PostsServiceFixture : IAsyncLifetime
         }, user.Headers);
     }
 
+    /// <summary>Makes the post due now, claims it, starts its run and reports <paramref name="kind"/>.</summary>
+    public async Task FinishAsync(string postId, OutcomeKind kind)
+    {
+        var service = TestTokens.ForService();
+        await OwnerScalarAsync("update scheduled_posts set due_at = now() where id = @id", ("id", Guid.Parse(postId)));
+        var claim = await Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { postId } }, service);
+        var claimed = Assert.Single(claim.Claimed);
+        var started = await Internal.StartRunsAsync(new StartRunsRequest { Runs = { new RunToStart { PostId = postId, Attempt = claimed.Attempt } } }, service);
+        var run = Assert.Single(started.Runs);
+        var report = await Internal.ReportOutcomesAsync(new ReportOutcomesRequest
+        {
+            Outcomes =
+            {
+                new PublishOutcome
+                {
+                    PostId = postId, Attempt = claimed.Attempt, RunId = run.RunId, Kind = kind,
+                    PlatformPostId = kind == OutcomeKind.Published ? "wamid.test" : "", Error = kind == OutcomeKind.Published ? "" : "rejected",
+                },
+            },
+        }, service);
+        Assert.True(report.Results[0].Accepted);
+    }
+
     /// <summary>Runs SQL as the table owner (bypassing row-level security), to set up states the API cannot reach.</summary>
     public async Task<object?> OwnerScalarAsync(string sql, params (string Name, object Value)[] parameters)
     {

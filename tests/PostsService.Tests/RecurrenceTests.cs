@@ -11,27 +11,7 @@ public sealed class RecurrenceTests(PostsServiceFixture fixture)
 {
     private readonly Metadata _service = TestTokens.ForService();
 
-    /// <summary>Makes the post due now, claims it, starts its run and reports <paramref name="kind"/>.</summary>
-    private async Task FinishAsync(string postId, OutcomeKind kind)
-    {
-        await fixture.OwnerScalarAsync("update scheduled_posts set due_at = now() where id = @id", ("id", Guid.Parse(postId)));
-        var claim = await fixture.Internal.ClaimDuePostsAsync(new ClaimDuePostsRequest { PostIds = { postId } }, _service);
-        var claimed = Assert.Single(claim.Claimed);
-        var started = await fixture.Internal.StartRunsAsync(new StartRunsRequest { Runs = { new RunToStart { PostId = postId, Attempt = claimed.Attempt } } }, _service);
-        var run = Assert.Single(started.Runs);
-        var report = await fixture.Internal.ReportOutcomesAsync(new ReportOutcomesRequest
-        {
-            Outcomes =
-            {
-                new PublishOutcome
-                {
-                    PostId = postId, Attempt = claimed.Attempt, RunId = run.RunId, Kind = kind,
-                    PlatformPostId = kind == OutcomeKind.Published ? "wamid.test" : "", Error = kind == OutcomeKind.Published ? "" : "rejected",
-                },
-            },
-        }, _service);
-        Assert.True(report.Results[0].Accepted);
-    }
+    private Task FinishAsync(string postId, OutcomeKind kind) => fixture.FinishAsync(postId, kind);
 
     private async Task<List<ScheduledPost>> SeriesAsync(TestUser user, string seriesId) =>
         (await fixture.Posts.ListPostsAsync(new ListPostsRequest { PageSize = 100 }, user.Headers)).Posts
