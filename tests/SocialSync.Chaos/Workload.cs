@@ -128,7 +128,10 @@ public sealed class Workload(ChaosOptions options, SocialSyncSystem system, stri
                 ? burstInstants[i % burstInstants.Length]
                 : windowStart + window * _random.NextDouble();
             var channel = Channels[_random.Next(Channels.Count)];
-            var live = !burst && publishAt - windowStart > TimeSpan.FromSeconds(25) && _random.NextDouble() < options.LiveCreateShare;
+            // A post that needs approval is made up front: one made seconds before it is due, while the faults run,
+            // may get its approval only after its time, and then it rightly expires instead of going out late.
+            var live = !burst && channel.Reviewer is null && publishAt - windowStart > TimeSpan.FromSeconds(25)
+                && _random.NextDouble() < options.LiveCreateShare;
             var roll = _random.NextDouble();
             // A post that needs approval is not moved or cancelled here: a move would need a new approval in the
             // seconds before it is due, which the run does not model.
