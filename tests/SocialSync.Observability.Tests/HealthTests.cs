@@ -59,11 +59,13 @@ public sealed class HealthTests
         var (posts, auth, channelId) = await ChannelAsync(system);
 
         // A post in the index, then PostsService gone: every claim the loop attempts fails, so it makes no progress.
+        // Due far enough ahead that PostsService is gone before it comes due, even on a loaded machine (due sooner,
+        // it was sometimes published first, and the loop then had nothing to fail on).
         var post = await posts.CreatePostAsync(new CreatePostRequest
         {
             ChannelId = channelId,
             Content = new Content { Text = "due while PostsService is down" },
-            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(2)),
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(10)),
         }, auth);
         await using (var redis = await ConnectionMultiplexer.ConnectAsync(system.Redis.ConnectionString))
         {
