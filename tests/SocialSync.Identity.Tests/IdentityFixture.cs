@@ -40,7 +40,8 @@ public sealed class IdentityFixture : IAsyncLifetime
                 ["Identity__WebClient__RedirectUris__0"] = WebRedirectUri.AbsoluteUri,
             });
             Identity.SetEnvironment("Identity__Issuer", Identity.HttpAddress.AbsoluteUri);
-            await Identity.StartAsync();
+            // A fresh identitydb is migrated on first start (EF Core builds its model first): slow on a busy 2-core machine.
+            await Identity.StartAsync(TimeSpan.FromMinutes(3));
         }
         catch
         {
