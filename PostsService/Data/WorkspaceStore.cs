@@ -235,6 +235,7 @@ public sealed class WorkspaceStore(PostsDatabase database)
     public Task<WorkspaceMember> AcceptAsync(Guid userId, string token, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
+            Guid joinedWorkspace;
             await using (var accept = new NpgsqlCommand("select outcome, workspace from accept_invitation(@hash, @now)", connection, transaction))
             {
                 accept.Parameters.AddWithValue("hash", HashToken(token));
@@ -248,9 +249,11 @@ public sealed class WorkspaceStore(PostsDatabase database)
                     case "already_member":
                         throw new FailedPreconditionException("The caller is a member of this workspace already; the invitation stays unused.");
                 }
+                joinedWorkspace = reader.GetGuid(1);
             }
             await using var member = new NpgsqlCommand(
-                $"select {MemberColumns} from workspace_members where user_id = app_user_id() order by created_at desc limit 1", connection, transaction);
+                $"select {MemberColumns} from workspace_members where workspace_id = @workspace and user_id = app_user_id()", connection, transaction);
+            member.Parameters.AddWithValue("workspace", joinedWorkspace);
             await using var joined = await member.ExecuteReaderAsync(cancellationToken);
             await joined.ReadAsync(cancellationToken);
             return ReadMember(joined);
