@@ -237,7 +237,10 @@ public sealed class QueueTests(PostsServiceFixture fixture)
         var unscheduled = await fixture.CreateWhatsAppChannelAsync(owner, workspace: workspace);
         await ScheduleAsync(owner, channel, "Europe/Paris", Daily(EveryDay));
 
-        await Expect.Status(StatusCode.NotFound, () => AddAsync(fixture.NewUser(), channel, "stranger"));
+        var stranger = fixture.NewUser();
+        await Expect.Status(StatusCode.NotFound, () => AddAsync(stranger, channel, "stranger"));
+        await Expect.Status(StatusCode.NotFound, () => NextSlotsAsync(stranger, channel, 1));
+        await Expect.Status(StatusCode.NotFound, () => fixture.Queue.GetPostingScheduleAsync(new GetPostingScheduleRequest { ChannelId = channel.Id }, stranger.Headers).ResponseAsync);
         await Expect.Status(StatusCode.PermissionDenied, () => AddAsync(viewer, channel, "viewer"));
         await Expect.Status(StatusCode.PermissionDenied, () => ScheduleAsync(contributor, channel, "UTC", Daily("10:00")));
         await Expect.Status(StatusCode.FailedPrecondition, () => AddAsync(owner, unscheduled, "no schedule"));

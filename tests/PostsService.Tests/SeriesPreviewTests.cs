@@ -62,6 +62,10 @@ public sealed class SeriesPreviewTests(PostsServiceFixture fixture)
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
         Assert.Contains("2027-03-28T07:00:00Z", body);
+
+        using var occurrences = await fixture.Http.SendAsync(fixture.Rest(HttpMethod.Get,
+            "/api/series/occurrences?start_time=2027-03-27T00:00:00Z&end_time=2027-03-30T00:00:00Z", user));
+        Assert.True(occurrences.IsSuccessStatusCode, await occurrences.Content.ReadAsStringAsync());
     }
 
     [Fact]
