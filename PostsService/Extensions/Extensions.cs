@@ -39,6 +39,7 @@ public static class Extensions
         services.AddSingleton<UserRateLimits>();
         services.AddSingleton<ScheduleChangeNotifier>();
         services.AddSingleton<PostStore>();
+        services.AddSingleton<QueueStore>();
         services.AddSingleton<ChannelStore>();
         services.AddSingleton<WorkspaceStore>();
         services.AddSingleton<ReviewStore>();
@@ -66,6 +67,7 @@ public static class Extensions
         .AddServiceOptions<PostGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<ChannelGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<WorkspaceGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<QueueGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
         {
@@ -123,6 +125,7 @@ public static class Extensions
         app.MapGrpcService<PostGrpcService>();
         app.MapGrpcService<ChannelGrpcService>();
         app.MapGrpcService<WorkspaceGrpcService>();
+        app.MapGrpcService<QueueGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();

@@ -25,6 +25,7 @@ public sealed class PostsServiceFixture : IAsyncLifetime
     public ChannelService.ChannelServiceClient Channels => new(_channel!);
     public WorkspaceService.WorkspaceServiceClient Workspaces => new(_channel!);
     public PostsInternalService.PostsInternalServiceClient Internal => new(_channel!);
+    public QueueService.QueueServiceClient Queue => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)
