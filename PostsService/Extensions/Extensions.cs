@@ -54,6 +54,9 @@ public static class Extensions
         services.AddSingleton<ChannelTokenStore>();
         services.AddSingleton<ChannelTokenRpcHandler>();
         services.AddSingleton<CreatePostBatcher>();
+        services.AddSingleton<PostTransferStore>();
+        services.AddSingleton<PostImporter>();
+        services.AddHostedService(provider => provider.GetRequiredService<PostImporter>());
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 
         services.AddGrpc(options =>
@@ -66,6 +69,7 @@ public static class Extensions
         .AddServiceOptions<PostGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<ChannelGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<WorkspaceGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
         {
@@ -123,6 +127,7 @@ public static class Extensions
         app.MapGrpcService<PostGrpcService>();
         app.MapGrpcService<ChannelGrpcService>();
         app.MapGrpcService<WorkspaceGrpcService>();
+        app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();
