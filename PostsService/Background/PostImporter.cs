@@ -32,7 +32,8 @@ public sealed class ImportJob(Guid userId, string fileSha256, IReadOnlyList<NewP
     public Guid UserId { get; } = userId;
     public string Name => _operation.Name;
     public string FileSha256 { get; } = fileSha256;
-    public IReadOnlyList<NewPost> Posts { get; } = posts;
+    /// <summary>The rows to write; let go once the import ends, as its operation is kept for an hour and they are not.</summary>
+    public IReadOnlyList<NewPost> Posts { get; private set; } = posts;
     public DateTimeOffset? EndedAt { get; private set; }
 
     public ImportOperation Snapshot()
@@ -79,6 +80,7 @@ public sealed class ImportJob(Guid userId, string fileSha256, IReadOnlyList<NewP
             _operation.Metadata.UpdateTime = Timestamp.FromDateTimeOffset(now);
             _operation.Done = true;
             EndedAt = now;
+            Posts = [];
         }
     }
 }
@@ -125,14 +127,25 @@ public sealed partial class PostImporter(PostTransferStore store, UserRateLimits
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
+        var running = new List<Task>();
+        try
         {
-            await ImportAsync(job, stoppingToken);
+            await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                running.RemoveAll(task => task.IsCompleted);
+                // Each import runs on its own: one user's import waiting for their create bucket holds up no one else's.
+                running.Add(ImportAsync(job, stoppingToken));
+            }
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        await Task.WhenAll(running);
     }
 
     private async Task ImportAsync(ImportJob job, CancellationToken stoppingToken)
     {
+        var rows = job.Posts.Count;
         try
         {
             foreach (var chunk in job.Posts.Chunk(limits.Options.MaxBatchCreate))
@@ -147,15 +160,16 @@ public sealed partial class PostImporter(PostTransferStore store, UserRateLimits
                 job.Progress(chunk.Length, written.Created.Count, written.Existing, time.GetUtcNow());
             }
             job.Finish(time.GetUtcNow());
-            LogImported(job.Name, job.Posts.Count);
+            LogImported(job.Name, rows);
         }
         catch (DomainException refused)
         {
             job.Finish(time.GetUtcNow(), ExceptionMappingInterceptor.ToRpcException(refused));
             LogImportFailed(job.Name, refused.Message);
         }
-        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        catch (Exception e)
         {
+            // The service stopping, or the database gone: the chunks written stay, and the file sent again resumes.
             job.Finish(time.GetUtcNow(), new RpcException(new Status(StatusCode.Unavailable, "The import stopped; send the file again to resume it.")));
             LogImportFailed(job.Name, e.Message);
         }
