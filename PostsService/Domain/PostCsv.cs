@@ -97,6 +97,10 @@ public static class PostCsv
             }
             rows.Add(row);
         }
+        if (rows.Count == 0)
+        {
+            violations.Add("csv", "holds no rows after its header");
+        }
         return rows;
     }
 

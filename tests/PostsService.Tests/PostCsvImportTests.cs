@@ -169,6 +169,21 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
         return rows.Select(r => Comparable(r.Request)).ToList();
     }
 
+    [Fact]
+    public async Task A_file_without_its_columns_or_rows_is_refused_as_a_whole()
+    {
+        var user = fixture.NewUser();
+        var headerOnly = ByteString.CopyFromUtf8(Header + "\n");
+        var unknownColumn = ByteString.CopyFromUtf8("channel,publish_at\nx,y\n");
+
+        var empty = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = headerOnly }, user.Headers).ResponseAsync, "csv");
+        var unknown = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = unknownColumn }, user.Headers).ResponseAsync, "csv");
+
+        Assert.Contains("no rows", empty.FieldViolations.Single().Description);
+        Assert.Contains(unknown.FieldViolations, v => v.Description.StartsWith("line 1, column 1: 'channel' is not a column", StringComparison.Ordinal));
+        Assert.Contains(unknown.FieldViolations, v => v.Description == "line 1: the header lacks column 'text'");
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
