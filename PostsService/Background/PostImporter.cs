@@ -104,7 +104,7 @@ public sealed partial class PostImporter(PostTransferStore store, UserRateLimits
     public ImportJob Start(Guid userId, string fileSha256, IReadOnlyList<NewPost> posts)
     {
         var now = time.GetUtcNow();
-        foreach (var (name, ended) in _jobs.Where(j => j.Value.EndedAt < now - Retention).ToList())
+        foreach (var name in _jobs.Where(j => j.Value.EndedAt < now - Retention).Select(j => j.Key).ToList())
         {
             _jobs.TryRemove(name, out _);
         }

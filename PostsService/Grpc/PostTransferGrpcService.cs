@@ -33,7 +33,7 @@ public sealed class PostTransferGrpcService(PostTransferStore store, PostImporte
         var fileHash = SHA256.HashData(request.Csv.Span);
         // The file's hash and the row make each row's request_id (AIP-155), so a file sent again creates nothing new.
         var requestIdBase = "import-" + Convert.ToBase64String(fileHash).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var parsed = new List<(CsvPostRow Row, NewPost Post)>(rows.Count);
+        var parsed = new List<NewPost>(rows.Count);
         var checkable = new List<(CsvPostRow Row, NewPost Post)>(rows.Count);
         foreach (var row in rows)
         {
@@ -50,7 +50,7 @@ public sealed class PostTransferGrpcService(PostTransferStore store, PostImporte
             {
                 PostCsv.AddRowViolation(violations, row, v.Field, v.Description);
             }
-            parsed.Add((row, post));
+            parsed.Add(post);
             if (!row.CellViolations.Any && !rowViolations.Any)
             {
                 checkable.Add((row, post));
@@ -83,11 +83,35 @@ public sealed class PostTransferGrpcService(PostTransferStore store, PostImporte
         {
             throw roleRefusal;
         }
-        violations.ThrowIfAny();
+        ThrowFirstViolations(violations);
 
-        var job = importer.Start(userId, Convert.ToHexStringLower(fileHash), parsed.Select(p => p.Post).ToList());
+        var job = importer.Start(userId, Convert.ToHexStringLower(fileHash), parsed);
         return job.Snapshot();
     }
+
+    /// <summary>
+    /// Fails the call with the file's first <see cref="MaxReportedViolations"/> problems and a count of the rest: the
+    /// details travel in the answer's trailers, which clients cap (64 KiB by default), so a file wrong on every row
+    /// must not turn its answer into a transport error.
+    /// </summary>
+    private static void ThrowFirstViolations(FieldViolations violations)
+    {
+        if (violations.All.Count <= MaxReportedViolations)
+        {
+            violations.ThrowIfAny();
+            return;
+        }
+        var first = new FieldViolations();
+        foreach (var v in violations.All.Take(MaxReportedViolations))
+        {
+            first.Add(v.Field, v.Description);
+        }
+        first.Add("csv", $"has {violations.All.Count - MaxReportedViolations} more problems after these; fix these and send the file again");
+        first.ThrowIfAny();
+    }
+
+    /// <summary>The most bad cells one answer names.</summary>
+    public const int MaxReportedViolations = 100;
 
     public override Task<ImportOperation> GetImportOperation(GetImportOperationRequest request, ServerCallContext context) =>
         Task.FromResult(importer.Find(context.UserId(), request.Name)?.Snapshot() ?? throw new NotFoundException("operation", request.Name));

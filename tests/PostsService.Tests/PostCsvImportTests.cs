@@ -184,6 +184,19 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
         Assert.Contains(unknown.FieldViolations, v => v.Description == "line 1: the header lacks column 'text'");
     }
 
+    [Fact]
+    public async Task A_file_wrong_on_every_row_names_its_first_100_problems_and_counts_the_rest()
+    {
+        var user = fixture.NewUser();
+        var rows = Enumerable.Range(0, 2000).Select(i => $"not-a-uuid,{At(i)},,post {i},,,,");
+
+        var badRequest = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = File(rows) }, user.Headers).ResponseAsync,
+            "rows[0].channel_id", "rows[99].channel_id", "csv");
+
+        Assert.Equal(101, badRequest.FieldViolations.Count);
+        Assert.StartsWith("has 1900 more problems", badRequest.FieldViolations[^1].Description);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
