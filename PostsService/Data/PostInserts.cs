@@ -9,6 +9,9 @@ namespace SocialSync.PostsService.Data;
 /// <summary>What one create made: its post, or why none (its request_id was used for another request, or the create that used it has not committed yet).</summary>
 public readonly record struct InsertResult(ScheduledPost? Post, DomainException? Refusal)
 {
+    /// <summary>Whether the post was made earlier, by the first create under the same request_id (AIP-155 retry).</summary>
+    public bool Repeated { get; init; }
+
     public ScheduledPost PostOrThrow() => Post ?? throw Refusal ?? ConcurrentChangeException.RepeatInFlight();
 }
 
@@ -198,7 +201,7 @@ public static class PostInserts
             }
             else if (post.IsRepeatOf(first.Hash))
             {
-                created[i] = new InsertResult(first.Post, null);
+                created[i] = new InsertResult(first.Post, null) { Repeated = true };
             }
             else
             {

@@ -55,6 +55,9 @@ public static class Extensions
         services.AddSingleton<ChannelTokenStore>();
         services.AddSingleton<ChannelTokenRpcHandler>();
         services.AddSingleton<CreatePostBatcher>();
+        services.AddSingleton<PostTransferStore>();
+        services.AddSingleton<PostImporter>();
+        services.AddHostedService(provider => provider.GetRequiredService<PostImporter>());
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 
         services.AddGrpc(options =>
@@ -68,6 +71,7 @@ public static class Extensions
         .AddServiceOptions<ChannelGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<WorkspaceGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<QueueGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
         {
@@ -126,6 +130,7 @@ public static class Extensions
         app.MapGrpcService<ChannelGrpcService>();
         app.MapGrpcService<WorkspaceGrpcService>();
         app.MapGrpcService<QueueGrpcService>();
+        app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();

@@ -29,6 +29,26 @@ public sealed class UserRateLimits : IDisposable
     public void TakeCreates(Guid userId, int posts) =>
         Take(_creates, userId, posts, $"{RateLimitOptions.SectionName}:{nameof(RateLimitOptions.CreatesPerPeriod)}");
 
+    /// <summary>
+    /// Takes <paramref name="posts"/> creates (at most <see cref="RateLimitOptions.MaxBatchCreate"/>) for work that
+    /// runs on after its call has been answered (an import's chunks): waits for the bucket to refill instead of refusing.
+    /// </summary>
+    public async Task TakeCreatesWaitingAsync(Guid userId, int posts, TimeProvider time, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                TakeCreates(userId, posts);
+                return;
+            }
+            catch (RateLimitExceededException refused)
+            {
+                await Task.Delay(refused.RetryAfter, time, cancellationToken);
+            }
+        }
+    }
+
     private void Take(PartitionedRateLimiter<Guid> limiter, Guid userId, int permits, string setting)
     {
         using var lease = limiter.AttemptAcquire(userId, permits);

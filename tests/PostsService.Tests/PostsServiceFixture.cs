@@ -24,6 +24,7 @@ public sealed class PostsServiceFixture : IAsyncLifetime
     public PostService.PostServiceClient Posts => new(_channel!);
     public ChannelService.ChannelServiceClient Channels => new(_channel!);
     public WorkspaceService.WorkspaceServiceClient Workspaces => new(_channel!);
+    public PostTransferService.PostTransferServiceClient Transfer => new(_channel!);
     public PostsInternalService.PostsInternalServiceClient Internal => new(_channel!);
     public QueueService.QueueServiceClient Queue => new(_channel!);
 
@@ -44,6 +45,9 @@ public sealed class PostsServiceFixture : IAsyncLifetime
             ["ConnectionStrings__postsdb"] = ConnectionString,
             // Posts whose time passes while they wait for approval expire within a second (ApprovalTests).
             ["Approval__ExpirySweepInterval"] = "00:00:01",
+            // A 10,000-row import takes its posts from the create bucket chunk by chunk; at the default 20 per second
+            // it would wait minutes (PostCsvImportTests).
+            ["RateLimits__CreatesPerPeriod"] = "5000",
         });
         await Service.StartAsync();
         _channel = GrpcChannel.ForAddress(Service.GrpcAddress);

@@ -1,0 +1,274 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
+
+namespace SocialSync.PostsService.Tests;
+
+/// <summary>ImportPosts, GetImportOperation and ExportPosts (PostTransferService) against the service and PostgreSQL.</summary>
+[Collection(PostsServiceCollection.Name)]
+public sealed class PostCsvImportTests(PostsServiceFixture fixture)
+{
+    private const string Header = "channel_id,publish_at,time_zone,text,media,recipients,rrule,template";
+
+    private static string At(int minutes) =>
+        DateTimeOffset.UtcNow.AddDays(2).AddMinutes(minutes).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string GoodRow(string channelId, int i) =>
+        $"{channelId},{At(i)},,post {i},image:https://example.com/{i}.jpg,,,";
+
+    private static ByteString File(IEnumerable<string> rows, bool bom = false)
+    {
+        var text = Encoding.UTF8.GetBytes(Header + "\n" + string.Join("\n", rows) + "\n");
+        return ByteString.CopyFrom(bom ? [.. Encoding.UTF8.Preamble, .. text] : text);
+    }
+
+    private async Task<long> PostsOfAsync(TestUser user) =>
+        (long)(await fixture.OwnerScalarAsync("select count(*) from scheduled_posts where user_id = @user", ("user", user.Id)))!;
+
+    private async Task<ImportOperation> ImportAndWaitAsync(TestUser user, ByteString file, List<int>? progress = null)
+    {
+        var operation = await fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = file }, user.Headers);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (!operation.Done)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"import {operation.Name} did not end: {operation}");
+            await Task.Delay(50);
+            operation = await fixture.Transfer.GetImportOperationAsync(new GetImportOperationRequest { Name = operation.Name }, user.Headers);
+            progress?.Add(operation.Metadata.ProcessedRows);
+        }
+        Assert.Null(operation.Error);
+        return operation;
+    }
+
+    [Fact]
+    public async Task A_10000_row_file_with_37_bad_rows_reports_exactly_those_rows_with_line_and_column_and_writes_nothing_then_the_fixed_file_imports_once()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var stranger = fixture.NewUser();
+        var strangersChannel = await fixture.CreateWhatsAppChannelAsync(stranger);
+        // Each kind of mistake, with the column it is reported in (1-based, in the documented column order).
+        var mistakes = new (Func<int, string> Row, string Column, int Position)[]
+        {
+            (i => $"{channel.Id},2026-12-24T09:00:00,,no offset {i},,,,", "publish_at", 2),
+            (i => $"{channel.Id},2001-01-01T00:00:00Z,,in the past {i},,,,", "publish_at", 2),
+            (i => $"{channel.Id},{At(i)},,bad media {i},image:ftp://example.com/a.jpg,,,", "media", 5),
+            (i => $"{channel.Id},{At(i)},,no type {i},https://example.com/a.jpg,,,", "media", 5),
+            (i => $"not-a-uuid,{At(i)},,bad channel {i},,,,", "channel_id", 1),
+            (i => $"{strangersChannel.Id},{At(i)},,another workspace's channel {i},,,,", "channel_id", 1),
+            (i => $"{channel.Id},{At(i)},Mars/Olympus,bad zone {i},,,,", "time_zone", 3),
+            (i => $"{channel.Id},{At(i)},,{new string('a', 4097)},,,,", "text", 4),
+            (i => $"{channel.Id},{At(i)},,bad recipient {i},,12345,,", "recipients", 6),
+            (i => $"{channel.Id},{At(i)},,template {i},,,,welcome", "template", 8),
+        };
+        var bad = Enumerable.Range(0, 37).ToDictionary(k => 7 + k * 269, k => mistakes[k % mistakes.Length]);
+        var rows = Enumerable.Range(0, 10_000).Select(i => bad.TryGetValue(i, out var m) ? m.Row(i) : GoodRow(channel.Id, i)).ToList();
+
+        var badRequest = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = File(rows) }, user.Headers).ResponseAsync);
+
+        var expected = bad.Select(b => $"rows[{b.Key}].{b.Value.Column}").Order().ToList();
+        Assert.Equal(expected, badRequest.FieldViolations.Select(v => v.Field).Order().ToList());
+        foreach (var violation in badRequest.FieldViolations)
+        {
+            var index = int.Parse(violation.Field[5..violation.Field.IndexOf(']')], CultureInfo.InvariantCulture);
+            // Line 1 is the header, so data row i is on line i + 2.
+            Assert.StartsWith($"line {index + 2}, column {bad[index].Position} ({bad[index].Column}):", violation.Description);
+        }
+        var notFound = badRequest.FieldViolations.Single(v => v.Field == $"rows[{bad.Keys.ElementAt(5)}].channel_id");
+        Assert.Contains("NOT_FOUND", notFound.Description);
+        Assert.Equal(0, await PostsOfAsync(user));
+
+        var fixedRows = Enumerable.Range(0, 10_000).Select(i => GoodRow(channel.Id, i)).ToList();
+        var first = await ImportAndWaitAsync(user, File(fixedRows));
+        var again = await ImportAndWaitAsync(user, File(fixedRows));
+
+        Assert.Equal((10_000, 0), (first.Response.CreatedPosts, first.Response.ExistingPosts));
+        Assert.Equal((0, 10_000), (again.Response.CreatedPosts, again.Response.ExistingPosts));
+        Assert.Equal(10_000, await PostsOfAsync(user));
+    }
+
+    [Fact]
+    public async Task Another_workspaces_channel_is_that_rows_error_and_reads_as_no_channel_at_all()
+    {
+        var owner = fixture.NewUser();
+        var intruder = fixture.NewUser();
+        var ownersChannel = await fixture.CreateWhatsAppChannelAsync(owner);
+        var ownChannel = await fixture.CreateWhatsAppChannelAsync(intruder);
+        var rows = new[]
+        {
+            GoodRow(ownChannel.Id, 0), GoodRow(ownersChannel.Id, 1), GoodRow(Guid.NewGuid().ToString(), 2),
+        };
+
+        var badRequest = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = File(rows) }, intruder.Headers).ResponseAsync,
+            "rows[1].channel_id", "rows[2].channel_id");
+
+        Assert.Equal(2, badRequest.FieldViolations.Count);
+        // The owner's channel is described exactly as a channel that does not exist, so its existence does not leak.
+        Assert.Equal(badRequest.FieldViolations[1].Description.Replace("line 4", "line 3"), badRequest.FieldViolations[0].Description);
+        Assert.Equal(0, await PostsOfAsync(intruder));
+        Assert.Equal(0, await PostsOfAsync(owner));
+    }
+
+    [Fact]
+    public async Task Export_then_import_round_trips_every_exported_column()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        // Whole seconds: PostgreSQL keeps microseconds, so a finer original would differ from what any read returns.
+        var publishAt = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddDays(3).ToUnixTimeSeconds());
+        var originals = new[]
+        {
+            new CreatePostRequest
+            {
+                ChannelId = channel.Id, TimeZone = "Europe/Berlin", PublishAt = Timestamp.FromDateTimeOffset(publishAt),
+                Content = new Content { Text = "Sale, today only: \"50%\" off\nsecond line", Media = { new Media { Type = MediaType.Image, Url = "https://example.com/a.jpg" } } },
+                Recipients = { "+16505550001", "+16505550002" },
+            },
+            new CreatePostRequest
+            {
+                ChannelId = channel.Id, PublishAt = Timestamp.FromDateTimeOffset(publishAt.AddHours(1)),
+                Content = new Content { Text = "-starts like a formula", Media = { new Media { Type = MediaType.Document, Url = "https://example.com/menu.pdf" } } },
+            },
+            new CreatePostRequest
+            {
+                ChannelId = channel.Id, TimeZone = "America/New_York", PublishAt = Timestamp.FromDateTimeOffset(publishAt.AddHours(2)),
+                Content = new Content { Text = "every week" }, Rrule = "FREQ=WEEKLY;COUNT=3",
+            },
+        };
+        foreach (var original in originals)
+        {
+            await fixture.Posts.CreatePostAsync(original, user.Headers);
+        }
+        var filter = new ExportPostsRequest { ChannelId = channel.Id };
+
+        var exported = await fixture.Transfer.ExportPostsAsync(filter, user.Headers);
+        Assert.Equal(3, exported.RowCount);
+        await ImportAndWaitAsync(user, exported.Csv);
+        var twice = await fixture.Transfer.ExportPostsAsync(filter, user.Headers);
+
+        // Each original's row, and its imported copy's row, read back as the same create.
+        var once = Rows(exported.Csv);
+        Assert.Equal(originals.Select(Comparable).Order(), once.Order());
+        Assert.Equal(once.Concat(once).Order(), Rows(twice.Csv).Order());
+    }
+
+    private static string Comparable(CreatePostRequest request) => request.ToString();
+
+    private static List<string> Rows(ByteString csv)
+    {
+        var violations = new FieldViolations();
+        var rows = PostCsv.Read(csv.Memory, violations);
+        Assert.False(violations.Any);
+        Assert.All(rows, r => Assert.False(r.CellViolations.Any));
+        return rows.Select(r => Comparable(r.Request)).ToList();
+    }
+
+    [Fact]
+    public async Task A_file_without_its_columns_or_rows_is_refused_as_a_whole()
+    {
+        var user = fixture.NewUser();
+        var headerOnly = ByteString.CopyFromUtf8(Header + "\n");
+        var unknownColumn = ByteString.CopyFromUtf8("channel,publish_at\nx,y\n");
+
+        var empty = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = headerOnly }, user.Headers).ResponseAsync, "csv");
+        var unknown = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = unknownColumn }, user.Headers).ResponseAsync, "csv");
+
+        Assert.Contains("no rows", empty.FieldViolations.Single().Description);
+        Assert.Contains(unknown.FieldViolations, v => v.Description.StartsWith("line 1, column 1: 'channel' is not a column", StringComparison.Ordinal));
+        Assert.Contains(unknown.FieldViolations, v => v.Description == "line 1: the header lacks column 'text'");
+    }
+
+    [Fact]
+    public async Task A_file_wrong_on_every_row_names_its_first_100_problems_and_counts_the_rest()
+    {
+        var user = fixture.NewUser();
+        var rows = Enumerable.Range(0, 2000).Select(i => $"not-a-uuid,{At(i)},,post {i},,,,");
+
+        var badRequest = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = File(rows) }, user.Headers).ResponseAsync,
+            "rows[0].channel_id", "rows[99].channel_id", "csv");
+
+        Assert.Equal(101, badRequest.FieldViolations.Count);
+        Assert.StartsWith("has 1900 more problems", badRequest.FieldViolations[^1].Description);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_file_imports_with_or_without_a_byte_order_mark(bool bom)
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+
+        var done = await ImportAndWaitAsync(user, File(Enumerable.Range(0, 3).Select(i => GoodRow(channel.Id, i)), bom));
+
+        Assert.Equal(3, done.Response.CreatedPosts);
+        var posts = await fixture.Posts.ListPostsAsync(new ListPostsRequest { ChannelId = channel.Id }, user.Headers);
+        Assert.Equal(["post 0", "post 1", "post 2"], posts.Posts.Select(p => p.Content.Text).Order());
+    }
+
+    [Fact]
+    public async Task Progress_is_readable_through_GetImportOperation_while_the_import_runs_and_only_by_its_user()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var file = File(Enumerable.Range(0, 3000).Select(i => GoodRow(channel.Id, i)));
+
+        var started = await fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = file }, user.Headers);
+        Assert.StartsWith("operations/", started.Name);
+        Assert.Equal(3000, started.Metadata.TotalRows);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file.Span)), started.Metadata.FileSha256);
+        await Expect.Status(StatusCode.NotFound,
+            () => fixture.Transfer.GetImportOperationAsync(new GetImportOperationRequest { Name = started.Name }, fixture.NewUser().Headers).ResponseAsync);
+
+        var progress = new List<int>();
+        var done = await ImportAndWaitAsync(user, file, progress);
+
+        Assert.Equal(3000, done.Metadata.ProcessedRows);
+        Assert.Equal(3000, done.Response.CreatedPosts + done.Response.ExistingPosts);
+        Assert.Equal(progress.Order(), progress);
+        Assert.Contains(progress, p => p is > 0 and < 3000);
+    }
+
+    [Fact]
+    public async Task A_contributors_imported_posts_wait_for_approval()
+    {
+        var owner = fixture.NewUser();
+        var workspace = await fixture.Workspaces.CreateWorkspaceAsync(new CreateWorkspaceRequest { Name = "Import" }, owner.Headers);
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner, workspace: workspace);
+        var contributor = await fixture.JoinAsync(owner, workspace, WorkspaceRole.Contributor);
+
+        await ImportAndWaitAsync(contributor, File([GoodRow(channel.Id, 0), GoodRow(channel.Id, 1)]));
+
+        var posts = await fixture.Posts.ListPostsAsync(new ListPostsRequest { ChannelId = channel.Id }, contributor.Headers);
+        Assert.Equal(2, posts.Posts.Count);
+        Assert.All(posts.Posts, p => Assert.Equal(PostStatus.PendingApproval, p.Status));
+    }
+
+    [Fact]
+    public async Task Import_progress_and_export_have_REST_routes()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var file = File([GoodRow(channel.Id, 0)]);
+
+        var import = await fixture.Http.SendAsync(fixture.Rest(HttpMethod.Post, "/api/posts:import", user,
+            $$"""{"csv":"{{file.ToBase64()}}"}"""));
+        Assert.Equal(HttpStatusCode.OK, import.StatusCode);
+        var name = System.Text.Json.JsonDocument.Parse(await import.Content.ReadAsStringAsync()).RootElement.GetProperty("name").GetString()!;
+        Assert.StartsWith("operations/", name);
+        var operation = await fixture.Http.SendAsync(fixture.Rest(HttpMethod.Get, "/api/" + name, user));
+        Assert.Equal(HttpStatusCode.OK, operation.StatusCode);
+        await ImportAndWaitAsync(user, file);
+
+        var export = await fixture.Http.SendAsync(fixture.Rest(HttpMethod.Get, $"/api/posts:export?channelId={channel.Id}", user));
+        Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+        var csv = Convert.FromBase64String(System.Text.Json.JsonDocument.Parse(await export.Content.ReadAsStringAsync()).RootElement.GetProperty("csv").GetString()!);
+        Assert.StartsWith(Header + "\n" + channel.Id + ",", Encoding.UTF8.GetString(csv));
+    }
+}
