@@ -1,3 +1,4 @@
+using SocialSync.MediaInspection;
 using SocialSync.PostsService.Background;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
@@ -54,6 +55,8 @@ public static class Extensions
         services.AddSingleton<ChannelTokenStore>();
         services.AddSingleton<ChannelTokenRpcHandler>();
         services.AddSingleton<CreatePostBatcher>();
+        services.AddMediaInspector();
+        services.AddSingleton<PostMediaChecks>();
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 
         services.AddGrpc(options =>

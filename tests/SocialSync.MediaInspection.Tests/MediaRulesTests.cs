@@ -1,10 +1,10 @@
-namespace SocialSync.Media.Tests;
+namespace SocialSync.MediaInspection.Tests;
 
 /// <summary>Each published media rule against real bytes served over HTTP: its bad file is refused naming the rule, its good one passes.</summary>
 public sealed class MediaRulesTests : IAsyncLifetime
 {
     private MediaServer _server = null!;
-    private readonly MediaInspector _inspector = MediaServer.Inspector("127.0.0.1/32");
+    private readonly MediaInspector _inspector = Inspectors.Create("127.0.0.1/32");
 
     public async Task InitializeAsync() => _server = await MediaServer.StartAsync();
 

@@ -6,7 +6,7 @@ using MetadataExtractor.Formats.QuickTime;
 using MetadataExtractor.Formats.WebP;
 using MetadataExtractor.Util;
 
-namespace SocialSync.Media;
+namespace SocialSync.MediaInspection;
 
 /// <summary>The container a media file's bytes are in, as its first bytes (not its name or Content-Type) say.</summary>
 public enum MediaFormat

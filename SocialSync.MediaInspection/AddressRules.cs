@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace SocialSync.Media;
+namespace SocialSync.MediaInspection;
 
 /// <summary>
 /// Which addresses a media fetch may connect to: never one inside the network PostsService runs in (loopback,

@@ -2,14 +2,12 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace SocialSync.Media.Tests;
+namespace SocialSync.Testing;
 
 /// <summary>
-/// A loopback HTTP server for the media tests: serves each named file with its Content-Type and an ETag (answering
+/// A loopback HTTP server for the media tests (SocialSync.MediaInspection.Tests, PostsService.Tests): serves each named file with its Content-Type and an ETag (answering
 /// If-None-Match with 304), redirects, and records the headers of every request it gets.
 /// </summary>
 public sealed class MediaServer : IAsyncDisposable
@@ -76,14 +74,6 @@ public sealed class MediaServer : IAsyncDisposable
         // Range requests are answered by the framework (206 with Content-Range), as a static file server does.
         return Results.Bytes(file.Bytes, file.ContentType, enableRangeProcessing: true);
     }
-
-    /// <summary>An inspector whose allow-list is <paramref name="allowedHosts"/> (none: the server's own address is refused).</summary>
-    public static MediaInspector Inspector(params string[] allowedHosts) =>
-        new ServiceCollection()
-            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
-            .AddMediaInspector(o => o.AllowedHosts = [.. allowedHosts])
-            .BuildServiceProvider()
-            .GetRequiredService<MediaInspector>();
 
     public async ValueTask DisposeAsync()
     {

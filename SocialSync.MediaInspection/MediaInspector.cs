@@ -2,7 +2,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace SocialSync.Media;
+namespace SocialSync.MediaInspection;
 
 /// <summary>
 /// What a media URL holds now (<see cref="MediaFacts"/>), from a fetch of its first bytes. A URL whose server sent an

@@ -1,4 +1,4 @@
-namespace SocialSync.Media;
+namespace SocialSync.MediaInspection;
 
 /// <summary>How media URLs are checked (configuration section <c>Media</c>).</summary>
 public sealed class MediaOptions

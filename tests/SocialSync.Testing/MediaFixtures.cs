@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using SkiaSharp;
 
-namespace SocialSync.Media.Tests;
+namespace SocialSync.Testing;
 
 /// <summary>Real media bytes for the rules: images encoded by Skia, MP4 files with a movie header of a given duration.</summary>
 public static class MediaFixtures

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 
-namespace SocialSync.Media;
+namespace SocialSync.MediaInspection;
 
 /// <summary>A media URL that could not be read, or may not be: the reason is said to the user (it names no internal detail).</summary>
 public sealed class MediaFetchException(string reason) : Exception(reason);

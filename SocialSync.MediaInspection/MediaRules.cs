@@ -1,6 +1,6 @@
 using SocialSync.Posts.V1;
 
-namespace SocialSync.Media;
+namespace SocialSync.MediaInspection;
 
 /// <summary>
 /// One kind of media slot on a platform, with the limits its platform publishes (the table with sources is

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace SocialSync.Media.Tests;
+namespace SocialSync.MediaInspection.Tests;
 
 /// <summary>A media URL cannot reach an internal address: not directly, not by a redirect, not by an IPv4-mapped IPv6 form.</summary>
 public sealed class MediaAddressTests : IAsyncLifetime
@@ -41,11 +41,11 @@ public sealed class MediaAddressTests : IAsyncLifetime
     public async Task A_loopback_server_is_refused_without_the_allow_list_and_read_with_it()
     {
         var url = _server.Put("ok.jpg", MediaFixtures.Jpeg(1080, 1080), "image/jpeg");
-        using var guarded = MediaServer.Inspector();
+        using var guarded = Inspectors.Create();
         Assert.Equal(Refused, await guarded.CheckAsync(url, MediaTarget.InstagramFeedImage, CancellationToken.None));
         Assert.Empty(_server.Requests);
 
-        using var allowed = MediaServer.Inspector("127.0.0.1/32");
+        using var allowed = Inspectors.Create("127.0.0.1/32");
         Assert.Null(await allowed.CheckAsync(url, MediaTarget.InstagramFeedImage, CancellationToken.None));
     }
 
@@ -58,7 +58,7 @@ public sealed class MediaAddressTests : IAsyncLifetime
     [InlineData("http://0x7f000001/a.jpg")]
     public async Task Internal_addresses_are_refused_before_any_connection(string url)
     {
-        using var inspector = MediaServer.Inspector();
+        using var inspector = Inspectors.Create();
         Assert.Equal(Refused, await inspector.CheckAsync(url, MediaTarget.InstagramFeedImage, CancellationToken.None));
     }
 
@@ -67,7 +67,7 @@ public sealed class MediaAddressTests : IAsyncLifetime
     {
         var target = _server.Put("inside.jpg", MediaFixtures.Jpeg(1080, 1080), "image/jpeg");
         // The allow-list names the host "localhost" only: the first hop goes through, the redirect to 127.0.0.1 does not.
-        using var inspector = MediaServer.Inspector("localhost");
+        using var inspector = Inspectors.Create("localhost");
         Assert.Null(await inspector.CheckAsync(_server.Url("inside.jpg", host: "localhost"), MediaTarget.InstagramFeedImage, CancellationToken.None));
         Assert.Equal(Refused, await inspector.CheckAsync(_server.RedirectTo(target, host: "localhost"), MediaTarget.InstagramFeedImage, CancellationToken.None));
         Assert.Equal(Refused, await inspector.CheckAsync(_server.RedirectTo("http://169.254.169.254/latest/meta-data/", host: "localhost"), MediaTarget.InstagramFeedImage, CancellationToken.None));
@@ -76,7 +76,7 @@ public sealed class MediaAddressTests : IAsyncLifetime
     [Fact]
     public async Task Redirects_are_followed_three_times_at_most_and_only_to_http()
     {
-        using var inspector = MediaServer.Inspector("127.0.0.1/32");
+        using var inspector = Inspectors.Create("127.0.0.1/32");
         var target = _server.Put("far.jpg", MediaFixtures.Jpeg(1080, 1080), "image/jpeg");
         var three = _server.RedirectTo(_server.RedirectTo(_server.RedirectTo(target)));
         Assert.Null(await inspector.CheckAsync(three, MediaTarget.InstagramFeedImage, CancellationToken.None));
