@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using SocialSync.Posts.V1;
 
 namespace SocialSync.MediaInspection;
 
@@ -47,6 +48,21 @@ public sealed class MediaInspector(MediaFetcher fetcher, IOptions<MediaOptions> 
         {
             return ex.Message;
         }
+    }
+
+    /// <summary>
+    /// The rules a post's media break on a channel of <paramref name="platform"/> in <paramref name="mode"/>, by media
+    /// index, in order; empty when every item passes. The items are fetched at once (at most 10 per post).
+    /// </summary>
+    public async Task<IReadOnlyList<(int Index, string Rule)>> CheckContentAsync(Content content, Platform platform, InstagramMode mode,
+        CancellationToken cancellationToken)
+    {
+        var checks = content.Media.Select((media, i) => (Index: i, Media: media, Target: MediaTarget.For(platform, mode, media.Type)))
+            // A type the platform takes no media of is refused by the content rules already.
+            .Where(c => c.Target is not null)
+            .Select(async c => (c.Index, Rule: await CheckAsync(c.Media.Url, c.Target!, cancellationToken)));
+        var results = await Task.WhenAll(checks);
+        return [.. results.Where(r => r.Rule is not null).Select(r => (r.Index, r.Rule!))];
     }
 
     public void Dispose() => _cache.Dispose();

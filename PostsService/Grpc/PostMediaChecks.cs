@@ -15,9 +15,6 @@ namespace SocialSync.PostsService.Grpc;
 /// </summary>
 public sealed class PostMediaChecks(MediaInspector inspector, ChannelStore channels, PostStore posts, IOptions<MediaOptions> options)
 {
-    /// <summary>How many media URLs of one request are fetched at once.</summary>
-    private const int ParallelFetches = 8;
-
     public bool Enabled => options.Value.Checks;
 
     /// <summary>Checks the media of each create (CreatePost, BatchCreatePosts); all bad items are named together.</summary>
@@ -27,7 +24,7 @@ public sealed class PostMediaChecks(MediaInspector inspector, ChannelStore chann
         {
             return;
         }
-        var items = new List<(string Field, string Url, MediaTarget Target)>();
+        var violations = new FieldViolations();
         var loaded = new Dictionary<Guid, Channel?>();
         foreach (var create in creates.Where(c => c.Request.Content.Media.Count > 0))
         {
@@ -37,10 +34,10 @@ public sealed class PostMediaChecks(MediaInspector inspector, ChannelStore chann
             }
             if (channel is not null)
             {
-                items.AddRange(Targets(create.Request.Content, channel, create.Prefix + "content"));
+                await CheckAsync(create.Request.Content, channel, create.Prefix + "content", violations, cancellationToken);
             }
         }
-        await CheckAsync(items, cancellationToken);
+        violations.ThrowIfAny();
     }
 
     /// <summary>Checks an UpdatePost's new content when its media differ from the post's (same media: nothing is fetched).</summary>
@@ -56,46 +53,17 @@ public sealed class PostMediaChecks(MediaInspector inspector, ChannelStore chann
         {
             return;
         }
-        await CheckAsync(Targets(content, channel, "content").ToList(), cancellationToken);
+        var violations = new FieldViolations();
+        await CheckAsync(content, channel, "content", violations, cancellationToken);
+        violations.ThrowIfAny();
     }
 
-    /// <summary>The first rule <paramref name="content"/>'s media break on <paramref name="channel"/> now, as "content.media[i].url: rule"; null when none.</summary>
-    public async Task<FieldViolation?> FirstBrokenAsync(Content content, Channel channel, CancellationToken cancellationToken)
-    {
-        var violations = await ViolationsAsync(Targets(content, channel, "content").ToList(), cancellationToken);
-        return violations.All.FirstOrDefault();
-    }
-
-    private static IEnumerable<(string Field, string Url, MediaTarget Target)> Targets(Content content, Channel channel, string field)
+    private async Task CheckAsync(Content content, Channel channel, string field, FieldViolations violations, CancellationToken cancellationToken)
     {
         var mode = channel.Settings?.InstagramMode ?? InstagramMode.Unspecified;
-        for (var i = 0; i < content.Media.Count; i++)
+        foreach (var (index, rule) in await inspector.CheckContentAsync(content, channel.Platform, mode, cancellationToken))
         {
-            // A type the platform takes no media of is already refused by the content rules.
-            if (MediaTarget.For(channel.Platform, mode, content.Media[i].Type) is { } target)
-            {
-                yield return ($"{field}.media[{i}].url", content.Media[i].Url, target);
-            }
+            violations.Add($"{field}.media[{index}].url", rule);
         }
-    }
-
-    private async Task CheckAsync(List<(string Field, string Url, MediaTarget Target)> items, CancellationToken cancellationToken) =>
-        (await ViolationsAsync(items, cancellationToken)).ThrowIfAny();
-
-    private async Task<FieldViolations> ViolationsAsync(List<(string Field, string Url, MediaTarget Target)> items, CancellationToken cancellationToken)
-    {
-        var broken = new string?[items.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, items.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = ParallelFetches, CancellationToken = cancellationToken },
-            async (i, token) => broken[i] = await inspector.CheckAsync(items[i].Url, items[i].Target, token));
-        var violations = new FieldViolations();
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (broken[i] is { } rule)
-            {
-                violations.Add(items[i].Field, rule);
-            }
-        }
-        return violations;
     }
 }
