@@ -33,7 +33,8 @@ var posts = builder.AddProject<Projects.PostsService>("posts-service", launchPro
     .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey)
     .WithEnvironment("Tokens__EncryptionKey", tokenEncryptionKey)
     .WithEnvironment("Database__AppPassword", dbAppPassword)
-    .WithUserTokensFrom(identity);
+    .WithUserTokensFrom(identity)
+    .WithMediaChecks();
 
 var scheduler = builder.AddProject<Projects.SchedulerService>("scheduler-service", launchProfileName: null)
     .WithGrpcAndHttpEndpoints(basePort: 5200)
@@ -45,7 +46,8 @@ var publisher = builder.AddProject<Projects.PublisherService>("publisher-service
     .WithGrpcAndHttpEndpoints(basePort: 5300)
     .WithReference(posts).WaitFor(posts)
     .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey)
-    .WithGraphApi(emulator);
+    .WithGraphApi(emulator)
+    .WithMediaChecks();
 
 scheduler.WithReference(publisher).WaitFor(publisher);
 

@@ -1,3 +1,4 @@
+using SocialSync.MediaInspection;
 using SocialSync.PostsService.Background;
 using SocialSync.PostsService.Data;
 using SocialSync.PostsService.Domain;
@@ -58,6 +59,8 @@ public static class Extensions
         services.AddSingleton<PostTransferStore>();
         services.AddSingleton<PostImporter>();
         services.AddHostedService(provider => provider.GetRequiredService<PostImporter>());
+        services.AddMediaInspector();
+        services.AddSingleton<PostMediaChecks>();
         services.AddHostedService(provider => provider.GetRequiredService<CreatePostBatcher>());
 
         services.AddGrpc(options =>

@@ -26,7 +26,8 @@ public sealed class PostGrpcService(
     ScheduleChangeNotifier scheduleChanges,
     TimeProvider time,
     PostsMetrics metrics,
-    UserRateLimits limits) : PostService.PostServiceBase
+    UserRateLimits limits,
+    PostMediaChecks media) : PostService.PostServiceBase
 {
     /// <summary>
     /// Creates one post; concurrent creates are committed together (<see cref="CreatePostBatcher"/>). A valid request
@@ -38,6 +39,7 @@ public sealed class PostGrpcService(
         var violations = new FieldViolations();
         var parsed = PostRequests.ParseCreate(request, "", time.GetUtcNow(), violations);
         violations.ThrowIfAny();
+        await media.CheckCreatesAsync(userId, [parsed], context.CancellationToken);
         limits.TakeCreates(userId, 1);
 
         var post = await createBatcher.CreateAsync(userId, parsed with { Traceparent = Activity.Current?.Id }, context.CancellationToken);
@@ -50,6 +52,7 @@ public sealed class PostGrpcService(
     {
         var userId = context.UserId();
         var parsed = PostRequests.ParseBatchCreate(request, limits.Options.MaxBatchCreate, time.GetUtcNow(), Activity.Current?.Id);
+        await media.CheckCreatesAsync(userId, parsed, context.CancellationToken);
         limits.TakeCreates(userId, parsed.Count);
         var created = await posts.CreateAsync(userId, parsed, context.CancellationToken);
         scheduleChanges.Pulse();
@@ -96,6 +99,7 @@ public sealed class PostGrpcService(
     {
         var userId = context.UserId();
         var edit = PostRequests.ParseEdit(request, time.GetUtcNow());
+        await media.CheckEditAsync(userId, edit, context.CancellationToken);
         var edited = await posts.EditAsync(userId, edit, context.CancellationToken) ?? throw new NotFoundException("post", request.Id);
         scheduleChanges.Pulse();
         return edited;

@@ -1,3 +1,4 @@
+using SocialSync.MediaInspection;
 using SocialSync.Posts.V1;
 using SocialSync.PublisherService.Grpc;
 using SocialSync.PublisherService.Platforms;
@@ -34,6 +35,8 @@ public static class Extensions
         services.AddSingleton<PublisherMetrics>();
         services.AddSingleton<OutcomeReporter>();
         services.AddSingleton<PostPublisher>();
+        // Media is checked again just before publishing (Media:Checks): the file behind a URL may have changed.
+        services.AddMediaInspector();
 
         // Tokens nearing their expiry: refreshed where the platform can, else the channel is marked expiring.
         services.Configure<TokenOptions>(builder.Configuration.GetSection(TokenOptions.SectionName));

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
 using SocialSync.Contracts;
+using SocialSync.MediaInspection;
 using SocialSync.Posts.V1;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.ServiceDefaults;
@@ -18,6 +20,8 @@ public sealed partial class PostPublisher(
     ChannelThrottle throttle,
     PublisherMetrics metrics,
     TimeProvider time,
+    MediaInspector media,
+    IOptions<MediaOptions> mediaOptions,
     ILogger<PostPublisher> log)
 {
     /// <summary>
@@ -76,6 +80,15 @@ public sealed partial class PostPublisher(
             return Finish(outcome, channel.Platform);
         }
 
+        if (await BrokenMediaRuleAsync(job, channel, cancellationToken) is { } broken)
+        {
+            // The file behind a URL may have changed since the post was saved: the platform would refuse it, so it is
+            // not called, and the failure names the item and the rule (no retry: the same bytes fail the same way).
+            outcome.Kind = OutcomeKind.PermanentFailure;
+            outcome.Error = broken;
+            return Finish(outcome, channel.Platform);
+        }
+
         var result = await platform.AttemptAsync(job, cancellationToken);
         outcome.PlatformStateJson = result.StateJson ?? "";
         switch (result)
@@ -110,6 +123,21 @@ public sealed partial class PostPublisher(
                 break;
         }
         return Finish(outcome, channel.Platform);
+    }
+
+    /// <summary>
+    /// With <c>Media:Checks</c> on, the first rule the post's media break now ("content.media[1].url: rule"); null when
+    /// they pass. Skipped when an earlier attempt may have reached the platform: that attempt is reconciled, not judged again.
+    /// </summary>
+    private async Task<string?> BrokenMediaRuleAsync(PublishJob job, ChannelAccess channel, CancellationToken cancellationToken)
+    {
+        if (!mediaOptions.Value.Checks || job.Post.NeedsReconciliation || job.Post.Content is not { Media.Count: > 0 } content)
+        {
+            return null;
+        }
+        var mode = channel.Settings?.InstagramMode ?? InstagramMode.Unspecified;
+        var broken = await media.CheckContentAsync(content, channel.Platform, mode, cancellationToken);
+        return broken.Count == 0 ? null : $"content.media[{broken[0].Index}].url: {broken[0].Rule}";
     }
 
     private PublishOutcome Finish(PublishOutcome outcome, Platform platform)

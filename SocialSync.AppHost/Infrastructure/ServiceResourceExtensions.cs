@@ -47,4 +47,14 @@ public static class ServiceResourceExtensions
             .WithEnvironment("Meta__GraphApiBaseUrl", endpoint)
             .WaitFor(emulator);
     }
+
+    /// <summary>
+    /// Media URLs are fetched and checked at save time and before publishing (docs/media-rules.md). Locally the media
+    /// may be served from this machine (the emulator, a test server), so localhost is let through; a deployment
+    /// leaves the allow-list empty so that no post can make a service fetch an internal address.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithMediaChecks(this IResourceBuilder<ProjectResource> service) =>
+        service
+            .WithEnvironment("Media__Checks", "true")
+            .WithEnvironment("Media__AllowedHosts__0", "localhost");
 }

@@ -10,7 +10,7 @@ using SocialSync.Testing;
 namespace SocialSync.PostsService.Tests;
 
 /// <summary>One PostgreSQL and one PostsService process shared by every test; each test makes its own users.</summary>
-public sealed class PostsServiceFixture : IAsyncLifetime
+public class PostsServiceFixture : IAsyncLifetime
 {
     public static readonly string AppRolePassword = TestTokens.ServiceSecrets["Database__AppPassword"]!;
 
@@ -35,12 +35,15 @@ public sealed class PostsServiceFixture : IAsyncLifetime
         Password = AppRolePassword,
     }.ConnectionString;
 
+    /// <summary>Settings a fixture of its own adds to the service's (media checks are off here: its tests' URLs cannot be fetched).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> ExtraSettings { get; } = new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         Postgres = await PostgresServer.StartAsync();
         var database = await Postgres.CreateDatabaseAsync();
         ConnectionString = Postgres.ConnectionString(database);
-        Service = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings__postsdb"] = ConnectionString,
             // Posts whose time passes while they wait for approval expire within a second (ApprovalTests).
@@ -48,7 +51,12 @@ public sealed class PostsServiceFixture : IAsyncLifetime
             // A 10,000-row import takes its posts from the create bucket chunk by chunk; at the default 20 per second
             // it would wait minutes (PostCsvImportTests).
             ["RateLimits__CreatesPerPeriod"] = "5000",
-        });
+        };
+        foreach (var (key, value) in ExtraSettings)
+        {
+            settings[key] = value;
+        }
+        Service = new ServiceProcess("posts-service", "PostsService", settings);
         await Service.StartAsync();
         _channel = GrpcChannel.ForAddress(Service.GrpcAddress);
         Http = new HttpClient { BaseAddress = Service.HttpAddress, Timeout = TimeSpan.FromSeconds(30) };

@@ -1,5 +1,7 @@
 using Grpc.Net.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using SocialSync.MediaInspection;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.PublisherService.Publishing;
 using V1 = SocialSync.Posts.V1;
@@ -99,6 +101,9 @@ public sealed class PlatformRegistrationTests
             .AddSingleton(new V1.PostsInternalService.PostsInternalServiceClient(GrpcChannel.ForAddress("http://127.0.0.1:9")))
             .AddSingleton<ChannelThrottle>()
             .AddSingleton<PublisherMetrics>()
+            // Media checks are off (Media:Checks unset), as in the service by default.
+            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
+            .AddMediaInspector()
             .AddSingleton<PostPublisher>();
         platforms(services);
         return services.BuildServiceProvider();
