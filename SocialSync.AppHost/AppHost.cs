@@ -51,4 +51,13 @@ var publisher = builder.AddProject<Projects.PublisherService>("publisher-service
 
 scheduler.WithReference(publisher).WaitFor(publisher);
 
+// The browsers' one entry: people sign in here (with the identity provider) and the web app's calls go through it.
+var gateway = builder.AddProject<Projects.SocialSync_Gateway>("gateway", launchProfileName: null)
+    .WithHttpEndpoint(port: 5000, name: "http", env: "HTTP_PORT")
+    .WithHttpHealthCheck("/health", endpointName: "http")
+    .WithExternalHttpEndpoints()
+    .WithReference(posts).WaitFor(posts)
+    .WithSignInBy(identity);
+identity.WithWebClientAt(gateway.GetEndpoint("http"));
+
 builder.Build().Run();

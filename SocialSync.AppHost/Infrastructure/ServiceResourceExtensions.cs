@@ -32,6 +32,22 @@ public static class ServiceResourceExtensions
             .WithEnvironment("Auth__Users__RequireHttpsMetadata", "false")
             .WaitFor(identity);
 
+    /// <summary>
+    /// The gateway signs people in with the identity provider (as the web app's public client, with PKCE); plain http
+    /// to it and a session cookie without the Secure flag are allowed only because this loopback run says so.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithSignInBy(this IResourceBuilder<ProjectResource> gateway, IResourceBuilder<ProjectResource> identity) =>
+        gateway
+            .WithEnvironment("Gateway__Authority", identity.GetEndpoint("http"))
+            .WithEnvironment("Gateway__RequireHttps", "false")
+            .WaitFor(identity);
+
+    /// <summary>The web app's client may receive its codes at the gateway and return there after sign-out.</summary>
+    public static IResourceBuilder<ProjectResource> WithWebClientAt(this IResourceBuilder<ProjectResource> identity, EndpointReference gateway) =>
+        identity
+            .WithEnvironment("Identity__WebClient__RedirectUris__0", ReferenceExpression.Create($"{gateway}/signin-oidc"))
+            .WithEnvironment("Identity__WebClient__PostLogoutRedirectUris__0", ReferenceExpression.Create($"{gateway}/signout-callback-oidc"));
+
     /// <summary>Points PublisherService at Meta's Graph API: the local emulator unless SocialSync:GraphApiBaseUrl is set.</summary>
     public static IResourceBuilder<ProjectResource> WithGraphApi(
         this IResourceBuilder<ProjectResource> publisher, IResourceBuilder<ProjectResource> emulator)

@@ -13,8 +13,8 @@ namespace SocialSync.Identity.Tests;
 /// </summary>
 public sealed class IdentityFixture : IAsyncLifetime
 {
-    public const string Database = "identitydb";
-    public const string Role = "socialsync_identity";
+    public const string Database = IdentityProcess.Database;
+    public const string Role = IdentityProcess.Role;
     public const string Audience = "socialsync-api";
     public const int MaxFailedSignIns = 3;
     public static readonly Uri WebRedirectUri = new("http://127.0.0.1:9/signin-oidc");
@@ -30,41 +30,17 @@ public sealed class IdentityFixture : IAsyncLifetime
         Postgres = await PostgresServer.StartAsync();
         try
         {
-            var password = TestTokens.RandomSecret();
-            await ProvisionAsync(password);
-            Identity = new ServiceProcess("identity", "SocialSync.Identity", new Dictionary<string, string?>
+            Identity = await IdentityProcess.StartAsync(Postgres, new Dictionary<string, string?>
             {
-                ["ConnectionStrings__identitydb"] = $"Host=127.0.0.1;Port={Postgres.Port};Username={Role};Password={password};Database={Database}",
-                ["Identity__RequireHttps"] = "false",
                 ["Identity__MaxFailedSignIns"] = MaxFailedSignIns.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Identity__WebClient__RedirectUris__0"] = WebRedirectUri.AbsoluteUri,
             });
-            Identity.SetEnvironment("Identity__Issuer", Identity.HttpAddress.AbsoluteUri);
-            // A fresh identitydb is migrated on first start (EF Core builds its model first): slow on a busy 2-core machine.
-            await Identity.StartAsync(TimeSpan.FromMinutes(3));
         }
         catch
         {
             // xunit does not dispose a fixture whose start failed: stop PostgreSQL here, or it outlives the run.
             await DisposeAsync();
             throw;
-        }
-    }
-
-    /// <summary>What the AppHost does before the provider starts: its role, and a database that role owns and only it may open.</summary>
-    private async Task ProvisionAsync(string password)
-    {
-        await using var admin = new NpgsqlConnection(Postgres.ConnectionString("postgres"));
-        await admin.OpenAsync();
-        foreach (var sql in new[]
-        {
-            $"create role {Role} login password '{password}'",
-            $"create database {Database} owner {Role}",
-            $"revoke connect on database {Database} from public",
-        })
-        {
-            await using var command = new NpgsqlCommand(sql, admin);
-            await command.ExecuteNonQueryAsync();
         }
     }
 

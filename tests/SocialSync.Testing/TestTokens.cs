@@ -26,10 +26,14 @@ public static class TestTokens
 
     /// <summary>
     /// The secrets <paramref name="project"/> gets, as the AppHost gives them: the service key to every service, the
-    /// user key and PostsService's own secrets to PostsService only.
+    /// user key and PostsService's own secrets to PostsService only; none to the gateway, which holds no key.
     /// </summary>
-    public static IEnumerable<KeyValuePair<string, string?>> SecretsFor(string project) =>
-        project == "PostsService" ? ServiceSecrets : ServiceSecrets.Where(s => s.Key == "Auth__Services__SigningKey");
+    public static IEnumerable<KeyValuePair<string, string?>> SecretsFor(string project) => project switch
+    {
+        "PostsService" => ServiceSecrets,
+        "SocialSync.Gateway" => [],
+        _ => ServiceSecrets.Where(s => s.Key == "Auth__Services__SigningKey"),
+    };
 
     /// <summary>
     /// The AppHost's secret parameters for a test run: this run's keys (so <see cref="User"/> and <see cref="Service"/>

@@ -1,0 +1,28 @@
+using SocialSync.Gateway.Proxy;
+using SocialSync.Gateway.Session;
+using SocialSync.ServiceDefaults.Hosting;
+
+namespace SocialSync.Gateway.Extensions;
+
+public static class Extensions
+{
+    public static void AddGateway(this WebApplicationBuilder builder)
+    {
+        builder.UseGrpcAndHttpEndpoints();
+        var section = builder.Configuration.GetSection(GatewayOptions.SectionName);
+        builder.Services.Configure<GatewayOptions>(section);
+        var options = section.Get<GatewayOptions>() ?? new GatewayOptions();
+        builder.AddBrowserSession(options);
+        builder.AddApiProxy(options);
+        builder.Services.AddHealthChecks();
+    }
+
+    public static void MapGateway(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealthChecks("/health");
+        app.MapBrowserSessionEndpoints();
+        app.MapApiProxy();
+    }
+}

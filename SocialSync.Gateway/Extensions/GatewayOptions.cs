@@ -1,0 +1,28 @@
+namespace SocialSync.Gateway.Extensions;
+
+/// <summary>The gateway's settings (section <c>Gateway</c>; docs/gateway.md lists them).</summary>
+public sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>The OIDC provider people sign in with (its issuer URL); the AppHost sets it to SocialSync.Identity.</summary>
+    public Uri? Authority { get; set; }
+
+    /// <summary>The client the gateway signs people in as: the web app's public client, with PKCE.</summary>
+    public string ClientId { get; set; } = "socialsync-web";
+
+    /// <summary>
+    /// False allows plain http to the provider and session cookies without the Secure flag (a loopback run: the
+    /// AppHost and the tests set it). Anywhere else the session travels over https only.
+    /// </summary>
+    public bool RequireHttps { get; set; } = true;
+
+    /// <summary>Where PostsService's HTTP/1.1 endpoint (gRPC-Web and REST) is, by service discovery.</summary>
+    public string PostsService { get; set; } = "http://posts-service";
+
+    /// <summary>How long a browser session lasts without use (sliding), whatever the provider's refresh token allows.</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>An access token this close to its expiry is renewed (with the refresh token) before it is sent on.</summary>
+    public TimeSpan RefreshBefore { get; set; } = TimeSpan.FromMinutes(1);
+}
