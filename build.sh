@@ -25,6 +25,8 @@ ensure_prerequisites() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
     apt_install postgresql
   fi
+  # The web app's browser tests drive Debian's chromium (Playwright's own browser download needs the internet).
+  command -v chromium >/dev/null || command -v chromium-browser >/dev/null || apt_install chromium
   # The packaged services are not ours to run: SocialSync starts its own servers on free ports.
   if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
     as_root systemctl stop redis-server || true

@@ -9,6 +9,8 @@ public static class Extensions
     public static void AddGateway(this WebApplicationBuilder builder)
     {
         builder.UseGrpcAndHttpEndpoints();
+        // The web app's files from its own project's output (or the published folder), in every environment.
+        builder.WebHost.UseStaticWebAssets();
         var section = builder.Configuration.GetSection(GatewayOptions.SectionName);
         builder.Services.Configure<GatewayOptions>(section);
         var options = section.Get<GatewayOptions>() ?? new GatewayOptions();
@@ -24,5 +26,8 @@ public static class Extensions
         app.MapHealthChecks("/health");
         app.MapBrowserSessionEndpoints();
         app.MapApiProxy();
+        // SocialSync Studio: its files, and its index page for every other path (the app routes in the browser).
+        app.MapStaticAssets();
+        app.MapFallbackToFile("index.html");
     }
 }

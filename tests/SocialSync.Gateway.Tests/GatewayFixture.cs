@@ -4,58 +4,23 @@ using SocialSync.Testing;
 namespace SocialSync.Gateway.Tests;
 
 /// <summary>
-/// The browser's path as the AppHost runs it: PostgreSQL, the identity provider (whose web client may return codes
-/// to the gateway only), PostsService trusting the provider, and the gateway in front, each a real process.
+/// The system a browser reaches (<see cref="GatewaySystem"/>), with a gateway that renews the session's access token
+/// on every call, so renewal (and calls racing on it) is what each test exercises.
 /// </summary>
 public sealed class GatewayFixture : IAsyncLifetime
 {
     public const string Password = "correct horse battery staple";
 
-    public PostgresServer Postgres { get; private set; } = null!;
+    private GatewaySystem _system = null!;
 
-    public ServiceProcess Identity { get; private set; } = null!;
+    public ServiceProcess Identity => _system.Identity;
 
-    public ServiceProcess Posts { get; private set; } = null!;
+    public ServiceProcess Gateway => _system.Gateway;
 
-    public ServiceProcess Gateway { get; private set; } = null!;
+    public Uri CallbackUri => _system.CallbackUri;
 
-    public Uri CallbackUri => new(Gateway.HttpAddress, "/signin-oidc");
-
-    public async Task InitializeAsync()
-    {
-        Postgres = await PostgresServer.StartAsync();
-        try
-        {
-            // Made first (not started) so its port, and so its callback address, is known to the provider.
-            Gateway = new ServiceProcess("gateway", "SocialSync.Gateway", new Dictionary<string, string?>
-            {
-                ["Gateway__RequireHttps"] = "false",
-                // Every call renews the session's access token, so renewal (and calls racing on it) is what each test exercises.
-                ["Gateway__RefreshBefore"] = "00:59:00",
-            });
-            Identity = await IdentityProcess.StartAsync(Postgres, new Dictionary<string, string?>
-            {
-                ["Identity__WebClient__RedirectUris__0"] = CallbackUri.AbsoluteUri,
-                ["Identity__WebClient__PostLogoutRedirectUris__0"] = new Uri(Gateway.HttpAddress, "/signout-callback-oidc").AbsoluteUri,
-            });
-            Posts = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
-            {
-                ["ConnectionStrings__postsdb"] = Postgres.ConnectionString(await Postgres.CreateDatabaseAsync()),
-                ["Auth__Users__Authority"] = Identity.HttpAddress.AbsoluteUri,
-                ["Auth__Users__RequireHttpsMetadata"] = "false",
-            });
-            await Posts.StartAsync();
-            Gateway.SetEnvironment("Gateway__Authority", Identity.HttpAddress.AbsoluteUri);
-            Gateway.SetEnvironment("services__posts-service__http__0", Posts.HttpAddress.AbsoluteUri);
-            await Gateway.StartAsync();
-        }
-        catch
-        {
-            // xunit does not dispose a fixture whose start failed: stop the processes here, or they outlive the run.
-            await DisposeAsync();
-            throw;
-        }
-    }
+    public async Task InitializeAsync() =>
+        _system = await GatewaySystem.StartAsync(new Dictionary<string, string?> { ["Gateway__RefreshBefore"] = "00:59:00" });
 
     /// <summary>A new account signed up at the provider, and a browser at the gateway signed in with it.</summary>
     public async Task<GatewayBrowser> SignedInAsync()
@@ -84,16 +49,9 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var process in new[] { Gateway, Posts, Identity })
+        if (_system is not null)
         {
-            if (process is not null)
-            {
-                await process.DisposeAsync();
-            }
-        }
-        if (Postgres is not null)
-        {
-            await Postgres.DisposeAsync();
+            await _system.DisposeAsync();
         }
     }
 }

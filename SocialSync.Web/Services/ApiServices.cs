@@ -1,0 +1,35 @@
+using Grpc.Net.Client;
+using Grpc.Net.Client.Web;
+using SocialSync.Posts.V1;
+
+namespace SocialSync.Web.Services;
+
+public static class ApiServices
+{
+    /// <summary>
+    /// The API through the gateway that served this app: gRPC-Web calls and the session's own endpoints, each with
+    /// the browser's session cookie (same origin) and the antiforgery header the gateway asks of every call.
+    /// </summary>
+    public static IServiceCollection AddSocialSyncApi(this IServiceCollection services, Uri gateway)
+    {
+        services.AddSingleton(_ => GrpcChannel.ForAddress(gateway, new GrpcChannelOptions
+        {
+            HttpHandler = new GrpcWebHandler(GrpcWebMode.GrpcWeb, new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }),
+        }));
+        services.AddSingleton(sp => new PostService.PostServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new ChannelService.ChannelServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new HttpClient(new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }) { BaseAddress = gateway });
+        services.AddSingleton<SessionState>();
+        return services;
+    }
+
+    /// <summary>Adds <c>X-CSRF: 1</c>, which the gateway requires of every call made with the session (docs/gateway.md).</summary>
+    private sealed class AntiforgeryHandler : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.Add("X-CSRF", "1");
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}

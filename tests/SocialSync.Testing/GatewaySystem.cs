@@ -1,0 +1,75 @@
+namespace SocialSync.Testing;
+
+/// <summary>
+/// What a browser reaches, as the AppHost runs it: PostgreSQL, the identity provider (whose web client may return
+/// codes to the gateway only), PostsService trusting the provider, and the gateway in front, each a real process.
+/// </summary>
+public sealed class GatewaySystem : IAsyncDisposable
+{
+    public PostgresServer Postgres { get; private set; } = null!;
+
+    public ServiceProcess Identity { get; private set; } = null!;
+
+    public ServiceProcess Posts { get; private set; } = null!;
+
+    public ServiceProcess Gateway { get; private set; } = null!;
+
+    public Uri CallbackUri => new(Gateway.HttpAddress, "/signin-oidc");
+
+    /// <summary>Starts the four; <paramref name="gatewaySettings"/> are the gateway's own (e.g. how early it renews tokens).</summary>
+    public static async Task<GatewaySystem> StartAsync(IDictionary<string, string?>? gatewaySettings = null)
+    {
+        var system = new GatewaySystem();
+        try
+        {
+            await system.StartProcessesAsync(gatewaySettings ?? new Dictionary<string, string?>());
+            return system;
+        }
+        catch
+        {
+            // Nothing disposes a system whose start failed: stop what started, or it outlives the run.
+            await system.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartProcessesAsync(IDictionary<string, string?> gatewaySettings)
+    {
+        Postgres = await PostgresServer.StartAsync();
+        // Made first (not started) so its port, and so its callback address, is known to the provider.
+        Gateway = new ServiceProcess("gateway", "SocialSync.Gateway", new Dictionary<string, string?>(gatewaySettings)
+        {
+            ["Gateway__RequireHttps"] = "false",
+        });
+        Identity = await IdentityProcess.StartAsync(Postgres, new Dictionary<string, string?>
+        {
+            ["Identity__WebClient__RedirectUris__0"] = CallbackUri.AbsoluteUri,
+            ["Identity__WebClient__PostLogoutRedirectUris__0"] = new Uri(Gateway.HttpAddress, "/signout-callback-oidc").AbsoluteUri,
+        });
+        Posts = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__postsdb"] = Postgres.ConnectionString(await Postgres.CreateDatabaseAsync()),
+            ["Auth__Users__Authority"] = Identity.HttpAddress.AbsoluteUri,
+            ["Auth__Users__RequireHttpsMetadata"] = "false",
+        });
+        await Posts.StartAsync();
+        Gateway.SetEnvironment("Gateway__Authority", Identity.HttpAddress.AbsoluteUri);
+        Gateway.SetEnvironment("services__posts-service__http__0", Posts.HttpAddress.AbsoluteUri);
+        await Gateway.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in new[] { Gateway, Posts, Identity })
+        {
+            if (process is not null)
+            {
+                await process.DisposeAsync();
+            }
+        }
+        if (Postgres is not null)
+        {
+            await Postgres.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace SocialSync.Web.Tests;
+
+/// <summary>SocialSync Studio in a real browser, through the gateway, against the real provider and PostsService.</summary>
+public sealed class StudioTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+{
+    private const string Password = "correct horse battery staple";
+
+    /// <summary>From the app's welcome page through the provider's sign-up form, back into the app, signed in.</summary>
+    private static async Task SignUpAsync(IPage page, string email)
+    {
+        await page.GotoAsync("/");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Create an account" }).ClickAsync();
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.Locator("form button[type=submit], form input[type=submit]").ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Calendar" }).WaitForAsync(new() { Timeout = 60_000 });
+    }
+
+    [Fact]
+    public async Task A_new_user_signs_up_connects_a_whatsapp_channel_and_schedules_a_post_from_the_calendar_in_their_time_zone()
+    {
+        await using var context = await fixture.NewContextAsync(timeZone: "America/New_York");
+        var page = await context.NewPageAsync();
+        var email = $"studio-{Guid.NewGuid():N}@example.test";
+
+        await SignUpAsync(page, email);
+        await Assertions.Expect(page.GetByText(email)).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("time-zone")).ToHaveTextAsync("America/New_York");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Channels" }).ClickAsync();
+        await page.GetByLabel("Phone number id").FillAsync("1065550009001");
+        await page.GetByLabel("Access token").FillAsync("EAAG-studio");
+        await page.GetByLabel("Recipient (E.164)").FillAsync("+16505550199");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.List, new() { Name = "Channels" })).ToContainTextAsync("1065550009001");
+
+        // Tomorrow in New York, on the calendar (a week ahead when today is the week's last day).
+        var newYork = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        var tomorrow = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, newYork).Date.AddDays(1);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Calendar" }).ClickAsync();
+        if (tomorrow.DayOfWeek == DayOfWeek.Monday)
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Next week" }).ClickAsync();
+        }
+        await page.GetByRole(AriaRole.Button, new() { Name = $"New post on {tomorrow:dddd d MMMM}" }).ClickAsync();
+
+        await page.GetByRole(AriaRole.Heading, new() { Name = "New post" }).WaitForAsync();
+        await Assertions.Expect(page.GetByLabel(new Regex("^Publish at"))).ToHaveValueAsync($"{tomorrow:yyyy-MM-dd}T09:00");
+        await page.GetByLabel("Text").FillAsync("Fresh bread at nine, from the studio");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "composer.png") });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
+
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Calendar" }).WaitForAsync();
+        if (tomorrow.DayOfWeek == DayOfWeek.Monday)
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Next week" }).ClickAsync();
+        }
+        var day = page.GetByRole(AriaRole.Region, new() { Name = $"{tomorrow:dddd d MMMM}" });
+        await Assertions.Expect(day).ToContainTextAsync("09:00");
+        await Assertions.Expect(day).ToContainTextAsync("Fresh bread at nine");
+        await Assertions.Expect(day).ToContainTextAsync("queued");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "calendar.png") });
+    }
+
+    [Fact]
+    public async Task A_post_the_api_refuses_shows_the_reason_and_nothing_is_scheduled()
+    {
+        await using var context = await fixture.NewContextAsync(width: 390, height: 844);
+        var page = await context.NewPageAsync();
+        await SignUpAsync(page, $"studio-{Guid.NewGuid():N}@example.test");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Channels" }).ClickAsync();
+        await page.GetByLabel("Phone number id").FillAsync("1065550009002");
+        await page.GetByLabel("Access token").FillAsync("EAAG-studio");
+        await page.GetByLabel("Recipient (E.164)").FillAsync("+16505550198");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.List, new() { Name = "Channels" })).ToContainTextAsync("1065550009002");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "New post" }).ClickAsync();
+        await page.GetByLabel("Text").FillAsync("Too late");
+        await page.GetByLabel(new Regex("^Publish at")).FillAsync("2020-01-01T09:00");
+        Assert.Equal("2020-01-01T09:00", await page.GetByLabel(new Regex("^Publish at")).InputValueAsync());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("publish_at");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Calendar" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "List view" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.List, new() { Name = "Posts this week" })).Not.ToContainTextAsync("Too late");
+    }
+}
