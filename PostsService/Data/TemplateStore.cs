@@ -14,7 +14,30 @@ public sealed record TemplateEdit(Guid Id, int? Etag, Template Sent, IReadOnlySe
 }
 
 /// <summary>What posts made from templates need: the templates asked for and the channels they are made on, as the caller sees them.</summary>
-public sealed record TemplateSources(IReadOnlyDictionary<Guid, Template> Templates, IReadOnlyDictionary<Guid, PostingChannel> Channels);
+public sealed record TemplateSources(IReadOnlyDictionary<Guid, Template> Templates, IReadOnlyDictionary<Guid, PostingChannel> Channels)
+{
+    /// <summary>
+    /// The content of a post made from template <paramref name="templateId"/> on channel <paramref name="channelId"/>:
+    /// the variant of the channel's platform (the template's content when the caller sees no such channel, whose
+    /// create then fails as any create on it does). Null when the caller sees no such template. A template of another
+    /// workspace than the channel's is named as <paramref name="templateField"/>, bad values under
+    /// <paramref name="variablesField"/>.
+    /// </summary>
+    public Content? Render(Guid templateId, Guid? channelId, IReadOnlyDictionary<string, string> values, string templateField, string variablesField,
+        FieldViolations violations)
+    {
+        if (!Templates.TryGetValue(templateId, out var template))
+        {
+            return null;
+        }
+        var channel = channelId is { } id ? Channels.GetValueOrDefault(id) : null;
+        if (channel is not null && template.WorkspaceId != channel.Channel.WorkspaceId)
+        {
+            violations.Add(templateField, "belongs to another workspace than the channel: use a template of the channel's workspace");
+        }
+        return TemplateText.Render(template, channel?.Channel.Platform ?? Platform.Unspecified, values, variablesField, violations);
+    }
+}
 
 /// <summary>
 /// The templates of the caller's workspaces (migration 0022_templates.sql), under row-level security: another

@@ -136,11 +136,13 @@ public sealed class TemplateGrpcService(
         violations.ThrowIfAny();
 
         var sources = await templates.LoadSourcesAsync(userId, [templateId!.Value], [channelId!.Value], context.CancellationToken);
+        if (!sources.Channels.ContainsKey(channelId.Value) && sources.Templates.ContainsKey(templateId.Value))
+        {
+            throw new NotFoundException("channel", post.ChannelId);
+        }
         var create = post.Clone();
-        create.Content = RenderFor(sources, templateId.Value, channelId.Value, request.Variables, "template_id", "variables", violations)
-            ?? throw (sources.Templates.ContainsKey(templateId.Value)
-                ? new NotFoundException("channel", post.ChannelId)
-                : new NotFoundException("template", request.TemplateId));
+        create.Content = sources.Render(templateId.Value, channelId.Value, request.Variables, "template_id", "variables", violations)
+            ?? throw new NotFoundException("template", request.TemplateId);
         violations.ThrowIfAny();
         var parsed = PostRequests.ParseCreate(create, "post.", time.GetUtcNow(), violations);
         violations.ThrowIfAny();
@@ -150,25 +152,5 @@ public sealed class TemplateGrpcService(
         var created = await createBatcher.CreateAsync(userId, parsed with { Traceparent = Activity.Current?.Id }, context.CancellationToken);
         PostTracing.Created(created);
         return created;
-    }
-
-    /// <summary>
-    /// The content of a post made from template <paramref name="templateId"/> on channel <paramref name="channelId"/>
-    /// (the channel's platform's variant); null when the caller sees no such template or channel. A template of
-    /// another workspace than the channel's is named as <paramref name="templateField"/>, bad values under
-    /// <paramref name="variablesField"/>.
-    /// </summary>
-    public static Content? RenderFor(TemplateSources sources, Guid templateId, Guid channelId, IReadOnlyDictionary<string, string> values,
-        string templateField, string variablesField, FieldViolations violations)
-    {
-        if (!sources.Templates.TryGetValue(templateId, out var template) || !sources.Channels.TryGetValue(channelId, out var channel))
-        {
-            return null;
-        }
-        if (template.WorkspaceId != channel.Channel.WorkspaceId)
-        {
-            violations.Add(templateField, "belongs to another workspace than the channel: use a template of the channel's workspace");
-        }
-        return TemplateText.Render(template, channel.Channel.Platform, values, variablesField, violations);
     }
 }

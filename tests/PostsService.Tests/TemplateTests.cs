@@ -293,4 +293,47 @@ public sealed class TemplateTests(PostsServiceFixture fixture)
             $$$"""{"post":{"channelId":"{{{channel.Id}}}","publishAt":"{{{publishAt}}}"}}"""));
         await SendAsync(HttpMethod.Delete, $"/api/templates/{id}");
     }
+
+    [Fact]
+    public async Task CSV_import_renders_each_rows_template_with_its_variables_and_names_each_bad_template_cell()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var template = await fixture.Templates.CreateTemplateAsync(new CreateTemplateRequest { Template = Greeting() }, user.Headers);
+        var at = DateTimeOffset.UtcNow.AddDays(2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        const string header = "channel_id,publish_at,time_zone,text,media,recipients,rrule,template,variables";
+        string Row(string text, string templateCell, string variables) =>
+            $"{channel.Id},{at},,{text},,,,{templateCell},\"{variables.Replace("\"", "\"\"")}\"";
+        var good = Row("", template.Id, """{"first_name":"Ana","discount":12.5}""");
+        var rows = new[]
+        {
+            good,
+            Row("", template.Id, """{"discount":"3"}"""),
+            Row("", template.Id, """{"first_name":"Bo","discount":"ten"}"""),
+            Row("", Guid.NewGuid().ToString(), """{"first_name":"Cy"}"""),
+            Row("own text", template.Id, """{"first_name":"Di"}"""),
+            Row("no template", "", """{"first_name":"Ed"}"""),
+            Row("", "welcome", ""),
+            Row("", template.Id, "first_name=Fay"),
+        };
+        Google.Protobuf.ByteString File(IEnumerable<string> lines) => Google.Protobuf.ByteString.CopyFromUtf8(header + "\n" + string.Join("\n", lines) + "\n");
+
+        var bad = await Expect.BadFields(async () => await fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = File(rows) }, user.Headers));
+        Assert.Equal(
+            ["rows[1].variables", "rows[2].variables", "rows[3].template", "rows[4].text", "rows[5].variables", "rows[6].template", "rows[7].variables"],
+            bad.FieldViolations.Select(v => v.Field).Order(StringComparer.Ordinal).ToArray());
+        Assert.Contains(bad.FieldViolations, v => v.Field == "rows[1].variables" && v.Description.StartsWith("line 3, column 9 (variables): variables.first_name is required"));
+        Assert.Contains(bad.FieldViolations, v => v.Field == "rows[3].template" && v.Description.Contains("NOT_FOUND"));
+
+        var operation = await fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = File([good]) }, user.Headers);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!operation.Done && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            operation = await fixture.Transfer.GetImportOperationAsync(new GetImportOperationRequest { Name = operation.Name }, user.Headers);
+        }
+        Assert.True(operation.Done && operation.Error is null, operation.ToString());
+        var post = Assert.Single((await fixture.Posts.ListPostsAsync(new ListPostsRequest(), user.Headers)).Posts);
+        Assert.Equal("Hi Ana! 12.50% off until 24/12/2026.", post.Content.Text);
+    }
 }
