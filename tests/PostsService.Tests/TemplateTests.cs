@@ -282,12 +282,17 @@ public sealed class TemplateTests(PostsServiceFixture fixture)
         }
 
         var created = await SendAsync(HttpMethod.Post, "/api/templates",
-            """{"name":"Rest","variables":[{"name":"who","defaultValue":"you"}],"content":{"text":"Hi {{who}}"}}""");
+            """
+            {"name":"Rest","variables":[{"name":"who","defaultValue":"you"}],"content":{"text":"Hi {{who}}"},
+             "variants":[{"platform":"instagram","content":{"text":"Hey {{who}}","media":[{"type":"image","url":"https://example.com/a.jpg"}]}}]}
+            """);
         var id = System.Text.Json.JsonDocument.Parse(created).RootElement.GetProperty("id").GetString();
         Assert.Contains("\"Rest\"", await SendAsync(HttpMethod.Get, $"/api/templates/{id}"));
         Assert.Contains(id!, await SendAsync(HttpMethod.Get, "/api/templates?page_size=10"));
         Assert.Contains("\"Renamed\"", await SendAsync(HttpMethod.Patch, $"/api/templates/{id}", """{"name":"Renamed"}"""));
         Assert.Contains("Hi Ana", await SendAsync(HttpMethod.Post, $"/api/templates/{id}:render", """{"variables":{"who":"Ana"}}"""));
+        // The original contract's enum words are taken in a body that is one field of the request, as in one that is the whole request.
+        Assert.Contains("Hey Ana", await SendAsync(HttpMethod.Post, $"/api/templates/{id}:render", """{"platform":"instagram","variables":{"who":"Ana"}}"""));
         var publishAt = DateTimeOffset.UtcNow.AddHours(2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains("Hi you", await SendAsync(HttpMethod.Post, $"/api/templates/{id}:createPost",
             $$$"""{"post":{"channelId":"{{{channel.Id}}}","publishAt":"{{{publishAt}}}"}}"""));
