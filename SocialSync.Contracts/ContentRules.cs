@@ -17,6 +17,7 @@ public static partial class ContentRules
     public const int InstagramDirectMessageMax = 1000;
     public const int MaxMediaItems = 10;
     public const int MaxUrlLength = 2048;
+    public const int MaxTemplateComponents = 10;
 
     /// <summary>Checks content that does not depend on the channel (shape, URLs, types).</summary>
     public static void CheckShape(Content? content, string field, IFieldViolations violations)
@@ -26,9 +27,13 @@ public static partial class ContentRules
             violations.Add(field, "is required");
             return;
         }
-        if (string.IsNullOrWhiteSpace(content.Text) && content.Media.Count == 0)
+        if (string.IsNullOrWhiteSpace(content.Text) && content.Media.Count == 0 && content.WhatsappTemplate is null)
         {
             violations.Add(field, "needs text or at least one media item");
+        }
+        if (content.WhatsappTemplate is { } template)
+        {
+            CheckWhatsAppTemplate(template, $"{field}.whatsapp_template", violations);
         }
         if (content.Text.Length > WhatsAppTextMax * 4)
         {
@@ -52,9 +57,63 @@ public static partial class ContentRules
         }
     }
 
+    /// <summary>
+    /// Checks a post's own Meta message template: a name and language as WhatsApp Manager spells them, and components
+    /// the Cloud API takes (header, body, or a button with its sub_type and index), each parameter holding one value.
+    /// </summary>
+    private static void CheckWhatsAppTemplate(WhatsAppTemplate template, string field, IFieldViolations violations)
+    {
+        if (!TemplateNamePattern().IsMatch(template.Name))
+        {
+            violations.Add($"{field}.name", "must be the approved template's name: 1-512 lower-case letters, digits and _");
+        }
+        if (template.Language.Length > 0 && !TemplateLanguagePattern().IsMatch(template.Language))
+        {
+            violations.Add($"{field}.language", "must be a language code such as en, en_US or pt_BR");
+        }
+        if (template.Components.Count > MaxTemplateComponents)
+        {
+            violations.Add($"{field}.components", $"has more than {MaxTemplateComponents} components");
+        }
+        for (var c = 0; c < template.Components.Count && c < MaxTemplateComponents; c++)
+        {
+            var component = template.Components[c];
+            var at = $"{field}.components[{c}]";
+            if (component.Type is not ("header" or "body" or "button"))
+            {
+                violations.Add($"{at}.type", "must be header, body or button");
+            }
+            if (component.Type == "button" && component.SubType is not ("quick_reply" or "url"))
+            {
+                violations.Add($"{at}.sub_type", "must be quick_reply or url for a button");
+            }
+            if (component.Type == "button" && component.Index is < 0 or > 9)
+            {
+                violations.Add($"{at}.index", "must be between 0 and 9");
+            }
+            for (var p = 0; p < component.Parameters.Count; p++)
+            {
+                var parameter = component.Parameters[p];
+                var values = (parameter.Text.Length > 0 ? 1 : 0) + (parameter.Payload.Length > 0 ? 1 : 0) + (parameter.Media is null ? 0 : 1);
+                if (values != 1)
+                {
+                    violations.Add($"{at}.parameters[{p}]", "must hold exactly one of text, payload or media");
+                }
+                else if (parameter.Media is { } media && (component.Type != "header" || !IsHttpUrl(media.Url) || media.Type == MediaType.Unspecified))
+                {
+                    violations.Add($"{at}.parameters[{p}].media", "goes in a header only, with a type and an absolute http(s) URL");
+                }
+            }
+        }
+    }
+
     /// <summary>Checks content against the channel's platform and mode.</summary>
     public static void CheckForChannel(Content content, Platform platform, ChannelSettings settings, string field, IFieldViolations violations)
     {
+        if (platform != Platform.Whatsapp && content.WhatsappTemplate is not null)
+        {
+            violations.Add($"{field}.whatsapp_template", "is for WhatsApp channels only");
+        }
         if (platform == Platform.Whatsapp)
         {
             var limit = content.Media.Count > 0 ? WhatsAppCaptionMax : WhatsAppTextMax;
@@ -115,6 +174,12 @@ public static partial class ContentRules
         && Uri.TryCreate(url, UriKind.Absolute, out var uri)
         && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
         && !string.IsNullOrEmpty(uri.Host);
+
+    [GeneratedRegex("^[a-z0-9_]{1,512}$")]
+    private static partial Regex TemplateNamePattern();
+
+    [GeneratedRegex("^[a-z]{2,3}(_[A-Z]{2})?$")]
+    private static partial Regex TemplateLanguagePattern();
 
     [GeneratedRegex(@"(?<!\w)#\w+")]
     private static partial Regex HashtagPattern();

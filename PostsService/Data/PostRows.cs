@@ -8,14 +8,26 @@ using SocialSync.PostsService.Domain;
 
 namespace SocialSync.PostsService.Data;
 
-/// <summary>A post's content as stored in content_json: {"text": "...", "media": [{"type": "image", "url": "..."}]}.</summary>
+/// <summary>
+/// A post's content as stored in content_json: {"text": "...", "media": [{"type": "image", "url": "..."}]}, and a
+/// post's own WhatsApp message template, when it has one, as its protobuf JSON under "whatsapp_template".
+/// </summary>
 public sealed record ContentJson(
     [property: JsonPropertyName("text")] string Text,
     [property: JsonPropertyName("media")] IReadOnlyList<MediaJson> Media)
 {
+    [JsonPropertyName("whatsapp_template")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? WhatsAppTemplate { get; init; }
+
     public static string Serialize(Content content) => JsonSerializer.Serialize(new ContentJson(
         content.Text,
-        content.Media.Select(m => new MediaJson(m.Type.ToString().ToLowerInvariant(), m.Url)).ToList()));
+        content.Media.Select(m => new MediaJson(m.Type.ToString().ToLowerInvariant(), m.Url)).ToList())
+    {
+        WhatsAppTemplate = content.WhatsappTemplate is { } template
+            ? JsonDocument.Parse(Google.Protobuf.JsonFormatter.Default.Format(template)).RootElement
+            : null,
+    });
 
     public static Content Deserialize(string json)
     {
@@ -28,6 +40,10 @@ public sealed record ContentJson(
                 Type = System.Enum.TryParse<MediaType>(media.Type, ignoreCase: true, out var type) ? type : MediaType.Unspecified,
                 Url = media.Url,
             });
+        }
+        if (parsed.WhatsAppTemplate is { ValueKind: JsonValueKind.Object } template)
+        {
+            content.WhatsappTemplate = Google.Protobuf.JsonParser.Default.Parse<WhatsAppTemplate>(template.GetRawText());
         }
         return content;
     }

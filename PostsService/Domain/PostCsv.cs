@@ -8,13 +8,22 @@ namespace SocialSync.PostsService.Domain;
 /// <summary>One data row of an import file: the create it asks for, where it sits in the file, and what is wrong with its cells.</summary>
 public sealed record CsvPostRow(int Index, int Line, CreatePostRequest Request)
 {
+    /// <summary>The template the row's content is made from (its text and media then come from it), or null.</summary>
+    public Guid? TemplateId { get; set; }
+
+    /// <summary>Whether the row's template cell holds anything (an id or not): its content is then the template's, not its own.</summary>
+    public bool NamesTemplate { get; set; }
+
+    /// <summary>The values of the template's variables, by name.</summary>
+    public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The row's bad cells, named by column (e.g. "publish_at"), found while reading the file.</summary>
     public FieldViolations CellViolations { get; } = new();
 }
 
 /// <summary>
 /// The CSV format posts are imported and exported in (docs/planning.md, "CSV import and export"): a header row
-/// naming <see cref="Columns"/> (any order; every column but <c>template</c> required), then one post per row. Read
+/// naming <see cref="Columns"/> (any order; every column but <c>template</c> and <c>variables</c> required), then one post per row. Read
 /// and written with CsvHelper, so quoting, embedded commas and line breaks in a text follow RFC 4180.
 /// </summary>
 public static class PostCsv
@@ -28,10 +37,21 @@ public static class PostCsv
     public const string Media = "media";
     public const string Recipients = "recipients";
     public const string Rrule = "rrule";
-    /// <summary>Reserved for posts made from a template; import refuses a value in it until templates exist.</summary>
+    /// <summary>The id of the template a row's content is made from (docs/planning.md, "Templates").</summary>
     public const string Template = "template";
+    /// <summary>The values of the template's variables: a JSON object of names to values.</summary>
+    public const string Variables = "variables";
 
-    public static readonly string[] Columns = [ChannelId, PublishAt, TimeZone, Text, Media, Recipients, Rrule, Template];
+    public static readonly string[] Columns = [ChannelId, PublishAt, TimeZone, Text, Media, Recipients, Rrule, Template, Variables];
+
+    /// <summary>Columns a file may leave out: files written before templates existed have neither.</summary>
+    private static readonly string[] Optional = [Template, Variables];
+
+    /// <summary>
+    /// The columns an export writes: a post keeps the content its template gave it, not the template, so the
+    /// template cell is always empty and the variables column is left out (files keep the shape they had before templates).
+    /// </summary>
+    private static readonly string[] ExportColumns = [.. Columns.Except([Variables])];
 
     private static readonly char[] ListSeparators = [' ', '\t', '\n', '\r', '|'];
 
@@ -73,7 +93,7 @@ public static class PostCsv
                 violations.Add("csv", $"line 1, column {c + 1}: column '{name}' appears twice");
             }
         }
-        foreach (var missing in Columns.Where(c => c != Template && !columnOf.ContainsKey(c)))
+        foreach (var missing in Columns.Where(c => !Optional.Contains(c) && !columnOf.ContainsKey(c)))
         {
             violations.Add("csv", $"line 1: the header lacks column '{missing}'");
         }
@@ -137,11 +157,57 @@ public static class PostCsv
             request.Content.Media.Add(new Posts.V1.Media { Type = type, Url = item[(colon + 1)..] });
         }
         request.Recipients.Add(Cell(Recipients).Split(ListSeparators, StringSplitOptions.RemoveEmptyEntries));
-        if (Cell(Template).Trim().Length > 0)
-        {
-            row.CellViolations.Add(Template, "is reserved for posts made from templates, which import does not take yet: leave it empty");
-        }
+        ReadTemplate(row, Cell(Template).Trim(), Cell(Variables).Trim());
         return row;
+    }
+
+    /// <summary>
+    /// A row's template and its variables' values. A template cell that is not an id is the row's only template
+    /// problem reported; a row made from a template takes its text and media from it, so it leaves them empty.
+    /// </summary>
+    private static void ReadTemplate(CsvPostRow row, string template, string variables)
+    {
+        if (template.Length == 0)
+        {
+            if (variables.Length > 0)
+            {
+                row.CellViolations.Add(Variables, "needs a template: leave it empty for a post without one");
+            }
+            return;
+        }
+        row.NamesTemplate = true;
+        if (!Guid.TryParse(template, out var templateId))
+        {
+            row.CellViolations.Add(Template, "must be a template's id (a UUID)");
+            return;
+        }
+        row.TemplateId = templateId;
+        if (row.Request.Content.Text.Length > 0 || row.Request.Content.Media.Count > 0)
+        {
+            row.CellViolations.Add(Text, "is given by the template: leave text and media empty in a row with a template");
+        }
+        if (variables.Length == 0)
+        {
+            return;
+        }
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(variables);
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new System.Text.Json.JsonException();
+            }
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                row.Variables[property.Name] = property.Value.ValueKind == System.Text.Json.JsonValueKind.String
+                    ? property.Value.GetString()!
+                    : property.Value.GetRawText();
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            row.CellViolations.Add(Variables, """must be a JSON object of variable names to values, e.g. {"first_name":"Ana","date":"2026-12-24"}""");
+        }
     }
 
     /// <summary>An ISO 8601 time that carries its offset or Z; a time without one is refused rather than guessed.</summary>
@@ -180,6 +246,8 @@ public static class PostCsv
         _ when field.StartsWith("time_zone", StringComparison.Ordinal) => TimeZone,
         _ when field.StartsWith("rrule", StringComparison.Ordinal) => Rrule,
         _ when field.StartsWith("channel_id", StringComparison.Ordinal) => ChannelId,
+        _ when field.StartsWith(Variables, StringComparison.Ordinal) => Variables,
+        _ when field.StartsWith(Template, StringComparison.Ordinal) => Template,
         _ => field,
     };
 
@@ -196,7 +264,7 @@ public static class PostCsv
         violations.Add($"rows[{row.Index}].{column}", $"{where}: {detail}");
     }
 
-    /// <summary>Writes <paramref name="posts"/> in the import format, with the header, in <see cref="Columns"/> order.</summary>
+    /// <summary>Writes <paramref name="posts"/> in the import format, with the header, in <see cref="ExportColumns"/> order.</summary>
     public static byte[] Write(IEnumerable<ScheduledPost> posts)
     {
         using var buffer = new MemoryStream();
@@ -204,7 +272,7 @@ public static class PostCsv
         // spreadsheet-formula guard would change, and the file must read back as the same posts.
         using (var csv = CsvWriter.Create(buffer, new CsvWriterOptions { NewLine = "\n", Injection = CsvInjection.None }, leaveOpen: true))
         {
-            csv.WriteRecord(Columns);
+            csv.WriteRecord(ExportColumns);
             foreach (var post in posts)
             {
                 csv.WriteRecord(

@@ -12,6 +12,9 @@ public static class WorkspaceRoles
     /// <summary>Writing posts: a contributor's always need approval; and changing their own until approved.</summary>
     public const WorkspaceRole WritePosts = WorkspaceRole.Contributor;
 
+    /// <summary>Creating, changing and deleting the workspace's templates: whoever may write posts.</summary>
+    public const WorkspaceRole WriteTemplates = WritePosts;
+
     /// <summary>Scheduling, editing, cancelling and deleting anyone's posts directly.</summary>
     public const WorkspaceRole ChangePosts = WorkspaceRole.Editor;
 

@@ -41,6 +41,7 @@ public static class Extensions
         services.AddSingleton<ScheduleChangeNotifier>();
         services.AddSingleton<PostStore>();
         services.AddSingleton<QueueStore>();
+        services.AddSingleton<TemplateStore>();
         services.AddSingleton<ChannelStore>();
         services.AddSingleton<WorkspaceStore>();
         services.AddSingleton<ReviewStore>();
@@ -74,6 +75,7 @@ public static class Extensions
         .AddServiceOptions<ChannelGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<WorkspaceGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<QueueGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<TemplateGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
@@ -133,6 +135,7 @@ public static class Extensions
         app.MapGrpcService<ChannelGrpcService>();
         app.MapGrpcService<WorkspaceGrpcService>();
         app.MapGrpcService<QueueGrpcService>();
+        app.MapGrpcService<TemplateGrpcService>();
         app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcReflectionService();

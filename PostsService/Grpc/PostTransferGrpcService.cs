@@ -15,7 +15,7 @@ namespace SocialSync.PostsService.Grpc;
 /// <see cref="NewPost.CheckChannel"/> on the caller's channels), and then written by <see cref="PostImporter"/>.
 /// </summary>
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
-public sealed class PostTransferGrpcService(PostTransferStore store, PostImporter importer, TimeProvider time)
+public sealed class PostTransferGrpcService(PostTransferStore store, TemplateStore templates, PostImporter importer, TimeProvider time)
     : PostTransferService.PostTransferServiceBase
 {
     public override async Task<ImportOperation> ImportPosts(ImportPostsRequest request, ServerCallContext context)
@@ -29,6 +29,7 @@ public sealed class PostTransferGrpcService(PostTransferStore store, PostImporte
         }
         var rows = request.Csv.IsEmpty ? [] : PostCsv.Read(request.Csv.Memory, violations);
         violations.ThrowIfAny();
+        await RenderTemplatesAsync(userId, rows, context.CancellationToken);
 
         var fileHash = SHA256.HashData(request.Csv.Span);
         // The file's hash and the row make each row's request_id (AIP-155), so a file sent again creates nothing new.
@@ -41,6 +42,11 @@ public sealed class PostTransferGrpcService(PostTransferStore store, PostImporte
             var rowViolations = new FieldViolations();
             var post = PostRequests.ParseCreate(row.Request, "", now, rowViolations);
             var badColumns = row.CellViolations.All.Select(v => PostCsv.ColumnOf(v.Field)).ToHashSet();
+            if (row.NamesTemplate && row.CellViolations.Any)
+            {
+                // A row whose template could not be used has no content of its own to check.
+                badColumns.UnionWith([PostCsv.Text, PostCsv.Media]);
+            }
             foreach (var v in row.CellViolations.All)
             {
                 PostCsv.AddRowViolation(violations, row, v.Field, v.Description);
@@ -87,6 +93,35 @@ public sealed class PostTransferGrpcService(PostTransferStore store, PostImporte
 
         var job = importer.Start(userId, Convert.ToHexStringLower(fileHash), parsed);
         return job.Snapshot();
+    }
+
+    /// <summary>
+    /// Gives each row made from a template its content: the template rendered with the row's values for its
+    /// channel's platform, as CreatePostFromTemplate renders it. A template the caller cannot see, one of another
+    /// workspace than the channel's, and bad values are the row's problems (in the template and variables columns).
+    /// </summary>
+    private async Task RenderTemplatesAsync(Guid userId, List<CsvPostRow> rows, CancellationToken cancellationToken)
+    {
+        var templated = rows.Where(r => r.TemplateId is not null && !r.CellViolations.Any).ToList();
+        if (templated.Count == 0)
+        {
+            return;
+        }
+        var channelIds = templated.Select(r => Guid.TryParse(r.Request.ChannelId, out var id) ? id : Guid.Empty).Distinct().ToArray();
+        var sources = await templates.LoadSourcesAsync(userId, templated.Select(r => r.TemplateId!.Value).Distinct().ToArray(), channelIds,
+            cancellationToken);
+        foreach (var row in templated)
+        {
+            var channelId = Guid.TryParse(row.Request.ChannelId, out var id) ? id : (Guid?)null;
+            if (sources.Render(row.TemplateId!.Value, channelId, row.Variables, PostCsv.Template, PostCsv.Variables, row.CellViolations) is { } content)
+            {
+                row.Request.Content = content;
+            }
+            else
+            {
+                row.CellViolations.Add(PostCsv.Template, "names no template of the caller's workspaces (NOT_FOUND)");
+            }
+        }
     }
 
     /// <summary>

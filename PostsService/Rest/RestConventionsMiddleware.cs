@@ -33,7 +33,11 @@ public sealed class RestConventionsMiddleware(RequestDelegate next)
         {
             context.Request.QueryString = NormalizeQuery(context.Request.Query, input);
         }
-        if (metadata.HttpRule.Body == "*")
+        // The body is the request ("*") or one of its message fields (e.g. "template").
+        var bodyType = metadata.HttpRule.Body == "*" ? input
+            : metadata.HttpRule.Body.Length > 0 ? input.FindFieldByName(metadata.HttpRule.Body)?.MessageType
+            : null;
+        if (bodyType is not null)
         {
             // These routes take JSON only: a body sent without a JSON content type (curl -d's default) is read as JSON.
             if (context.Request.ContentType is null
@@ -41,7 +45,7 @@ public sealed class RestConventionsMiddleware(RequestDelegate next)
             {
                 context.Request.ContentType = "application/json";
             }
-            await NormalizeBodyAsync(context.Request, input);
+            await NormalizeBodyAsync(context.Request, bodyType);
         }
         if (metadata.HttpRule.PatternCase == HttpRule.PatternOneofCase.Post
             && metadata.MethodDescriptor.Name.StartsWith("Create", StringComparison.Ordinal))

@@ -27,6 +27,7 @@ public class PostsServiceFixture : IAsyncLifetime
     public PostTransferService.PostTransferServiceClient Transfer => new(_channel!);
     public PostsInternalService.PostsInternalServiceClient Internal => new(_channel!);
     public QueueService.QueueServiceClient Queue => new(_channel!);
+    public TemplateService.TemplateServiceClient Templates => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)

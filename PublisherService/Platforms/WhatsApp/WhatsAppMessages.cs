@@ -4,23 +4,17 @@ namespace SocialSync.PublisherService.Platforms.WhatsApp;
 
 /// <summary>
 /// The Cloud API messages for one post and one recipient: text as a text message; media by link with the text as the
-/// first item's caption and the rest following in order; or the channel's approved template.
+/// first item's caption and the rest following in order; or an approved template: the post's own
+/// (content.whatsapp_template), else the channel's (settings.template_name).
 /// </summary>
 internal static class WhatsAppMessages
 {
     internal static List<object> Build(Content content, ChannelSettings settings, string recipient)
     {
-        if (!string.IsNullOrEmpty(settings.TemplateName))
+        var template = content.WhatsappTemplate
+            ?? (string.IsNullOrEmpty(settings.TemplateName) ? null : new WhatsAppTemplate { Name = settings.TemplateName, Language = settings.TemplateLanguage });
+        if (template is not null)
         {
-            var components = new List<object>();
-            if (content.Media.FirstOrDefault() is { } headerMedia)
-            {
-                components.Add(new { type = "header", parameters = new[] { MediaParameter(headerMedia) } });
-            }
-            if (!string.IsNullOrEmpty(content.Text))
-            {
-                components.Add(new { type = "body", parameters = new[] { new { type = "text", text = content.Text } } });
-            }
             return
             [
                 new
@@ -31,9 +25,9 @@ internal static class WhatsAppMessages
                     type = "template",
                     template = new
                     {
-                        name = settings.TemplateName,
-                        language = new { code = string.IsNullOrEmpty(settings.TemplateLanguage) ? "en_US" : settings.TemplateLanguage },
-                        components,
+                        name = template.Name,
+                        language = new { code = string.IsNullOrEmpty(template.Language) ? "en_US" : template.Language },
+                        components = template.Components.Count > 0 ? template.Components.Select(Component).ToList() : ComponentsOf(content),
                     },
                 },
             ];
@@ -82,6 +76,39 @@ internal static class WhatsAppMessages
             ["type"] = type,
             [type] = body,
         };
+    }
+
+    /// <summary>A template without components of its own: the first media item as the header, the text as the body's one parameter.</summary>
+    private static List<object> ComponentsOf(Content content)
+    {
+        var components = new List<object>();
+        if (content.Media.FirstOrDefault() is { } headerMedia)
+        {
+            components.Add(new { type = "header", parameters = new[] { MediaParameter(headerMedia) } });
+        }
+        if (!string.IsNullOrEmpty(content.Text))
+        {
+            components.Add(new { type = "body", parameters = new[] { new { type = "text", text = content.Text } } });
+        }
+        return components;
+    }
+
+    /// <summary>A component as the post gives it; a button's index goes as the string the Cloud API's examples use.</summary>
+    private static object Component(WhatsAppTemplateComponent component)
+    {
+        var json = new Dictionary<string, object>
+        {
+            ["type"] = component.Type,
+            ["parameters"] = component.Parameters.Select(p => p.Media is { } media
+                ? MediaParameter(media)
+                : p.Payload.Length > 0 ? new { type = "payload", payload = p.Payload } : (object)new { type = "text", text = p.Text }).ToList(),
+        };
+        if (component.Type == "button")
+        {
+            json["sub_type"] = component.SubType;
+            json["index"] = component.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return json;
     }
 
     private static object MediaParameter(Media media) => media.Type switch
