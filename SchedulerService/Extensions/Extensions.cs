@@ -32,12 +32,15 @@ public static class Extensions
         services.AddSingleton<SchedulerState>();
         services.AddSingleton<WakeSignal>();
         services.AddSingleton<DispatchIndex>();
+        services.AddSingleton<OwnedShards>();
         services.AddSingleton<Claimer>();
         services.AddSingleton<PublishDispatcher>();
         services.AddSingleton<SafetyNet>();
         services.AddSingleton<SchedulerMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<SchedulerMetrics>());
         services.AddSingleton<SchedulerHealthCheck>();
+        // Stops after the loops that read the shards (hosted services stop in reverse order), then gives them up.
+        services.AddHostedService<ShardLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<PublishDispatcher>());
         services.AddHostedService<OutboxRelay>();
         services.AddHostedService<DispatchLoop>();
