@@ -14,7 +14,9 @@ public static class Extensions
     public static void AddApplicationServices(this WebApplicationBuilder builder)
     {
         builder.UseGrpcAndHttpEndpoints();
-        builder.AddRedisClient("redis", configureOptions: redis =>
+        // Redis's health is SchedulerHealthCheck's PING: Aspire's own check asks a Redis Cluster for CLUSTER INFO, an
+        // admin command the connection does not (and should not) allow.
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true, configureOptions: redis =>
         {
             redis.AbortOnConnectFail = false;
             redis.ConnectTimeout = 2000;

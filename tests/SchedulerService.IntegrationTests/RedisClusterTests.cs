@@ -15,12 +15,6 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IAsyncLifetime
     {
         RedisCluster = true,
         SchedulerReplicas = 2,
-        Settings = new Dictionary<string, string?>
-        {
-            // A crashed scheduler's claims come back within the test's patience.
-            ["Scheduler__LeaseRecoveryInterval"] = "00:00:01",
-            ["Retry__Lease"] = "00:00:10",
-        },
     });
 
     public async Task DisposeAsync() => await _system.DisposeAsync();
