@@ -88,8 +88,9 @@ public sealed class SocialSyncSystem : IAsyncDisposable
         {
             ["ConnectionStrings__postsdb"] = Postgres.ConnectionString(Database),
         });
-        await Posts.StartAsync();
+        // Owned before it starts: one that never becomes healthy is still stopped at the end.
         _owned.Insert(0, Posts);
+        await Posts.StartAsync();
 
         var postsAddress = Posts.GrpcAddress.ToString().TrimEnd('/');
         Publisher = new ServiceProcess("publisher-service", "PublisherService", new Dictionary<string, string?>(common)
@@ -97,8 +98,9 @@ public sealed class SocialSyncSystem : IAsyncDisposable
             ["services__posts-service__grpc__0"] = postsAddress,
             ["Meta__GraphApiBaseUrl"] = Emulator.BaseAddress.ToString(),
         });
-        await Publisher.StartAsync();
+        // Owned before it starts: one that never becomes healthy is still stopped at the end.
         _owned.Insert(0, Publisher);
+        await Publisher.StartAsync();
 
         for (var i = 0; i < options.SchedulerReplicas; i++)
         {
@@ -108,9 +110,9 @@ public sealed class SocialSyncSystem : IAsyncDisposable
                 ["services__posts-service__grpc__0"] = postsAddress,
                 ["services__publisher-service__grpc__0"] = Publisher.GrpcAddress.ToString().TrimEnd('/'),
             });
+            _owned.Insert(0, scheduler);
             await scheduler.StartAsync();
             _schedulers.Add(scheduler);
-            _owned.Insert(0, scheduler);
         }
     }
 
