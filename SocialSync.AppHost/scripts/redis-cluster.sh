@@ -28,5 +28,7 @@ for node in "${nodes[@]}"; do
   done
 done
 redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes
+# The nodes agree on the layout by gossip, a moment after the create.
+until redis-cli -p "$base_port" cluster info | grep -q 'cluster_state:ok'; do sleep 0.2; done
 echo "redis cluster ready on ports $base_port-$((base_port + 5))"
 wait
