@@ -14,7 +14,9 @@ public static class Extensions
     public static void AddApplicationServices(this WebApplicationBuilder builder)
     {
         builder.UseGrpcAndHttpEndpoints();
-        builder.AddRedisClient("redis", configureOptions: redis =>
+        // Redis's health is SchedulerHealthCheck's PING: Aspire's own check asks a Redis Cluster for CLUSTER INFO, an
+        // admin command the connection does not (and should not) allow.
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true, configureOptions: redis =>
         {
             redis.AbortOnConnectFail = false;
             redis.ConnectTimeout = 2000;
@@ -32,12 +34,15 @@ public static class Extensions
         services.AddSingleton<SchedulerState>();
         services.AddSingleton<WakeSignal>();
         services.AddSingleton<DispatchIndex>();
+        services.AddSingleton<OwnedShards>();
         services.AddSingleton<Claimer>();
         services.AddSingleton<PublishDispatcher>();
         services.AddSingleton<SafetyNet>();
         services.AddSingleton<SchedulerMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<SchedulerMetrics>());
         services.AddSingleton<SchedulerHealthCheck>();
+        // Stops after the loops that read the shards (hosted services stop in reverse order), then gives them up.
+        services.AddHostedService<ShardLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<PublishDispatcher>());
         services.AddHostedService<OutboxRelay>();
         services.AddHostedService<DispatchLoop>();

@@ -12,7 +12,7 @@ public sealed class SchedulerGrpcService(DispatchIndex index, SafetyNet safetyNe
 {
     public override async Task<IndexStatus> GetIndexStatus(GetIndexStatusRequest request, ServerCallContext context)
     {
-        var earliest = await index.EarliestAsync();
+        var earliest = await index.EarliestAsync(index.Keys.AllShards);
         return new IndexStatus
         {
             IndexedPosts = await index.CountAsync(),
@@ -26,6 +26,6 @@ public sealed class SchedulerGrpcService(DispatchIndex index, SafetyNet safetyNe
     public override async Task<RebuildIndexResponse> RebuildIndex(RebuildIndexRequest request, ServerCallContext context)
     {
         await index.ClearAsync();
-        return new RebuildIndexResponse { IndexedPosts = await safetyNet.RebuildAsync(context.CancellationToken) ?? 0 };
+        return new RebuildIndexResponse { IndexedPosts = await safetyNet.RebuildAsync(index.Keys.AllShards, context.CancellationToken) ?? 0 };
     }
 }

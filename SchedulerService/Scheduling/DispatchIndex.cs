@@ -15,25 +15,28 @@ public readonly record struct IndexEntry(string PostId, long Version, DateTimeOf
 }
 
 /// <summary>
-/// The Redis sorted set of queued post ids scored by due time (Unix milliseconds, rounded up so a post is never
-/// taken before its due time). Only an index: PostgreSQL is the truth, and a marker key tells whether the index is
-/// complete (it vanishes with a FLUSHALL or a restart).
+/// The Redis sorted sets of queued post ids scored by due time (Unix milliseconds, rounded up so a post is never
+/// taken before its due time), one per shard (<see cref="IndexKeys"/>). Only an index: PostgreSQL is the truth, and a
+/// marker key per shard tells whether that shard is complete (it vanishes with a FLUSHALL or a restart of its node).
 /// Every write names the post's version as read from PostgreSQL, and a write older than the last one applied for
 /// that post is ignored: relays and dispatch loops on several replicas may then apply their changes in any order
 /// and the index still ends at the latest state (a stale "remove" can never hide a re-queued post).
+/// Every script names each key it touches in KEYS, all in one shard's slot, so the same calls run on one Redis and
+/// on a Redis Cluster; reads and writes across shards are sent together (pipelined), one command per shard.
 /// </summary>
 public sealed class DispatchIndex(IConnectionMultiplexer redis, IOptions<SchedulerOptions> options)
 {
     private const int ChunkSize = 500;
 
-    // KEYS[1] the sorted set; ARGV[1] the version key prefix, ARGV[2] its lifetime in seconds, then triples
-    // (post id, version, score or "" to remove).
+    // KEYS[1] the shard's sorted set, then one version key per post (KEYS[1 + n] for the n-th triple); ARGV[1] the
+    // version keys' lifetime in seconds, then triples (post id, version, score or "" to remove).
     private const string ApplyScript = """
         local applied = 0
-        for i = 3, #ARGV, 3 do
+        for n = 1, #KEYS - 1 do
+          local i = 2 + 3 * (n - 1)
           local id = ARGV[i]
           local version = tonumber(ARGV[i + 1])
-          local vkey = ARGV[1] .. id
+          local vkey = KEYS[1 + n]
           local seen = tonumber(redis.call('GET', vkey) or '-1')
           if version >= seen then
             if ARGV[i + 2] == '' then
@@ -41,17 +44,18 @@ public sealed class DispatchIndex(IConnectionMultiplexer redis, IOptions<Schedul
             else
               redis.call('ZADD', KEYS[1], ARGV[i + 2], id)
             end
-            redis.call('SET', vkey, ARGV[i + 1], 'EX', ARGV[2])
+            redis.call('SET', vkey, ARGV[i + 1], 'EX', ARGV[1])
             applied = applied + 1
           end
         end
         return applied
         """;
 
-    // KEYS[1] the pending-rebuild key, KEYS[2] the completeness marker; ARGV[1] the rebuild's token.
+    // KEYS[1] the shard's pending-rebuild key, KEYS[2] its completeness marker; ARGV[1] the rebuild's token, ARGV[2]
+    // the shard count the shard was built for.
     private const string CompleteRebuildScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
-          redis.call('SET', KEYS[2], ARGV[1])
+          redis.call('SET', KEYS[2], ARGV[2])
           redis.call('DEL', KEYS[1])
           return 1
         end
@@ -59,12 +63,10 @@ public sealed class DispatchIndex(IConnectionMultiplexer redis, IOptions<Schedul
         """;
 
     private readonly SchedulerOptions _options = options.Value;
-    private readonly RedisKey _schedule = $"{options.Value.KeyPrefix}:schedule";
-    private readonly RedisKey _marker = $"{options.Value.KeyPrefix}:schedule:complete";
-    private readonly RedisKey _pending = $"{options.Value.KeyPrefix}:schedule:rebuilding";
-    private readonly string _versionPrefix = $"{options.Value.KeyPrefix}:schedule:v:";
 
-    public RedisChannel WakeChannel { get; } = RedisChannel.Literal($"{options.Value.KeyPrefix}:schedule:wake");
+    public IndexKeys Keys { get; } = new(options.Value.KeyPrefix, options.Value.ShardCount);
+
+    public RedisChannel WakeChannel => Keys.WakeChannel;
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -78,55 +80,89 @@ public sealed class DispatchIndex(IConnectionMultiplexer redis, IOptions<Schedul
         return dueAt.UtcTicks % TimeSpan.TicksPerMillisecond == 0 ? ms : ms + 1;
     }
 
-    /// <summary>Applies the entries, each only if not older than what the index last applied for its post; returns how many applied.</summary>
+    /// <summary>
+    /// Applies the entries, each in its post's shard and only if not older than what the index last applied for
+    /// that post; returns how many applied. One script call per shard and chunk, all sent at once.
+    /// </summary>
     public async Task<long> ApplyAsync(IReadOnlyCollection<IndexEntry> entries)
     {
-        long applied = 0;
         var ttl = ((long)Math.Max(1, _options.VersionMemory.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var chunk in entries.Chunk(ChunkSize))
+        var calls = new List<Task<RedisResult>>();
+        foreach (var shard in entries.GroupBy(e => Keys.ShardOf(e.PostId)))
         {
-            var args = new RedisValue[2 + 3 * chunk.Length];
-            args[0] = _versionPrefix;
-            args[1] = ttl;
-            for (var i = 0; i < chunk.Length; i++)
+            foreach (var chunk in shard.Chunk(ChunkSize))
             {
-                args[2 + 3 * i] = chunk[i].PostId;
-                args[3 + 3 * i] = chunk[i].Version;
-                args[4 + 3 * i] = chunk[i].DueAt is { } due ? Score(due) : RedisValue.EmptyString;
+                var keys = new RedisKey[1 + chunk.Length];
+                var args = new RedisValue[1 + 3 * chunk.Length];
+                keys[0] = Keys.Schedule(shard.Key);
+                args[0] = ttl;
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    keys[1 + i] = Keys.Version(shard.Key, chunk[i].PostId);
+                    args[1 + 3 * i] = chunk[i].PostId;
+                    args[2 + 3 * i] = chunk[i].Version;
+                    args[3 + 3 * i] = chunk[i].DueAt is { } due ? Score(due) : RedisValue.EmptyString;
+                }
+                calls.Add(Db.ScriptEvaluateAsync(ApplyScript, keys, args));
             }
-            applied += (long)await Db.ScriptEvaluateAsync(ApplyScript, [_schedule], args);
         }
-        return applied;
+        var applied = await Task.WhenAll(calls);
+        return applied.Sum(r => (long)r);
     }
 
-    /// <summary>Up to <paramref name="max"/> ids due at or before <paramref name="now"/>, earliest first.</summary>
-    public async Task<string[]> DueAsync(DateTimeOffset now, int max)
+    /// <summary>Up to <paramref name="max"/> ids due at or before <paramref name="now"/> in the given shards, earliest first.</summary>
+    public async Task<string[]> DueAsync(IReadOnlyList<int> shards, DateTimeOffset now, int max)
     {
-        var values = await Db.SortedSetRangeByScoreAsync(_schedule, double.NegativeInfinity, now.ToUnixTimeMilliseconds(), take: max);
-        return values.Select(v => v.ToString()).ToArray();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        if (shards.Count == 1)
+        {
+            var values = await Db.SortedSetRangeByScoreAsync(Keys.Schedule(shards[0]), double.NegativeInfinity, nowMs, take: max);
+            return values.Select(v => v.ToString()).ToArray();
+        }
+        // The earliest `max` of all shards are among each shard's earliest `max`.
+        var perShard = await Task.WhenAll(shards.Select(s =>
+            Db.SortedSetRangeByScoreWithScoresAsync(Keys.Schedule(s), double.NegativeInfinity, nowMs, take: max)));
+        return perShard.SelectMany(e => e).OrderBy(e => e.Score).Take(max).Select(e => e.Element.ToString()).ToArray();
     }
 
-    public async Task<DateTimeOffset?> EarliestAsync()
+    /// <summary>The earliest due time in the given shards.</summary>
+    public async Task<DateTimeOffset?> EarliestAsync(IReadOnlyList<int> shards)
     {
-        var first = await Db.SortedSetRangeByRankWithScoresAsync(_schedule, 0, 0);
-        return first.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)first[0].Score);
+        var firsts = await Task.WhenAll(shards.Select(s => Db.SortedSetRangeByRankWithScoresAsync(Keys.Schedule(s), 0, 0)));
+        var scores = firsts.Where(f => f.Length > 0).Select(f => f[0].Score).ToList();
+        return scores.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)scores.Min());
     }
 
-    public Task<long> CountAsync() => Db.SortedSetLengthAsync(_schedule);
+    /// <summary>Posts in the whole index (every shard).</summary>
+    public async Task<long> CountAsync() =>
+        (await Task.WhenAll(Keys.AllShards.Select(s => Db.SortedSetLengthAsync(Keys.Schedule(s))))).Sum();
 
-    public Task<bool> IsCompleteAsync() => Db.KeyExistsAsync(_marker);
+    /// <summary>The shards among <paramref name="shards"/> not marked complete for the current shard count.</summary>
+    public async Task<int[]> IncompleteAsync(IReadOnlyList<int> shards)
+    {
+        var markers = await Task.WhenAll(shards.Select(s => Db.StringGetAsync(Keys.Complete(s))));
+        var expected = Keys.ShardCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return shards.Where((_, i) => markers[i].ToString() != expected).ToArray();
+    }
 
-    /// <summary>Notes that a rebuild named <paramref name="token"/> has started; a FLUSHALL meanwhile erases the note.</summary>
-    public Task BeginRebuildAsync(string token) => Db.StringSetAsync(_pending, token, TimeSpan.FromMinutes(10));
+    /// <summary>Notes that a rebuild named <paramref name="token"/> of these shards has started; a FLUSHALL meanwhile erases the note.</summary>
+    public Task BeginRebuildAsync(IReadOnlyList<int> shards, string token) =>
+        Task.WhenAll(shards.Select(s => Db.StringSetAsync(Keys.Rebuilding(s), token, TimeSpan.FromMinutes(10))));
 
     /// <summary>
-    /// Marks the index complete, unless it was flushed (or another rebuild started) since <see cref="BeginRebuildAsync"/>:
-    /// then the entries written before the flush are gone and the next pass must rebuild again.
+    /// Marks each shard complete unless it was flushed (or another rebuild of it started) since
+    /// <see cref="BeginRebuildAsync"/>: then the entries written before the flush are gone and the next pass must
+    /// rebuild it again. Returns the shards it could not mark.
     /// </summary>
-    public async Task<bool> CompleteRebuildAsync(string token) =>
-        (long)await Db.ScriptEvaluateAsync(CompleteRebuildScript, [_pending, _marker], [token]) == 1;
+    public async Task<int[]> CompleteRebuildAsync(IReadOnlyList<int> shards, string token)
+    {
+        var done = await Task.WhenAll(shards.Select(s =>
+            Db.ScriptEvaluateAsync(CompleteRebuildScript, [Keys.Rebuilding(s), Keys.Complete(s)], [token, Keys.ShardCount])));
+        return shards.Where((_, i) => (long)done[i] != 1).ToArray();
+    }
 
-    public Task ClearAsync() => Db.KeyDeleteAsync([_schedule, _marker]);
+    /// <summary>Empties every shard and drops its marker (one DEL per shard: a shard's keys share a slot).</summary>
+    public Task ClearAsync() => Task.WhenAll(Keys.AllShards.Select(s => Db.KeyDeleteAsync([Keys.Schedule(s), Keys.Complete(s)])));
 
     public Task PublishWakeAsync() => redis.GetSubscriber().PublishAsync(WakeChannel, "1", CommandFlags.FireAndForget);
 }

@@ -4,11 +4,13 @@ using SocialSync.ServiceDefaults;
 namespace SocialSync.SchedulerService.Scheduling;
 
 /// <summary>
-/// Sleeps until the earliest score in the index, wakes early when an earlier post arrives, and claims what is due
-/// in batches. There is no fixed poll: the only timed wake-up is the due time itself (or a long idle guard).
+/// Sleeps until the earliest score in the shards this scheduler owns, wakes early when an earlier post arrives (or a
+/// shard is gained), and claims what is due in batches. There is no fixed poll: the only timed wake-up is the due
+/// time itself (or a long idle guard).
 /// </summary>
 public sealed partial class DispatchLoop(
     DispatchIndex index,
+    OwnedShards shards,
     Claimer claimer,
     WakeSignal wake,
     SchedulerState state,
@@ -50,14 +52,15 @@ public sealed partial class DispatchLoop(
         while (true)
         {
             var now = time.GetUtcNow();
+            var owned = shards.Current;
             string[] due;
             // Index reads find nothing most of the time: untraced. A claim carries posts: its own trace.
             using (SocialSyncTelemetry.Quiet())
             {
-                due = await index.DueAsync(now, _options.ClaimBatchSize * Math.Max(1, _options.ClaimParallelism));
+                due = await index.DueAsync(owned, now, _options.ClaimBatchSize * Math.Max(1, _options.ClaimParallelism));
                 if (due.Length == 0)
                 {
-                    var earliest = await index.EarliestAsync();
+                    var earliest = await index.EarliestAsync(owned);
                     var idleUntil = now + _options.MaxIdleWait;
                     return earliest is { } next && next < idleUntil ? next : idleUntil;
                 }

@@ -5,13 +5,14 @@ using SocialSync.ServiceDefaults;
 namespace SocialSync.SchedulerService.Scheduling;
 
 /// <summary>
-/// What keeps posts moving when the index cannot be trusted: it rebuilds the index whenever its completeness
-/// marker is gone (FLUSHALL, a Redis restart, a first start), claims overdue posts straight from PostgreSQL (so a
+/// What keeps posts moving when the index cannot be trusted: it rebuilds each shard this scheduler owns whenever
+/// the shard's completeness marker is gone (FLUSHALL, a restart of its Redis node, a first start), claims overdue posts straight from PostgreSQL (so a
 /// dead or empty Redis delays a post by about a second, never loses it), and returns expired leases.
 /// </summary>
 public sealed partial class SafetyNet(
     PostsInternalService.PostsInternalServiceClient posts,
     DispatchIndex index,
+    OwnedShards shards,
     Claimer claimer,
     WakeSignal wake,
     SchedulerState state,
@@ -53,13 +54,14 @@ public sealed partial class SafetyNet(
         }
         try
         {
-            if (await index.IsCompleteAsync())
+            var incomplete = await index.IncompleteAsync(shards.Current);
+            state.RedisReachable = true;
+            if (incomplete.Length == 0)
             {
-                state.RedisReachable = true;
                 return;
             }
-            LogRebuilding();
-            var count = await RebuildAsync(cancellationToken);
+            LogRebuilding(string.Join(",", incomplete));
+            var count = await RebuildAsync(incomplete, cancellationToken);
             if (count is { } rebuilt)
             {
                 LogRebuilt(rebuilt);
@@ -77,27 +79,31 @@ public sealed partial class SafetyNet(
     }
 
     /// <summary>
-    /// Re-adds every queued post from PostgreSQL, then marks the index complete; returns null when Redis was
-    /// flushed (or another rebuild started) meanwhile, so that the index is not marked complete with holes.
+    /// Re-adds every queued post of the given shards from PostgreSQL, then marks those shards complete; returns null
+    /// when a shard was flushed (or another rebuild of it started) meanwhile, so that no shard is marked complete
+    /// with holes.
     /// </summary>
-    public async Task<long?> RebuildAsync(CancellationToken cancellationToken)
+    public async Task<long?> RebuildAsync(IReadOnlyList<int> rebuilt, CancellationToken cancellationToken)
     {
         var token = $"{state.InstanceId}:{Guid.NewGuid():N}";
-        await index.BeginRebuildAsync(token);
+        var only = rebuilt.ToHashSet();
+        await index.BeginRebuildAsync(rebuilt, token);
         long count = 0;
         var request = new ListQueuedPostsRequest { PageSize = RebuildPageSize };
         do
         {
             var page = await posts.ListQueuedPostsAsync(request, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(60), cancellationToken: cancellationToken);
-            await index.ApplyAsync(page.Posts.Select(p => IndexEntry.Upsert(p.PostId, p.Version, Claimer.DueAt(p))).ToList());
-            count += page.Posts.Count;
+            var entries = page.Posts.Select(p => IndexEntry.Upsert(p.PostId, p.Version, Claimer.DueAt(p)))
+                .Where(e => only.Contains(index.Keys.ShardOf(e.PostId))).ToList();
+            await index.ApplyAsync(entries);
+            count += entries.Count;
             request.PageToken = page.NextPageToken;
         }
         while (!string.IsNullOrEmpty(request.PageToken));
-        var complete = await index.CompleteRebuildAsync(token);
+        var interrupted = await index.CompleteRebuildAsync(rebuilt, token);
         wake.Pulse();
         await index.PublishWakeAsync();
-        return complete ? count : null;
+        return interrupted.Length == 0 ? count : null;
     }
 
     /// <summary>Claims every overdue queued post; false when PostsService could not be reached.</summary>
@@ -143,10 +149,10 @@ public sealed partial class SafetyNet(
         }
     }
 
-    [LoggerMessage(1, LogLevel.Warning, "The dispatch index is incomplete (new, flushed or restarted Redis); rebuilding from PostgreSQL")]
-    private partial void LogRebuilding();
+    [LoggerMessage(1, LogLevel.Warning, "Index shards {Shards} are incomplete (new, flushed or restarted Redis); rebuilding them from PostgreSQL")]
+    private partial void LogRebuilding(string shards);
 
-    [LoggerMessage(2, LogLevel.Information, "Rebuilt the dispatch index with {Count} queued posts")]
+    [LoggerMessage(2, LogLevel.Information, "Rebuilt index shards with {Count} queued posts")]
     private partial void LogRebuilt(long count);
 
     [LoggerMessage(3, LogLevel.Warning, "Redis is unavailable; dispatching overdue posts from PostgreSQL until it is back: {Reason}")]

@@ -7,6 +7,18 @@ public sealed class SchedulerOptions
     /// <summary>Redis key prefix, so several systems can share one Redis.</summary>
     public string KeyPrefix { get; set; } = "socialsync";
 
+    /// <summary>
+    /// Shards of the index (hash-tagged keys, one Redis Cluster slot each), divided among the schedulers. Every
+    /// replica must use the same count; a change of it makes each shard rebuild once (its marker names the count).
+    /// </summary>
+    public int ShardCount { get; set; } = 16;
+
+    /// <summary>How long a scheduler's claim on a shard (and its membership) lasts without renewal: a crashed scheduler's shards pass to the others after it.</summary>
+    public TimeSpan ShardLease { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often a scheduler renews its membership and shard leases, and takes or gives up shards to match the live schedulers.</summary>
+    public TimeSpan ShardRenewInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Most post ids claimed in one PostsService round trip.</summary>
     public int ClaimBatchSize { get; set; } = 1000;
 

@@ -9,11 +9,15 @@ namespace SocialSync.AppHost.Infrastructure;
 
 /// <summary>
 /// PostgreSQL ("postsdb") and Redis ("redis"), as containers where a container engine answers, otherwise as local
-/// processes. SocialSync:Infrastructure = auto (default) | containers | local forces a mode.
+/// processes. SocialSync:Infrastructure = auto (default) | containers | local forces a mode. Redis may instead be a
+/// local Redis Cluster (SocialSync:RedisCluster = true: six nodes, 3 masters with 1 replica each, on ports
+/// SocialSync:RedisClusterBasePort … + 5, default 7000), or an existing Redis or Redis Cluster named by the AppHost's
+/// own ConnectionStrings:redis (docs/scale.md).
 /// </summary>
 public static class InfrastructureExtensions
 {
     private const string DatabaseName = "postsdb";
+    private const string RedisName = "redis";
     private const string ServerName = "postgres";
     // The parameter AddSocialSyncInfrastructure generates for the server's superuser (named there in full, as the secrets test reads it).
     private const string ServerPasswordParameter = "postgres-password";
@@ -30,13 +34,15 @@ public static class InfrastructureExtensions
             _ => ContainerEngineAnswers(),
         };
 
-        if (useContainers)
-        {
-            var postgres = builder.AddPostgres(ServerName, password: password).WithDataVolume("socialsync-postgres");
-            return (postgres.AddDatabase(DatabaseName), builder.AddRedis("redis"));
-        }
-
-        return (builder.AddLocalPostgres(password), builder.AddLocalRedis());
+        var postsdb = useContainers
+            ? builder.AddPostgres(ServerName, password: password).WithDataVolume("socialsync-postgres").AddDatabase(DatabaseName)
+            : builder.AddLocalPostgres(password);
+        IResourceBuilder<IResourceWithConnectionString> redis =
+            !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(RedisName)) ? builder.AddConnectionString(RedisName)
+            : builder.Configuration.GetValue<bool>("SocialSync:RedisCluster") ? builder.AddLocalRedisCluster()
+            : useContainers ? builder.AddRedis(RedisName)
+            : builder.AddLocalRedis();
+        return (postsdb, redis);
     }
 
     /// <summary>
@@ -169,17 +175,51 @@ public static class InfrastructureExtensions
             context.Args.Add("no");
         });
 
-        var connection = builder.AddConnectionString("redis", ReferenceExpression.Create(
+        var connection = builder.AddConnectionString(RedisName, ReferenceExpression.Create(
             $"{endpoint.Property(EndpointProperty.Host)}:{endpoint.Property(EndpointProperty.Port)}"));
+        redis.WithHealthCheck(builder.AddRedisCheck("redis-ready", connection.Resource, async mux => await mux.GetDatabase().PingAsync()));
+        connection.WaitFor(redis);
+        return connection;
+    }
 
-        var healthCheck = "redis-ready";
-        builder.Services.AddHealthChecks().AddAsyncCheck(healthCheck, async ct =>
+    /// <summary>
+    /// Six redis-server processes in cluster mode, joined into 3 masters with 1 replica each (scripts/redis-cluster.sh,
+    /// a new empty cluster on every start), on fixed ports: a cluster's nodes tell clients their own addresses, which
+    /// a proxied endpoint would hide. The connection string lists every node; the client finds the layout itself.
+    /// </summary>
+    private static IResourceBuilder<IResourceWithConnectionString> AddLocalRedisCluster(this IDistributedApplicationBuilder builder)
+    {
+        RequireBinary("redis-server", "redis-server", null);
+        var basePort = builder.Configuration.GetValue("SocialSync:RedisClusterBasePort", 7000);
+        var script = Path.Combine(builder.AppHostDirectory, "scripts", "redis-cluster.sh");
+        var cluster = builder.AddExecutable("redis-cluster", "bash", builder.AppHostDirectory,
+            script, Path.Combine(DataDirectory(builder), "redis-cluster"), basePort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var nodes = string.Join(",", Enumerable.Range(basePort, 6).Select(port => $"127.0.0.1:{port}"));
+        var connection = builder.AddConnectionString(RedisName, ReferenceExpression.Create($"{nodes}"));
+        // Ready when every slot is served: CLUSTER INFO says ok (an admin command, allowed on this check's connection only).
+        cluster.WithHealthCheck(builder.AddRedisCheck("redis-cluster-ready", connection.Resource, async mux =>
+        {
+            var info = (await mux.GetServers().First(s => s.IsConnected).ExecuteAsync("CLUSTER", "INFO")).ToString();
+            if (!info.Contains("cluster_state:ok", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException("The cluster does not serve every slot yet.");
+            }
+        }, allowAdmin: true));
+        connection.WaitFor(cluster);
+        return connection;
+    }
+
+    /// <summary>A health check named <paramref name="name"/>: healthy once <paramref name="probe"/> succeeds on a connection made with <paramref name="redis"/>'s connection string.</summary>
+    private static string AddRedisCheck(this IDistributedApplicationBuilder builder, string name, IResourceWithConnectionString redis,
+        Func<ConnectionMultiplexer, Task> probe, bool allowAdmin = false)
+    {
+        builder.Services.AddHealthChecks().AddAsyncCheck(name, async ct =>
         {
             try
             {
-                var cs = await ((IResourceWithConnectionString)connection.Resource).GetConnectionStringAsync(ct);
-                await using var mux = await ConnectionMultiplexer.ConnectAsync(cs + ",connectTimeout=2000,abortConnect=true");
-                await mux.GetDatabase().PingAsync();
+                var cs = await redis.GetConnectionStringAsync(ct);
+                await using var mux = await ConnectionMultiplexer.ConnectAsync($"{cs},connectTimeout=2000,abortConnect=true{(allowAdmin ? ",allowAdmin=true" : "")}");
+                await probe(mux);
                 return HealthCheckResult.Healthy();
             }
             catch (Exception ex)
@@ -187,9 +227,7 @@ public static class InfrastructureExtensions
                 return HealthCheckResult.Unhealthy(ex.Message);
             }
         });
-        redis.WithHealthCheck(healthCheck);
-        connection.WaitFor(redis);
-        return connection;
+        return name;
     }
 
     private static string DataDirectory(IDistributedApplicationBuilder builder)

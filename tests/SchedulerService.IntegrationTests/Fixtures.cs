@@ -1,5 +1,4 @@
 using SocialSync.Testing;
-using StackExchange.Redis;
 
 namespace SocialSync.SchedulerService.IntegrationTests;
 
@@ -42,23 +41,11 @@ public sealed class TwoSchedulersCollection : ICollectionFixture<TwoSchedulersSy
     public const string Name = "two schedulers";
 }
 
-/// <summary>Reads the scheduler's Redis keys directly (default key prefix).</summary>
+/// <summary>Reads the scheduler's Redis index directly (default key prefix and shard count).</summary>
 public static class Index
 {
-    public const string Schedule = "socialsync:schedule";
-    public const string CompleteMarker = "socialsync:schedule:complete";
+    public static Task<int> IndexedCountAsync(SocialSyncSystem system, IEnumerable<string> ids) =>
+        SchedulerIndex.IndexedCountAsync(system.RedisConnectionString, ids);
 
-    public static async Task<int> IndexedCountAsync(SocialSyncSystem system, IEnumerable<string> ids)
-    {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{system.Redis.ConnectionString},abortConnect=false,connectTimeout=2000");
-        var db = redis.GetDatabase();
-        var scores = await Task.WhenAll(ids.Select(id => db.SortedSetScoreAsync(Schedule, id)));
-        return scores.Count(s => s is not null);
-    }
-
-    public static async Task<bool> IsCompleteAsync(SocialSyncSystem system)
-    {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{system.Redis.ConnectionString},abortConnect=false,connectTimeout=2000");
-        return await redis.GetDatabase().KeyExistsAsync(CompleteMarker);
-    }
+    public static Task<bool> IsCompleteAsync(SocialSyncSystem system) => SchedulerIndex.IsCompleteAsync(system.RedisConnectionString);
 }

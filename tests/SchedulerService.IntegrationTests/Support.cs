@@ -65,15 +65,17 @@ public sealed class TestAccount
     /// <summary>
     /// Inserts posts straight into PostgreSQL (texts "{prefix}-{i}", all due at <paramref name="due"/>), for bursts
     /// too large to create through the API in time. The insert trigger writes the outbox rows as CreatePost does,
-    /// so the scheduler sees exactly what it would see after the API call. Returns the ids in index order.
+    /// so the scheduler sees exactly what it would see after the API call. Returns the ids in index order. With
+    /// <paramref name="spacing"/>, post i is due at <paramref name="due"/> + i × spacing instead.
     /// </summary>
-    public async Task<string[]> InsertPostsAsync(string prefix, int count, DateTimeOffset due)
+    public async Task<string[]> InsertPostsAsync(string prefix, int count, DateTimeOffset due, TimeSpan spacing = default)
     {
         await using var connection = new NpgsqlConnection(System.PostsConnectionString);
         await connection.OpenAsync();
         await using var insert = new NpgsqlCommand("""
             insert into scheduled_posts (user_id, workspace_id, channel_id, platform, content_json, publish_at, due_at)
-            select @user, (select workspace_id from channels where id = @channel), @channel, 'whatsapp', jsonb_build_object('text', @prefix || '-' || g, 'media', '[]'::jsonb), @due, @due
+            select @user, (select workspace_id from channels where id = @channel), @channel, 'whatsapp', jsonb_build_object('text', @prefix || '-' || g, 'media', '[]'::jsonb),
+                @due + g * @spacing, @due + g * @spacing
             from generate_series(0, @count - 1) g
             returning id, content_json->>'text'
             """, connection);
@@ -82,6 +84,7 @@ public sealed class TestAccount
         insert.Parameters.AddWithValue("prefix", prefix);
         insert.Parameters.AddWithValue("due", due);
         insert.Parameters.AddWithValue("count", count);
+        insert.Parameters.AddWithValue("spacing", spacing);
         var ids = new string[count];
         await using var reader = await insert.ExecuteReaderAsync();
         while (await reader.ReadAsync())

@@ -49,6 +49,7 @@ public sealed class DispatchLoopTests(RedisFixture redis) : IClassFixture<RedisF
     private FakePosts _posts = null!;
     private SchedulerState _state = null!;
     private DispatchIndex _index = null!;
+    private Claimer _claimer = null!;
     private DispatchLoop _loop = null!;
 
     public Task InitializeAsync()
@@ -59,8 +60,8 @@ public sealed class DispatchLoopTests(RedisFixture redis) : IClassFixture<RedisF
         var dispatcher = new PublishDispatcher(_posts, new UnusedPublisher(), Options.Create(_options), _state, _time, NullLogger<PublishDispatcher>.Instance);
         var metrics = new SchedulerMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), _index, _state, _services,
             new ConfigurationBuilder().Build(), _time, NullLogger<SchedulerMetrics>.Instance);
-        var claimer = new Claimer(_posts, dispatcher, metrics, Options.Create(_options), _time);
-        _loop = new DispatchLoop(_index, claimer, _wake, _state, Options.Create(_options), _time, NullLogger<DispatchLoop>.Instance);
+        _claimer = new Claimer(_posts, dispatcher, metrics, Options.Create(_options), _time);
+        _loop = NewLoop(new OwnedShards(_index.Keys.AllShards));
         return Task.CompletedTask;
     }
 
@@ -170,26 +171,73 @@ public sealed class DispatchLoopTests(RedisFixture redis) : IClassFixture<RedisF
         // apply in the wrong order.
         await _index.ApplyAsync([IndexEntry.Upsert("p", 4, T0.AddMinutes(5))]);
         await _index.ApplyAsync([IndexEntry.Remove("p", 3)]);
-        Assert.Equal(T0.AddMinutes(5), await _index.EarliestAsync());
+        Assert.Equal(T0.AddMinutes(5), await _index.EarliestAsync(_index.Keys.AllShards));
 
         await _index.ApplyAsync([IndexEntry.Remove("p", 5)]);
-        Assert.Null(await _index.EarliestAsync());
+        Assert.Null(await _index.EarliestAsync(_index.Keys.AllShards));
     }
 
     [Fact]
     public async Task A_rebuild_interrupted_by_a_flush_does_not_mark_the_index_complete()
     {
-        await _index.BeginRebuildAsync("r1");
+        var all = _index.Keys.AllShards;
+        await _index.BeginRebuildAsync(all, "r1");
         await _index.ApplyAsync([IndexEntry.Upsert("p", 1, T0)]);
-        await redis.Connection.GetDatabase().KeyDeleteAsync($"{_options.KeyPrefix}:schedule:rebuilding"); // as FLUSHALL does
+        // As FLUSHALL does (on every node of a cluster).
+        await Task.WhenAll(all.Select(s => redis.Connection.GetDatabase().KeyDeleteAsync(_index.Keys.Rebuilding(s))));
 
-        Assert.False(await _index.CompleteRebuildAsync("r1"));
-        Assert.False(await _index.IsCompleteAsync());
+        Assert.Equal(all, await _index.CompleteRebuildAsync(all, "r1"));
+        Assert.Equal(all, await _index.IncompleteAsync(all));
 
-        await _index.BeginRebuildAsync("r2");
-        Assert.True(await _index.CompleteRebuildAsync("r2"));
-        Assert.True(await _index.IsCompleteAsync());
+        await _index.BeginRebuildAsync(all, "r2");
+        Assert.Empty(await _index.CompleteRebuildAsync(all, "r2"));
+        Assert.Empty(await _index.IncompleteAsync(all));
     }
+
+    [Fact]
+    public async Task A_flush_of_one_shard_during_a_rebuild_leaves_only_that_shard_incomplete()
+    {
+        var all = _index.Keys.AllShards;
+        await _index.BeginRebuildAsync(all, "r1");
+        // One node of a cluster restarted empty: only the shards in its slots lose their keys.
+        await redis.Connection.GetDatabase().KeyDeleteAsync(_index.Keys.Rebuilding(3));
+
+        Assert.Equal(new[] { 3 }, await _index.CompleteRebuildAsync(all, "r1"));
+        Assert.Equal(new[] { 3 }, await _index.IncompleteAsync(all));
+    }
+
+    [Fact]
+    public async Task Posts_are_spread_over_the_shards_and_a_loop_claims_only_those_of_the_shards_it_owns()
+    {
+        var ids = Enumerable.Range(0, 64).Select(i => $"post-{i}").ToList();
+        foreach (var id in ids)
+        {
+            await ScheduleAsync(id, T0.AddSeconds(1));
+        }
+        var shardOf = ids.ToDictionary(id => id, _index.Keys.ShardOf);
+        Assert.True(shardOf.Values.Distinct().Count() > _options.ShardCount / 2, "64 posts fell in fewer than half of the shards");
+        var mine = new[] { shardOf[ids[0]] };
+        var loop = NewLoop(new OwnedShards(mine));
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var expected = ids.Where(id => shardOf[id] == mine[0]).ToList();
+        var passes = _state.DispatchPasses;
+        await loop.StartAsync(CancellationToken.None);
+        try
+        {
+            // The pass that claims ends when every owned shard has nothing due left.
+            await WaitForPassesAsync(passes + 1);
+        }
+        finally
+        {
+            await loop.StopAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(expected.Order(), _posts.Claims.Select(c => c.PostId).Order());
+    }
+
+    private DispatchLoop NewLoop(OwnedShards shards) =>
+        new(_index, shards, _claimer, _wake, _state, Options.Create(_options), _time, NullLogger<DispatchLoop>.Instance);
 
     private async Task ScheduleAsync(string id, DateTimeOffset due, DispatchIndex? index = null)
     {

@@ -125,9 +125,8 @@ public static class BenchmarkRun
 
     private static async Task WaitForIndexAsync(ConnectionMultiplexer redis, long atLeast)
     {
-        // The scheduler's default key (Scheduler:KeyPrefix = socialsync).
-        RedisKey schedule = "socialsync:schedule";
-        await WaitUntilAsync(async () => await redis.GetDatabase().SortedSetLengthAsync(schedule) >= atLeast, "the index to hold the created posts");
+        // The scheduler's default keys (Scheduler:KeyPrefix = socialsync, all shards).
+        await WaitUntilAsync(async () => await SchedulerIndex.LengthAsync(redis.GetDatabase()) >= atLeast, "the index to hold the created posts");
     }
 
     internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? pollInterval = null)

@@ -69,8 +69,8 @@ public sealed class HealthTests
         }, auth);
         await using (var redis = await ConnectionMultiplexer.ConnectAsync(system.Redis.ConnectionString))
         {
-            await Polling.UntilAsync(async () => await redis.GetDatabase().SortedSetScoreAsync("socialsync:schedule", post.Id),
-                score => score is not null, Eventually, "the post to be indexed");
+            await Polling.UntilAsync(async () => await SchedulerIndex.IndexedAsync(redis.GetDatabase()),
+                indexed => indexed.Contains(post.Id), Eventually, "the post to be indexed");
         }
         Assert.Equal(HttpStatusCode.OK, (await HealthAsync(scheduler)).Status);
         system.Posts.Kill();
@@ -111,7 +111,7 @@ public sealed class HealthTests
 
         await server.ConfigSetAsync("maxmemory", "0");
         await UntilAsync(scheduler, h => h.Status == HttpStatusCode.OK, "the scheduler to recover once Redis takes writes");
-        Assert.NotNull(await redis.GetDatabase().SortedSetScoreAsync("socialsync:schedule", post.Id));
+        Assert.Contains(post.Id, await SchedulerIndex.IndexedAsync(redis.GetDatabase()));
     }
 
     private static async Task<(PostService.PostServiceClient Posts, Grpc.Core.Metadata Auth, string ChannelId)> ChannelAsync(SocialSyncSystem system)

@@ -43,7 +43,7 @@ public sealed class QuietRedisMemoryTests
             for (var i = 0; i < times; i++)
             {
                 using var quiet = SocialSyncTelemetry.Quiet();
-                await database.KeyExistsAsync("socialsync:schedule:complete");
+                await database.KeyExistsAsync(SchedulerIndex.CompleteMarker(0));
             }
         }
 

@@ -10,6 +10,9 @@ public sealed record SystemOptions
 
     public int SchedulerReplicas { get; init; } = 1;
 
+    /// <summary>A Redis Cluster (3 masters, 1 replica each) instead of one redis-server.</summary>
+    public bool RedisCluster { get; init; }
+
     /// <summary>Extra configuration for every service (e.g. Retry__BaseDelay).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 }
@@ -29,7 +32,14 @@ public sealed class SocialSyncSystem : IAsyncDisposable
     }
 
     public PostgresServer Postgres { get; private set; } = null!;
+    /// <summary>The one redis-server (null with <see cref="SystemOptions.RedisCluster"/>: see <see cref="Cluster"/>).</summary>
     public RedisServer Redis { get; private set; } = null!;
+
+    /// <summary>The Redis Cluster, with <see cref="SystemOptions.RedisCluster"/>.</summary>
+    public RedisCluster? Cluster { get; private set; }
+
+    /// <summary>What the schedulers connect to: the one server, or every node of the cluster.</summary>
+    public string RedisConnectionString => Cluster?.ConnectionString ?? Redis.ConnectionString;
     public EmulatorProcess Emulator { get; private set; } = null!;
     public ServiceProcess Posts { get; private set; } = null!;
     public ServiceProcess Publisher { get; private set; } = null!;
@@ -64,12 +74,13 @@ public sealed class SocialSyncSystem : IAsyncDisposable
     {
         var infrastructure = await Task.WhenAll(
             Task.Run(async () => (object)await PostgresServer.StartAsync(options.DurablePostgres)),
-            Task.Run(async () => (object)await RedisServer.StartAsync()),
+            Task.Run(async () => options.RedisCluster ? (object)await Testing.RedisCluster.StartAsync() : await RedisServer.StartAsync()),
             Task.Run(async () => (object)await EmulatorProcess.StartAsync()));
         Postgres = (PostgresServer)infrastructure[0];
-        Redis = (RedisServer)infrastructure[1];
+        Redis = (infrastructure[1] as RedisServer)!;
+        Cluster = infrastructure[1] as RedisCluster;
         Emulator = (EmulatorProcess)infrastructure[2];
-        _owned.AddRange([Emulator, Redis, Postgres]);
+        _owned.AddRange([Emulator, (IAsyncDisposable)infrastructure[1], Postgres]);
         Database = await Postgres.CreateDatabaseAsync();
 
         var common = new Dictionary<string, string?>(options.Settings);
@@ -77,8 +88,9 @@ public sealed class SocialSyncSystem : IAsyncDisposable
         {
             ["ConnectionStrings__postsdb"] = Postgres.ConnectionString(Database),
         });
-        await Posts.StartAsync();
+        // Owned before it starts: one that never becomes healthy is still stopped at the end.
         _owned.Insert(0, Posts);
+        await Posts.StartAsync();
 
         var postsAddress = Posts.GrpcAddress.ToString().TrimEnd('/');
         Publisher = new ServiceProcess("publisher-service", "PublisherService", new Dictionary<string, string?>(common)
@@ -86,20 +98,21 @@ public sealed class SocialSyncSystem : IAsyncDisposable
             ["services__posts-service__grpc__0"] = postsAddress,
             ["Meta__GraphApiBaseUrl"] = Emulator.BaseAddress.ToString(),
         });
-        await Publisher.StartAsync();
+        // Owned before it starts: one that never becomes healthy is still stopped at the end.
         _owned.Insert(0, Publisher);
+        await Publisher.StartAsync();
 
         for (var i = 0; i < options.SchedulerReplicas; i++)
         {
             var scheduler = new ServiceProcess($"scheduler-service-{i}", "SchedulerService", new Dictionary<string, string?>(common)
             {
-                ["ConnectionStrings__redis"] = Redis.ConnectionString,
+                ["ConnectionStrings__redis"] = RedisConnectionString,
                 ["services__posts-service__grpc__0"] = postsAddress,
                 ["services__publisher-service__grpc__0"] = Publisher.GrpcAddress.ToString().TrimEnd('/'),
             });
+            _owned.Insert(0, scheduler);
             await scheduler.StartAsync();
             _schedulers.Add(scheduler);
-            _owned.Insert(0, scheduler);
         }
     }
 
