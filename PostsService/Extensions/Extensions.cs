@@ -51,6 +51,11 @@ public static class Extensions
         services.AddSingleton<ClaimStore>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<OutcomeStore>();
+        // WhatsApp delivery statuses from Meta's webhooks (through PublisherService), and the automatic resend of an
+        // unconfirmed post none arrived for (docs/webhooks.md).
+        services.AddSingleton<DeliveryStore>();
+        services.AddSingleton(builder.Configuration.GetSection(DeliveryOptions.SectionName).Get<DeliveryOptions>() ?? new DeliveryOptions());
+        services.AddHostedService<DeliveryReconciler>();
         services.AddSingleton<SchedulerRpcHandler>();
         services.AddSingleton<PublisherRpcHandler>();
         services.AddSingleton<ChannelTokenStore>();
@@ -76,6 +81,7 @@ public static class Extensions
         .AddServiceOptions<QueueGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
+        .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
         {
             // REST reads and writes enum values without their type prefix ("QUEUED", "IMAGE"); RestConventionsMiddleware
@@ -135,6 +141,7 @@ public static class Extensions
         app.MapGrpcService<QueueGrpcService>();
         app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
+        app.MapGrpcService<DeliveriesInternalGrpcService>();
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();
     }
