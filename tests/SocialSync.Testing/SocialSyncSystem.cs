@@ -10,6 +10,12 @@ public sealed record SystemOptions
 
     public int SchedulerReplicas { get; init; } = 1;
 
+    /// <summary>
+    /// The emulator sends Meta's status webhooks to PublisherService, signed with this run's app secret, as the AppHost
+    /// wires it; off by default, so a lost answer stays unconfirmed unless a test asks for statuses.
+    /// </summary>
+    public bool MetaWebhooks { get; init; }
+
     /// <summary>Extra configuration for every service (e.g. Retry__BaseDelay).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 }
@@ -88,6 +94,10 @@ public sealed class SocialSyncSystem : IAsyncDisposable
         });
         await Publisher.StartAsync();
         _owned.Insert(0, Publisher);
+        if (options.MetaWebhooks)
+        {
+            await Emulator.ConfigureWebhooksAsync(new Uri(Publisher.HttpAddress, "/webhooks/meta"), TestTokens.MetaAppSecret);
+        }
 
         for (var i = 0; i < options.SchedulerReplicas; i++)
         {
