@@ -110,8 +110,7 @@ public sealed class DeliveryStore(PostsDatabase database)
                 sent_at = least(d.sent_at, excluded.sent_at),
                 delivered_at = least(d.delivered_at, excluded.delivered_at),
                 read_at = least(d.read_at, excluded.read_at),
-                failed_at = least(d.failed_at, excluded.failed_at),
-                updated_at = now()
+                failed_at = least(d.failed_at, excluded.failed_at)
             """);
         command.Parameters.AddWithValue("post_id", report.PostId);
         command.Parameters.AddWithValue("recipient_id", report.RecipientId);

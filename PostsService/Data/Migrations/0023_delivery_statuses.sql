@@ -1,7 +1,7 @@
 -- WhatsApp delivery statuses (issue 17): what Meta's status webhooks said about each message of a post, per
 -- recipient, as PublisherService forwards them (DeliveryStore). One row per message (wamid); the status only moves
 -- forward (sent < delivered < read < failed, DeliveryRules), so repeated and out-of-order statuses converge, and the
--- time of each status is kept as the earliest reported.
+-- time of each status is kept as the earliest reported: a repeat writes the same values again.
 create table delivery_statuses (
     post_id         uuid not null references scheduled_posts (id) on delete cascade,
     recipient_id    text not null,
@@ -15,7 +15,6 @@ create table delivery_statuses (
     delivered_at    timestamptz,
     read_at         timestamptz,
     failed_at       timestamptz,
-    updated_at      timestamptz not null default now(),
     primary key (post_id, recipient_id, wamid)
 );
 create index delivery_statuses_attempt_idx on delivery_statuses (post_id, attempt);
