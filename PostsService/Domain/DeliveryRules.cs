@@ -21,8 +21,4 @@ public static class DeliveryRules
         DeliveryState.Failed => "failed",
         _ => null,
     };
-
-    /// <summary>The state two reports of one message come to: the later one in <see cref="Order"/>.</summary>
-    public static string Combine(string current, string reported) =>
-        Array.IndexOf(Order, reported) > Array.IndexOf(Order, current) ? reported : current;
 }
