@@ -11,6 +11,9 @@ var serviceSigningKey = builder.AddGeneratedSecret("service-signing-key");
 var tokenEncryptionKey = builder.AddGeneratedSecret("token-encryption-key");
 var dbAppPassword = builder.AddGeneratedSecret("postsdb-app-password");
 var identityDbPassword = builder.AddGeneratedSecret("identitydb-password");
+// Meta's webhooks: the app secret that signs them and the token of the subscription handshake (docs/webhooks.md).
+var metaAppSecret = builder.AddGeneratedSecret("meta-app-secret");
+var webhookVerifyToken = builder.AddGeneratedSecret("meta-webhook-verify-token");
 
 var (postsdb, redis) = builder.AddSocialSyncInfrastructure();
 var identitydb = builder.AddOwnedDatabase("identitydb", role: "socialsync_identity", identityDbPassword);
@@ -47,6 +50,7 @@ var publisher = builder.AddProject<Projects.PublisherService>("publisher-service
     .WithReference(posts).WaitFor(posts)
     .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey)
     .WithGraphApi(emulator)
+    .WithMetaWebhooks(emulator, posts, metaAppSecret, webhookVerifyToken)
     .WithMediaChecks();
 
 scheduler.WithReference(publisher).WaitFor(publisher);

@@ -12,7 +12,7 @@ namespace SocialSync.PostsService.Data;
 /// </summary>
 public sealed record OutcomeWrite(Guid PostId, int Attempt, OutcomeDecision Decision, DateTimeOffset FinishedAt, string? PlatformPostId,
     string? Permalink, string? PlatformStateJson, string? Traceparent, Guid? RunId, string? RunError, int ErrorCode, Guid ChannelId,
-    bool DisconnectsChannel, bool ContinuesSeries);
+    bool DisconnectsChannel, bool ContinuesSeries, string? UnconfirmedSendRef = null);
 
 /// <summary>Where publish outcomes are recorded: <see cref="LockClaimsAsync"/> opens the batch that holds them.</summary>
 public sealed class OutcomeStore(PostsDatabase database)
@@ -116,9 +116,12 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
                 platform_state = coalesce(u.platform_state::jsonb, p.platform_state),
                 lease_expires_at = null,
                 needs_reconciliation = case when u.status = 'published' then false else p.needs_reconciliation end,
-                traceparent = coalesce(u.traceparent, p.traceparent)
-            from unnest(@ids, @attempts, @statuses, @due_ats, @retry_counts, @platform_post_ids, @permalinks, @finished_ats, @errors, @platform_states, @traceparents)
-                as u(post_id, attempt, status, due_at, retry_count, platform_post_id, permalink, finished_at, error, platform_state, traceparent)
+                traceparent = coalesce(u.traceparent, p.traceparent),
+                unconfirmed_send = case when u.status = 'unconfirmed' then u.unconfirmed_send end
+            from unnest(@ids, @attempts, @statuses, @due_ats, @retry_counts, @platform_post_ids, @permalinks, @finished_ats, @errors, @platform_states, @traceparents,
+                        @unconfirmed_sends)
+                as u(post_id, attempt, status, due_at, retry_count, platform_post_id, permalink, finished_at, error, platform_state, traceparent,
+                     unconfirmed_send)
             where p.id = any(@ids) and p.id = u.post_id and p.attempt = u.attempt
             """, connection, transaction);
         update.Parameters.AddWithValue("ids", writes.Select(w => w.PostId).ToArray());
@@ -132,6 +135,8 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
         update.Parameters.Add(TextArray("errors", writes.Select(w => w.Decision.ErrorMessage)));
         update.Parameters.Add(TextArray("platform_states", writes.Select(w => w.PlatformStateJson)));
         update.Parameters.Add(TextArray("traceparents", writes.Select(w => w.Traceparent)));
+        // The send a delivery status may still settle (DeliveryStore); any other outcome forgets it.
+        update.Parameters.Add(TextArray("unconfirmed_sends", writes.Select(w => w.UnconfirmedSendRef)));
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 

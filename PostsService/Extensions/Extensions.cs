@@ -52,6 +52,11 @@ public static class Extensions
         services.AddSingleton<ClaimStore>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<OutcomeStore>();
+        // WhatsApp delivery statuses from Meta's webhooks (through PublisherService), and the automatic resend of an
+        // unconfirmed post none arrived for (docs/webhooks.md).
+        services.AddSingleton<DeliveryStore>();
+        services.AddSingleton(builder.Configuration.GetSection(DeliveryOptions.SectionName).Get<DeliveryOptions>() ?? new DeliveryOptions());
+        services.AddHostedService<DeliveryReconciler>();
         services.AddSingleton<SchedulerRpcHandler>();
         services.AddSingleton<PublisherRpcHandler>();
         services.AddSingleton<ChannelTokenStore>();
@@ -78,6 +83,7 @@ public static class Extensions
         .AddServiceOptions<TemplateGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
+        .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
         {
             // REST reads and writes enum values without their type prefix ("QUEUED", "IMAGE"); RestConventionsMiddleware
@@ -138,6 +144,7 @@ public static class Extensions
         app.MapGrpcService<TemplateGrpcService>();
         app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
+        app.MapGrpcService<DeliveriesInternalGrpcService>();
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();
     }

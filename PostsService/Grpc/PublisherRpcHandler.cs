@@ -159,7 +159,8 @@ public sealed partial class PublisherRpcHandler(
         outcome.ErrorCode,
         claim.ChannelId,
         DisconnectsChannel: outcome.Kind == OutcomeKind.AuthFailure,
-        ContinuesSeries: claim.Recurring && PostLifecycle.EndsOccurrence(decision.Status));
+        ContinuesSeries: claim.Recurring && PostLifecycle.EndsOccurrence(decision.Status),
+        UnconfirmedSendRef: ProtoStrings.NullIfUnset(outcome.UnconfirmedSendRef));
 
     private void RecordApplied(IReadOnlyList<PublishOutcome> reported, Guid[] ids, IReadOnlyDictionary<Guid, CurrentClaim> claims,
         OutcomeDecision?[] decisions, DateTimeOffset now)

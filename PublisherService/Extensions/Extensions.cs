@@ -7,6 +7,7 @@ using SocialSync.PublisherService.Platforms.Meta;
 using SocialSync.PublisherService.Platforms.WhatsApp;
 using SocialSync.PublisherService.Publishing;
 using SocialSync.PublisherService.Tokens;
+using SocialSync.PublisherService.Webhooks;
 using SocialSync.ServiceDefaults.Hosting;
 using SocialSync.ServiceDefaults.Security;
 
@@ -18,10 +19,12 @@ public static class Extensions
     {
         builder.UseGrpcAndHttpEndpoints();
         builder.AddSocialSyncAuthentication();
+        builder.RequireMetaSecrets();
 
         var services = builder.Services;
         services.AddServiceTokens();
         services.AddInternalGrpcClient<PostsInternalService.PostsInternalServiceClient>("posts-service");
+        services.AddInternalGrpcClient<DeliveriesInternalService.DeliveriesInternalServiceClient>("posts-service");
 
         // Meta's Graph API (WhatsApp and Instagram share it), then the platforms, one line each: a post goes to the
         // publisher registered for its channel's platform.
@@ -35,6 +38,8 @@ public static class Extensions
         services.AddSingleton<PublisherMetrics>();
         services.AddSingleton<OutcomeReporter>();
         services.AddSingleton<PostPublisher>();
+        // Meta's webhooks in: statuses of the messages sent, checked and forwarded to PostsService (docs/webhooks.md).
+        services.AddSingleton<MetaWebhookReceiver>();
         // Media is checked again just before publishing (Media:Checks): the file behind a URL may have changed.
         services.AddMediaInspector();
 
@@ -46,6 +51,22 @@ public static class Extensions
         services.AddGrpcReflection();
     }
 
+    /// <summary>
+    /// The Meta app's secret (webhook signatures) and the webhook verify token are secrets without a default that ships
+    /// (<see cref="SecretSettings"/>); the values checked here are the ones the receiver reads.
+    /// </summary>
+    private static void RequireMetaSecrets(this WebApplicationBuilder builder)
+    {
+        foreach (var (setting, developmentValue) in new[]
+        {
+            ($"{MetaOptions.SectionName}:{nameof(MetaOptions.AppSecret)}", SecretSettings.DevelopmentMetaAppSecret),
+            ($"{MetaOptions.SectionName}:{nameof(MetaOptions.WebhookVerifyToken)}", SecretSettings.DevelopmentWebhookVerifyToken),
+        })
+        {
+            builder.Configuration[setting] = SecretSettings.Require(builder.Configuration, builder.Environment, setting, developmentValue);
+        }
+    }
+
     public static void MapApplicationEndpoints(this WebApplication app)
     {
         // Built now, so two publishers registered for one platform stop the service at start, not at its first post.
@@ -54,6 +75,9 @@ public static class Extensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcService<PublisherGrpcService>();
+        var webhooks = app.Services.GetRequiredService<MetaWebhookReceiver>();
+        app.MapGet(MetaWebhookReceiver.Path, webhooks.Verify);
+        app.MapPost(MetaWebhookReceiver.Path, webhooks.ReceiveAsync);
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();
     }

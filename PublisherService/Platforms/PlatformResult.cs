@@ -14,5 +14,8 @@ public sealed record PublishedResult(string PlatformPostId, string? Permalink, s
 public sealed record FailedResult(ErrorClass ErrorClass, string Error, int Code, int? Subcode, DateTimeOffset? RetryAt, string? StateJson)
     : PlatformResult(StateJson);
 
-/// <summary>The platform may or may not have the post; a person decides (never resent blindly).</summary>
-public sealed record UnconfirmedResult(string Error, string? StateJson) : PlatformResult(StateJson);
+/// <summary>
+/// The platform may or may not have the post; a person decides (never resent blindly), unless the platform reports
+/// later on the send named by <paramref name="SendRef"/> (WhatsApp's status webhooks echo it: docs/webhooks.md).
+/// </summary>
+public sealed record UnconfirmedResult(string Error, string? StateJson, string? SendRef = null) : PlatformResult(StateJson);

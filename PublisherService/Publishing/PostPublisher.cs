@@ -101,6 +101,7 @@ public sealed partial class PostPublisher(
             case UnconfirmedResult unconfirmed:
                 outcome.Kind = OutcomeKind.Unconfirmed;
                 outcome.Error = unconfirmed.Error;
+                outcome.UnconfirmedSendRef = unconfirmed.SendRef ?? "";
                 break;
             case FailedResult failed:
                 outcome.Kind = failed.ErrorClass switch

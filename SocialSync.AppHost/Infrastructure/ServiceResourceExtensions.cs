@@ -65,6 +65,31 @@ public static class ServiceResourceExtensions
     }
 
     /// <summary>
+    /// Meta's webhooks in (docs/webhooks.md): PublisherService checks their signature with the app secret and answers
+    /// the subscription handshake with the verify token. The emulator, when it stands in for Meta, signs its status
+    /// webhooks with the same secret and sends them to PublisherService; with Meta itself, the app's secret is given as
+    /// the parameter and Meta's app dashboard subscribes PublisherService's public /webhooks/meta. Since statuses then
+    /// arrive, PostsService may resend an unconfirmed post none arrived for after its reconciliation window.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithMetaWebhooks(this IResourceBuilder<ProjectResource> publisher,
+        IResourceBuilder<ProjectResource> emulator, IResourceBuilder<ProjectResource> posts,
+        IResourceBuilder<ParameterResource> appSecret, IResourceBuilder<ParameterResource> verifyToken)
+    {
+        publisher
+            .WithEnvironment("Meta__AppSecret", appSecret)
+            .WithEnvironment("Meta__WebhookVerifyToken", verifyToken);
+        posts.WithEnvironment("Deliveries__ReconciliationWindow", "00:10:00");
+        if (string.IsNullOrWhiteSpace(publisher.ApplicationBuilder.Configuration["SocialSync:GraphApiBaseUrl"]))
+        {
+            var callback = publisher.GetEndpoint("http");
+            emulator
+                .WithEnvironment("Emulator__Webhooks__AppSecret", appSecret)
+                .WithEnvironment("Emulator__Webhooks__CallbackUrl", ReferenceExpression.Create($"{callback}/webhooks/meta"));
+        }
+        return publisher;
+    }
+
+    /// <summary>
     /// Media URLs are fetched and checked at save time and before publishing (docs/media-rules.md). Locally the media
     /// may be served from this machine (the emulator, a test server), so localhost is let through; a deployment
     /// leaves the allow-list empty so that no post can make a service fetch an internal address.

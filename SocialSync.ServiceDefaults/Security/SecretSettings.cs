@@ -27,6 +27,8 @@ public static class SecretSettings
         ServiceTokenOptions.DevelopmentSigningKey,
         DevelopmentTokenEncryptionKey,
         DevelopmentDatabasePassword,
+        DevelopmentMetaAppSecret,
+        DevelopmentWebhookVerifyToken,
         "socialsync-dev-password",
         "socialsync-development-token-key",
         "another-signing-key-that-is-long-enough-0123456789",
@@ -35,6 +37,8 @@ public static class SecretSettings
 
     public const string DevelopmentTokenEncryptionKey = "c29jaWFsc3luYy1kZXYtdG9rZW4ta2V5LTMyYnl0ZXM=";
     public const string DevelopmentDatabasePassword = "socialsync-app-dev-password";
+    public const string DevelopmentMetaAppSecret = "socialsync-development-meta-app-secret-0123456789";
+    public const string DevelopmentWebhookVerifyToken = "socialsync-development-webhook-verify-token-0123";
 
     /// <summary>Why <paramref name="value"/> cannot serve as the secret <paramref name="setting"/>, or null when it can.</summary>
     public static string? Refusal(string setting, string? value) => value switch

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SocialSync.GraphApiEmulator.Control;
 using SocialSync.GraphApiEmulator.Graph;
 using SocialSync.GraphApiEmulator.State;
+using SocialSync.GraphApiEmulator.Webhooks;
 
 namespace SocialSync.GraphApiEmulator;
 
@@ -40,6 +41,9 @@ public static class EmulatorApp
         builder.Services.AddSingleton<TimeProvider>(sp => sp.GetRequiredService<EmulatorClock>());
         builder.Services.AddSingleton<EmulatorState>();
         builder.Services.AddSingleton<GraphHandler>();
+        builder.Services.AddHttpClient(WebhookSender.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<WebhookSender>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<WebhookSender>());
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
         {
             k.AddServerHeader = false;

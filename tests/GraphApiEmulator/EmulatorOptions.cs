@@ -25,4 +25,7 @@ public sealed class EmulatorOptions
 
     /// <summary>Calls per hour and account that make X-Business-Use-Case-Usage reach 100 %.</summary>
     public long AccountCallCapacityPerHour { get; set; } = 1_000_000;
+
+    /// <summary>Status webhooks after WhatsApp sends (none until a callback URL is set).</summary>
+    public Webhooks.WebhookOptions Webhooks { get; set; } = new();
 }

@@ -36,7 +36,7 @@ public static partial class RepositorySecrets
     public static IReadOnlySet<string> Keys() => SecretSettings.Published.Concat(Literals()).ToHashSet(StringComparer.Ordinal);
 
     // A line that names a secret setting, and a quoted literal of 8+ characters on it.
-    [GeneratedRegex(@"SigningKey|EncryptionKey|AppPassword|POSTGRES_PASSWORD|postgres-password|app-password|signing-key|encryption-key")]
+    [GeneratedRegex(@"SigningKey|EncryptionKey|AppPassword|AppSecret|VerifyToken|POSTGRES_PASSWORD|postgres-password|app-password|signing-key|encryption-key|app-secret|verify-token")]
     private static partial Regex SecretName();
 
     [GeneratedRegex("\"(?<value>[^\"\\s{}$()|]{8,})\"")]

@@ -21,6 +21,8 @@ public sealed class SecretSettingsTests
         { "PostsService", "Auth__Users__Authority", "http://idp.example.com/realms/socialsync", "Auth:Users:Authority is not an https URL" },
         { "PostsService", "Tokens__EncryptionKey", SecretSettings.DevelopmentTokenEncryptionKey, "Tokens:EncryptionKey is a value published" },
         { "PostsService", "Database__AppPassword", null, "Database:AppPassword is not set" },
+        { "PublisherService", "Meta__AppSecret", null, "Meta:AppSecret is not set" },
+        { "PublisherService", "Meta__WebhookVerifyToken", SecretSettings.DevelopmentWebhookVerifyToken, "Meta:WebhookVerifyToken is a value published" },
     };
 
     [Theory]
@@ -75,7 +77,8 @@ public sealed class SecretSettingsTests
     {
         var appHost = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "SocialSync.AppHost", "AppHost.cs"))
             + File.ReadAllText(Path.Combine(RepositoryPaths.Root, "SocialSync.AppHost", "Infrastructure", "InfrastructureExtensions.cs"));
-        foreach (var parameter in new[] { "jwt-signing-key", "service-signing-key", "token-encryption-key", "postsdb-app-password", "postgres-password", "identitydb-password" })
+        foreach (var parameter in new[] { "jwt-signing-key", "service-signing-key", "token-encryption-key", "postsdb-app-password", "postgres-password", "identitydb-password",
+            "meta-app-secret", "meta-webhook-verify-token" })
         {
             Assert.Contains($"AddGeneratedSecret(\"{parameter}\")", appHost, StringComparison.Ordinal);
         }

@@ -42,7 +42,9 @@ public static class Support
     public static DateTime In(int seconds) => DateTime.UtcNow.AddSeconds(seconds);
 
     /// <summary>Every RPC of the internal API, read from its descriptor: one added later is covered without editing a test.</summary>
-    public static IReadOnlyList<MethodDescriptor> InternalRpcs => [.. PostsInternalService.Descriptor.Methods];
+    /// <summary>Every RPC of every internal service (each needs a service credential).</summary>
+    public static IReadOnlyList<MethodDescriptor> InternalRpcs =>
+        [.. PostsInternalService.Descriptor.Methods, .. DeliveriesInternalService.Descriptor.Methods];
 
     /// <summary>
     /// Calls <paramref name="rpc"/> with an empty request and <paramref name="auth"/>, and returns the status it ends with

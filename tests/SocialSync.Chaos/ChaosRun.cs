@@ -41,6 +41,9 @@ public static class ChaosRun
         {
             DurablePostgres = true,
             SchedulerReplicas = 2,
+            // Meta's status webhooks arrive, so a WhatsApp send whose answer was lost is settled by its status
+            // (docs/webhooks.md); no automatic resend window, so nothing is sent twice on a guess.
+            MetaWebhooks = true,
             Settings = SystemSettings,
         });
         var startup = clock.Elapsed;

@@ -57,6 +57,21 @@ public sealed class EmulatorProcess : IAsyncDisposable
     public async Task ConfigureAccountAsync(string account, object settings) =>
         (await Http.PutAsJsonAsync($"/__emu/accounts/{Uri.EscapeDataString(account)}", settings)).EnsureSuccessStatusCode();
 
+    /// <summary>Sends status webhooks after every WhatsApp send to <paramref name="callback"/>, signed with <paramref name="appSecret"/>.</summary>
+    public async Task ConfigureWebhooksAsync(Uri callback, string appSecret) =>
+        (await Http.PutAsJsonAsync("/__emu/webhooks", new { callbackUrl = callback.ToString(), appSecret })).EnsureSuccessStatusCode();
+
+    /// <summary>Changes the status webhooks of matching messages (late, duplicated, out of order, never: tests/GraphApiEmulator/README.md).</summary>
+    public async Task AddWebhookRuleAsync(object rule) =>
+        (await Http.PostAsJsonAsync("/__emu/webhooks/rules", rule)).EnsureSuccessStatusCode();
+
+    /// <summary>Every status webhook delivery attempt (body, signature, callback's answer), optionally of one message.</summary>
+    public async Task<IReadOnlyList<JsonElement>> WebhookDeliveriesAsync(string? wamid = null)
+    {
+        var path = wamid is null ? "/__emu/webhooks/deliveries" : $"/__emu/webhooks/deliveries?wamid={Uri.EscapeDataString(wamid)}";
+        return Items(await Http.GetFromJsonAsync<JsonElement>(path));
+    }
+
     private static IReadOnlyList<JsonElement> Items(JsonElement json) => json.ValueKind switch
     {
         JsonValueKind.Array => json.EnumerateArray().ToList(),

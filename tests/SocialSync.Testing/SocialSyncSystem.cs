@@ -13,6 +13,12 @@ public sealed record SystemOptions
     /// <summary>A Redis Cluster (3 masters, 1 replica each) instead of one redis-server.</summary>
     public bool RedisCluster { get; init; }
 
+    /// <summary>
+    /// The emulator sends Meta's status webhooks to PublisherService, signed with this run's app secret, as the AppHost
+    /// wires it; off by default, so a lost answer stays unconfirmed unless a test asks for statuses.
+    /// </summary>
+    public bool MetaWebhooks { get; init; }
+
     /// <summary>Extra configuration for every service (e.g. Retry__BaseDelay).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 }
@@ -101,6 +107,10 @@ public sealed class SocialSyncSystem : IAsyncDisposable
         // Owned before it starts: one that never becomes healthy is still stopped at the end.
         _owned.Insert(0, Publisher);
         await Publisher.StartAsync();
+        if (options.MetaWebhooks)
+        {
+            await Emulator.ConfigureWebhooksAsync(new Uri(Publisher.HttpAddress, "/webhooks/meta"), TestTokens.MetaAppSecret);
+        }
 
         for (var i = 0; i < options.SchedulerReplicas; i++)
         {

@@ -15,6 +15,9 @@ public static class TestTokens
 
     public static string ServiceSigningKey { get; } = RandomSecret();
 
+    /// <summary>The Meta app secret of this test run: PublisherService checks webhooks with it, the emulator signs them.</summary>
+    public static string MetaAppSecret { get; } = RandomSecret();
+
     /// <summary>The secret settings of this test run, as environment variables: every service takes its own of them.</summary>
     public static IReadOnlyDictionary<string, string?> ServiceSecrets { get; } = new Dictionary<string, string?>
     {
@@ -22,15 +25,19 @@ public static class TestTokens
         ["Auth__Services__SigningKey"] = ServiceSigningKey,
         ["Tokens__EncryptionKey"] = RandomSecret(),
         ["Database__AppPassword"] = RandomSecret(),
+        ["Meta__AppSecret"] = MetaAppSecret,
+        ["Meta__WebhookVerifyToken"] = RandomSecret(),
     };
 
     /// <summary>
     /// The secrets <paramref name="project"/> gets, as the AppHost gives them: the service key to every service, the
-    /// user key and PostsService's own secrets to PostsService only; none to the gateway, which holds no key.
+    /// user key and PostsService's own secrets to PostsService only, Meta's to PublisherService only; none to the
+    /// gateway, which holds no key.
     /// </summary>
     public static IEnumerable<KeyValuePair<string, string?>> SecretsFor(string project) => project switch
     {
-        "PostsService" => ServiceSecrets,
+        "PostsService" => ServiceSecrets.Where(s => !s.Key.StartsWith("Meta__", StringComparison.Ordinal)),
+        "PublisherService" => ServiceSecrets.Where(s => s.Key == "Auth__Services__SigningKey" || s.Key.StartsWith("Meta__", StringComparison.Ordinal)),
         "SocialSync.Gateway" => [],
         _ => ServiceSecrets.Where(s => s.Key == "Auth__Services__SigningKey"),
     };
@@ -48,6 +55,8 @@ public static class TestTokens
         $"Parameters:postsdb-app-password={RandomSecret()}",
         $"Parameters:postgres-password={RandomSecret()}",
         $"Parameters:identitydb-password={RandomSecret()}",
+        $"Parameters:meta-app-secret={MetaAppSecret}",
+        $"Parameters:meta-webhook-verify-token={RandomSecret()}",
     ];
 
     /// <summary>The value <see cref="AppHostSecretArguments"/> gives the AppHost's parameter <paramref name="parameter"/>.</summary>

@@ -35,4 +35,13 @@ public sealed class MetaOptions
     /// content_publishing_limit tells how much is used, not when the oldest publish leaves the rolling window.
     /// </summary>
     public TimeSpan QuotaRetryDelay { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The Meta app's secret: Meta signs every webhook with it (X-Hub-Signature-256). A secret setting.</summary>
+    public string AppSecret { get; set; } = "";
+
+    /// <summary>The token Meta's webhook subscription handshake must present (hub.verify_token). A secret setting.</summary>
+    public string WebhookVerifyToken { get; set; } = "";
+
+    /// <summary>How many recent statuses are remembered to drop Meta's repeated deliveries before PostsService.</summary>
+    public int WebhookDeduplicationCapacity { get; set; } = 100_000;
 }

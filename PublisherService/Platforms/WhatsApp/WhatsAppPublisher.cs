@@ -48,9 +48,13 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, IPlatformSta
             var (key, recipient, message) = sends[i];
             while (true)
             {
+                // Every send names itself (post, attempt, recipient and step): WhatsApp echoes it in the message's
+                // status webhooks, which is how a send whose answer was lost is settled later.
+                var sendRef = WhatsAppCallback.Format(job.Post.PostId, job.Attempt, key);
                 try
                 {
-                    var response = await graph.PostAsync($"{job.Channel.AccountId}/messages", message, job.Channel.AccessToken, cancellationToken);
+                    var response = await graph.PostAsync($"{job.Channel.AccountId}/messages", WhatsAppCallback.Attach(message, sendRef),
+                        job.Channel.AccessToken, cancellationToken);
                     state.Sent[key] = response.GetProperty("messages")[0].GetProperty("id").GetString() ?? "";
                     break;
                 }
@@ -62,7 +66,12 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, IPlatformSta
                 {
                     if (!resendOnce || state.Resent)
                     {
-                        return new UnconfirmedResult($"Sending to {Mask(recipient)} got no answer ({ex.InnerException?.GetType().Name}); it may have been delivered.", state.ToJson());
+                        // Only the post's last send can be settled by its status alone: after an earlier one, the
+                        // sends that never started would still be missing. After the channel's one resend, nothing
+                        // more may go out automatically.
+                        var settledByStatus = i == sends.Count - 1 && !state.Resent;
+                        return new UnconfirmedResult($"Sending to {Mask(recipient)} got no answer ({ex.InnerException?.GetType().Name}); it may have been delivered.",
+                            state.ToJson(), settledByStatus ? sendRef : null);
                     }
                     state.Resent = true;
                     LogResending(job.Post.PostId);

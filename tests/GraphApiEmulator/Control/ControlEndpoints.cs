@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using SocialSync.GraphApiEmulator.Graph;
 using SocialSync.GraphApiEmulator.State;
+using SocialSync.GraphApiEmulator.Webhooks;
 
 namespace SocialSync.GraphApiEmulator.Control;
 
@@ -111,6 +112,7 @@ public static class ControlEndpoints
             return Results.Json(new { count = data.Count, data }, Json);
         });
 
+        emu.MapWebhookControl();
         emu.MapPost("/clock", AdvanceClock);
         emu.MapGet("/clock", (EmulatorState state) => Results.Json(ClockView(state), Json));
         emu.MapGet("/stats", (EmulatorState state) => Results.Json(state.Stats(), Json));

@@ -138,7 +138,7 @@ public static class WhatsAppApi
         }
 
         var wamid = state.NextWamid(waId);
-        state.AddEffect(new Effect
+        var effect = new Effect
         {
             Seq = state.NextEffectSeq(),
             Kind = EffectKinds.WhatsAppMessage,
@@ -157,7 +157,10 @@ public static class WhatsAppApi
             Filename = filename,
             Template = template,
             BizOpaqueCallbackData = request.Str("biz_opaque_callback_data"),
-        });
+        };
+        state.AddEffect(effect);
+        // Accepted, so Meta will report its statuses (even when the answer to this request is then lost).
+        state.Webhooks.MessageAccepted(effect, now);
 
         var message = new JsonObject { ["id"] = wamid };
         if (type == "template")

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using SocialSync.GraphApiEmulator.Webhooks;
 
 namespace SocialSync.GraphApiEmulator.State;
 
@@ -26,7 +27,11 @@ public sealed class EmulatorState
         Clock = clock;
         Journal = new BoundedLog<JournalEntry>(Options.JournalCapacity);
         Effects = new BoundedLog<Effect>(Options.EffectsCapacity);
+        Webhooks = new StatusWebhooks(Options.Webhooks, clock, Options.JournalCapacity);
     }
+
+    /// <summary>The status webhooks of accepted WhatsApp messages.</summary>
+    public StatusWebhooks Webhooks { get; }
 
     public EmulatorOptions Options { get; }
 
@@ -148,7 +153,10 @@ public sealed class EmulatorState
         clock_offset_seconds = Clock.Offset.TotalSeconds,
     };
 
-    /// <summary>Clears journal, effects, faults, accounts, containers, media, tokens and counters (the clock keeps running).</summary>
+    /// <summary>
+    /// Clears journal, effects, faults, accounts, containers, media, tokens, pending webhooks and their rules, and counters
+    /// (the clock keeps running; the webhook callback stays set).
+    /// </summary>
     public void Reset()
     {
         Faults.Clear();
@@ -158,6 +166,7 @@ public sealed class EmulatorState
         Containers.Clear();
         Media.Clear();
         Tokens.Clear();
+        Webhooks.Reset();
         Interlocked.Exchange(ref requests, 0);
         Interlocked.Exchange(ref dropped, 0);
         Interlocked.Exchange(ref faultsFired, 0);
