@@ -24,11 +24,13 @@ public static partial class ApiProxy
         builder.Services.AddReverseProxy()
             .LoadFromMemory(
                 [
+                    // The public services only: the services' internal ones (PostsInternalService, ...) are never
+                    // reachable from a browser, whatever PostsService would answer.
                     new RouteConfig
                     {
                         RouteId = "grpc-web",
                         ClusterId = ClusterId,
-                        Match = new RouteMatch { Path = "/{service:regex(^socialsync\\.)}/{method}", Methods = ["POST"] },
+                        Match = new RouteMatch { Path = "/{service:regex(^socialsync\\.(?!.*Internal))}/{method}", Methods = ["POST"] },
                     },
                     new RouteConfig { RouteId = "rest", ClusterId = ClusterId, Match = new RouteMatch { Path = "/api/{**path}" } },
                 ],

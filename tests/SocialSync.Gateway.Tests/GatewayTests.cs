@@ -62,6 +62,19 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     [Fact]
+    public async Task The_services_internal_api_is_not_reachable_through_the_gateway_even_with_a_session()
+    {
+        using var browser = await fixture.SignedInAsync();
+        using var grpcWeb = browser.GrpcWeb();
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() =>
+            new PostsInternalService.PostsInternalServiceClient(grpcWeb).ClaimDuePostsAsync(new ClaimDuePostsRequest()).ResponseAsync);
+
+        // Not sent on at all (PostsService would answer PERMISSION_DENIED or UNAUTHENTICATED to a user's token).
+        Assert.Equal(StatusCode.Unimplemented, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task Without_a_session_the_api_answers_401_and_sign_in_goes_to_the_provider_with_pkce()
     {
         using var stranger = new GatewayBrowser(fixture.Gateway.HttpAddress, "nobody@example.test");
