@@ -30,17 +30,11 @@ public sealed class ChannelStore(PostsDatabase database, AccessTokenProtector pr
     public Task<Channel?> CreateAsync(Guid userId, Guid? workspaceId, NewChannel channel, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync<Channel?>(userId, async (connection, transaction) =>
         {
-            if (workspaceId is null)
-            {
-                await WorkspaceAccess.EnsurePersonalAsync(connection, transaction, cancellationToken);
-            }
-            var workspace = workspaceId ?? userId;
-            var role = await WorkspaceAccess.RoleInAsync(connection, transaction, workspace, cancellationToken);
-            if (role == WorkspaceRole.Unspecified)
+            if (await WorkspaceAccess.RequireTargetAsync(connection, transaction, userId, workspaceId, WorkspaceRoles.ManageChannels, "add channels", cancellationToken)
+                is not { } workspace)
             {
                 return null;
             }
-            role.Require(WorkspaceRoles.ManageChannels, "add channels");
             await using var insert = new NpgsqlCommand($"""
                 insert into channels (user_id, workspace_id, platform, account_id, display_name, access_token_encrypted, settings, token_expires_at)
                 values (@user, @workspace, @platform, @account, @name, @token, @settings::jsonb, @expires)

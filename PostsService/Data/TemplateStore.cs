@@ -55,17 +55,11 @@ public sealed class TemplateStore(PostsDatabase database)
     public Task<Template?> CreateAsync(Guid userId, Guid? workspaceId, Template template, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync<Template?>(userId, async (connection, transaction) =>
         {
-            if (workspaceId is null)
-            {
-                await WorkspaceAccess.EnsurePersonalAsync(connection, transaction, cancellationToken);
-            }
-            var workspace = workspaceId ?? userId;
-            var role = await WorkspaceAccess.RoleInAsync(connection, transaction, workspace, cancellationToken);
-            if (role == WorkspaceRole.Unspecified)
+            if (await WorkspaceAccess.RequireTargetAsync(connection, transaction, userId, workspaceId, WorkspaceRoles.WriteTemplates, "write templates", cancellationToken)
+                is not { } workspace)
             {
                 return null;
             }
-            role.Require(WorkspaceRoles.WriteTemplates, "write templates");
             await using var insert = new NpgsqlCommand($"""
                 insert into templates (workspace_id, name, description, definition, created_by)
                 values (@workspace, @name, @description, @definition::jsonb, @user)

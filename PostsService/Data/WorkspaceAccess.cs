@@ -19,6 +19,28 @@ public static class WorkspaceAccess
         await ensure.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// The workspace a new resource goes into: the one named, or the caller's personal one (made now if need be) when
+    /// none is; null when the caller is not a member of the one named. A role too low to <paramref name="action"/> is
+    /// refused (PERMISSION_DENIED) before anything is written.
+    /// </summary>
+    public static async Task<Guid?> RequireTargetAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid? workspaceId,
+        WorkspaceRole needed, string action, CancellationToken cancellationToken)
+    {
+        if (workspaceId is null)
+        {
+            await EnsurePersonalAsync(connection, transaction, cancellationToken);
+        }
+        var workspace = workspaceId ?? userId;
+        var role = await RoleInAsync(connection, transaction, workspace, cancellationToken);
+        if (role == WorkspaceRole.Unspecified)
+        {
+            return null;
+        }
+        role.Require(needed, action);
+        return workspace;
+    }
+
     /// <summary>The caller's role in the workspace; Unspecified when not a member (or no such workspace).</summary>
     public static async Task<WorkspaceRole> RoleInAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId,
         CancellationToken cancellationToken)
