@@ -15,6 +15,12 @@ internal static class StudioSession
     public static async Task<IPage> SignUpAsync(IBrowserContext context, string email)
     {
         var page = await context.NewPageAsync();
+        await SignUpAsync(page, email);
+        return page;
+    }
+
+    public static async Task SignUpAsync(IPage page, string email)
+    {
         await page.GotoAsync("/");
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).ClickAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "Create an account" }).ClickAsync();
@@ -22,7 +28,6 @@ internal static class StudioSession
         await page.GetByLabel("Password").FillAsync(Password);
         await page.Locator("form button[type=submit], form input[type=submit]").ClickAsync();
         await page.GetByRole(AriaRole.Heading, new() { Name = "Calendar" }).WaitForAsync(new() { Timeout = 60_000 });
-        return page;
     }
 
     /// <summary>A POST to the gateway's REST API as the context's signed-in user (with the antiforgery header the gateway asks for).</summary>
