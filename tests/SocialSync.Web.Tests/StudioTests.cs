@@ -6,19 +6,7 @@ namespace SocialSync.Web.Tests;
 /// <summary>SocialSync Studio in a real browser, through the gateway, against the real provider and PostsService.</summary>
 public sealed class StudioTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
 {
-    private const string Password = "correct horse battery staple";
-
-    /// <summary>From the app's welcome page through the provider's sign-up form, back into the app, signed in.</summary>
-    private static async Task SignUpAsync(IPage page, string email)
-    {
-        await page.GotoAsync("/");
-        await page.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).ClickAsync();
-        await page.GetByRole(AriaRole.Link, new() { Name = "Create an account" }).ClickAsync();
-        await page.GetByLabel("Email").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(Password);
-        await page.Locator("form button[type=submit], form input[type=submit]").ClickAsync();
-        await page.GetByRole(AriaRole.Heading, new() { Name = "Calendar" }).WaitForAsync(new() { Timeout = 60_000 });
-    }
+    private static Task SignUpAsync(IPage page, string email) => StudioSession.SignUpAsync(page, email);
 
     [Fact]
     public async Task A_new_user_signs_up_connects_a_whatsapp_channel_and_schedules_a_post_from_the_calendar_in_their_time_zone()
