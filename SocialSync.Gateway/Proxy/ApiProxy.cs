@@ -64,6 +64,12 @@ public static partial class ApiProxy
                 await next();
                 return;
             }
+            // No credentials at all is 401, whatever else the call lacks.
+            if (!context.Request.Cookies.Keys.Any(name => name.StartsWith(BrowserSession.CookieName, StringComparison.Ordinal)))
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
             if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method)
                 && !context.Request.Headers.ContainsKey(BrowserSession.AntiforgeryHeader))
             {

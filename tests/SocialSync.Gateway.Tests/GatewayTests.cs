@@ -81,6 +81,9 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 
         using var rest = await stranger.SendAsync(HttpMethod.Get, "/api/channels");
         Assert.Equal(HttpStatusCode.Unauthorized, rest.StatusCode);
+        // No credentials at all is 401 even without the antiforgery header (a script that forgot its token).
+        using var bare = await stranger.SendAsync(HttpMethod.Post, "/api/channels", "{}", antiforgery: false);
+        Assert.Equal(HttpStatusCode.Unauthorized, bare.StatusCode);
         using var grpcWeb = stranger.GrpcWeb();
         var refused = await Assert.ThrowsAsync<RpcException>(() =>
             new ChannelService.ChannelServiceClient(grpcWeb).ListChannelsAsync(new ListChannelsRequest()).ResponseAsync);
