@@ -30,6 +30,17 @@ internal static class StudioSession
         await page.GetByRole(AriaRole.Heading, new() { Name = "Calendar" }).WaitForAsync(new() { Timeout = 60_000 });
     }
 
+    /// <summary>Connects a WhatsApp channel on the Channels page, and waits until the page lists it.</summary>
+    public static async Task ConnectWhatsAppAsync(IPage page, string phoneNumberId, string recipient)
+    {
+        await page.GetByRole(AriaRole.Link, new() { Name = "Channels" }).ClickAsync();
+        await page.GetByLabel("Phone number id").FillAsync(phoneNumberId);
+        await page.GetByLabel("Access token").FillAsync("EAAG-studio");
+        await page.GetByLabel("Recipient (E.164)").FillAsync(recipient);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.List, new() { Name = "Channels" })).ToContainTextAsync(phoneNumberId);
+    }
+
     /// <summary>A POST to the gateway's REST API as the context's signed-in user (with the antiforgery header the gateway asks for).</summary>
     public static async Task<JsonElement> PostAsync(IBrowserContext context, string path, object body)
     {

@@ -19,12 +19,7 @@ public sealed class StudioTests(BrowserFixture fixture) : IClassFixture<BrowserF
         await Assertions.Expect(page.GetByText(email)).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("time-zone")).ToHaveTextAsync("America/New_York");
 
-        await page.GetByRole(AriaRole.Link, new() { Name = "Channels" }).ClickAsync();
-        await page.GetByLabel("Phone number id").FillAsync("1065550009001");
-        await page.GetByLabel("Access token").FillAsync("EAAG-studio");
-        await page.GetByLabel("Recipient (E.164)").FillAsync("+16505550199");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.List, new() { Name = "Channels" })).ToContainTextAsync("1065550009001");
+        await StudioSession.ConnectWhatsAppAsync(page, "1065550009001", "+16505550199");
 
         // Tomorrow in New York, on the calendar (a week ahead when today is the week's last day).
         var newYork = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
@@ -60,12 +55,7 @@ public sealed class StudioTests(BrowserFixture fixture) : IClassFixture<BrowserF
         await using var context = await fixture.NewContextAsync(width: 390, height: 844);
         var page = await context.NewPageAsync();
         await SignUpAsync(page, $"studio-{Guid.NewGuid():N}@example.test");
-        await page.GetByRole(AriaRole.Link, new() { Name = "Channels" }).ClickAsync();
-        await page.GetByLabel("Phone number id").FillAsync("1065550009002");
-        await page.GetByLabel("Access token").FillAsync("EAAG-studio");
-        await page.GetByLabel("Recipient (E.164)").FillAsync("+16505550198");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.List, new() { Name = "Channels" })).ToContainTextAsync("1065550009002");
+        await StudioSession.ConnectWhatsAppAsync(page, "1065550009002", "+16505550198");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "New post" }).ClickAsync();
         await page.GetByLabel("Text").FillAsync("Too late");
