@@ -4,7 +4,8 @@ using Microsoft.Playwright;
 namespace SocialSync.Web.Tests;
 
 /// <summary>The Approvals page: a contributor's post waits in a shared workspace until an editor approves it.</summary>
-public sealed class ApprovalsPageTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+[Collection(StudioCollection.Name)]
+public sealed class ApprovalsPageTests(BrowserFixture fixture)
 {
     [Fact]
     public async Task A_contributors_post_waits_until_an_editor_approves_it_on_the_approvals_page()

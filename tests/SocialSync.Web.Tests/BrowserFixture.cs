@@ -29,6 +29,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             Args = ["--no-sandbox"],
         });
         Directory.CreateDirectory(ScreenshotDirectory);
+        // Expectations retry until they hold; on a loaded machine a gRPC round trip plus a render can pass 5 s.
+        Assertions.SetDefaultExpectTimeout(30_000);
     }
 
     private static string ChromiumPath() =>
@@ -36,14 +38,21 @@ public sealed class BrowserFixture : IAsyncLifetime
         ?? throw new InvalidOperationException("chromium is not installed: ./build.sh test installs it (apt-get install chromium).");
 
     /// <summary>A fresh browser profile (no cookies) at a given size and time zone.</summary>
-    public Task<IBrowserContext> NewContextAsync(string timeZone = "America/New_York", int width = 1440, int height = 900) =>
-        Browser.NewContextAsync(new BrowserNewContextOptions
+    public async Task<IBrowserContext> NewContextAsync(string timeZone = "America/New_York", int width = 1440, int height = 900)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = System.Gateway.HttpAddress.AbsoluteUri,
             TimezoneId = timeZone,
             Locale = "en-US",
             ViewportSize = new ViewportSize { Width = width, Height = height },
         });
+        // A fresh profile downloads and starts the WebAssembly runtime and the Debug build's assemblies; on CI's two
+        // cores, busy with the other test projects, that alone took more than Playwright's 30 s default. The waits
+        // bound a hang, they do not measure speed.
+        context.SetDefaultTimeout(90_000);
+        return context;
+    }
 
     public async Task DisposeAsync()
     {
@@ -57,4 +66,14 @@ public sealed class BrowserFixture : IAsyncLifetime
             await System.DisposeAsync();
         }
     }
+}
+
+/// <summary>
+/// One system and one chromium for every page test class: three systems side by side (each with its PostgreSQL,
+/// identity provider, PostsService and gateway) and three browsers starting at once starved CI's two cores.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class StudioCollection : ICollectionFixture<BrowserFixture>
+{
+    public const string Name = "studio";
 }

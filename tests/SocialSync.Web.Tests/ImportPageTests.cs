@@ -6,7 +6,8 @@ using Microsoft.Playwright;
 namespace SocialSync.Web.Tests;
 
 /// <summary>The Import page: a CSV file checked before anything is written, each bad row's error shown, progress while it runs.</summary>
-public sealed class ImportPageTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+[Collection(StudioCollection.Name)]
+public sealed class ImportPageTests(BrowserFixture fixture)
 {
     private const string Header = "channel_id,publish_at,time_zone,text,media,recipients,rrule";
 

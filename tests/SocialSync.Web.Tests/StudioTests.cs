@@ -4,7 +4,8 @@ using Microsoft.Playwright;
 namespace SocialSync.Web.Tests;
 
 /// <summary>SocialSync Studio in a real browser, through the gateway, against the real provider and PostsService.</summary>
-public sealed class StudioTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+[Collection(StudioCollection.Name)]
+public sealed class StudioTests(BrowserFixture fixture)
 {
     private static Task SignUpAsync(IPage page, string email) => StudioSession.SignUpAsync(page, email);
 
