@@ -74,7 +74,9 @@ public sealed class AlertTests
         // No scheduler at all: nothing claims the post when it falls due.
         await using var system = await StartAsync(new() { ["Alerts__DispatchLagLimit"] = "00:00:03" }, schedulers: 0);
         var channel = await TestChannel.CreateAsync(system);
-        await channel.PostAsync("nobody dispatches me", DateTimeOffset.UtcNow.AddSeconds(1));
+        // Due in 15 s: the check that no alert is raised yet must run before due + limit, and on CI's loaded cores
+        // the create and the check took more than the 4 s an earlier version of this test allowed.
+        await channel.PostAsync("nobody dispatches me", DateTimeOffset.UtcNow.AddSeconds(15));
         await AssertNoAlertAsync(system);
 
         var alerts = await UntilAlertAsync(system, "dispatcher_not_running");
