@@ -62,18 +62,3 @@ create policy scheduled_posts_create_in_group_commit on scheduled_posts for inse
 create policy scheduled_posts_read_in_group_commit on scheduled_posts for select
     using (user_id = any ((select app_batch_users())::uuid[])
         and app_batch_member(workspace_id, user_id, '{owner,admin,editor,contributor,viewer}'));
-
--- The outbox row of each created post, written once per INSERT statement instead of once per row (a plpgsql call and
--- an INSERT each): a group commit's posts reach the outbox in one statement. Updates and deletes keep the row trigger.
-create function record_created_posts() returns trigger language plpgsql as $$
-begin
-    insert into schedule_outbox (post_id) select id from created_posts;
-    return null;
-end $$;
-
-drop trigger scheduled_posts_schedule_change on scheduled_posts;
-create trigger scheduled_posts_schedule_change after update or delete on scheduled_posts
-    for each row execute function record_schedule_change();
-create trigger scheduled_posts_record_created after insert on scheduled_posts
-    referencing new table as created_posts
-    for each statement execute function record_created_posts();
