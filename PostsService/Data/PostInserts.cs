@@ -16,76 +16,78 @@ public readonly record struct InsertResult(ScheduledPost? Post, DomainException?
 }
 
 /// <summary>
-/// The statements every create shares, set-based so that one post or five hundred cost the same round trips, and
-/// pipelined across users: for each user the transaction's user is set (row-level security) and then that user's
-/// channels are read, or posts inserted, all in one round trip.
+/// The statements every create shares, set-based so that one post or a whole group commit of many users' posts costs
+/// the same: one statement reads every channel, one inserts every post. The transaction names its users in
+/// app.batch_user_ids, and the row-level security policies of migration 0028 admit each row only for the user it
+/// pairs with (a channel with the user who posts on it, a post with its own user_id), so no user of a group commit
+/// reaches a workspace that only another of its users belongs to.
 /// </summary>
 public static class PostInserts
 {
     /// <summary>
     /// Loads each user's live channels among the ids given, with the user's role in each one's workspace, locked for
     /// share so a concurrent channel delete waits for this transaction. Channels of workspaces the user is not in are
-    /// not visible, so they are simply absent (NOT_FOUND to the caller).
+    /// not paired with that user, so they are simply absent for them (NOT_FOUND to the caller).
     /// </summary>
     public static async Task<Dictionary<Guid, PostingChannel>[]> LoadChannelsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<(Guid UserId, Guid[] ChannelIds)> users, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        foreach (var (userId, channelIds) in users)
+        var pairs = users.SelectMany((user, index) => user.ChannelIds.Select(channel => (Index: index, user.UserId, Channel: channel))).ToList();
+        await using var batch = new NpgsqlBatch(connection, transaction)
         {
-            batch.BatchCommands.Add(SetUser(userId));
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"""
-                select {ChannelRows.Columns}, app_role(workspace_id), (select w.requires_approval from workspaces w where w.id = channels.workspace_id)
-                from channels where id = any($1) and deleted_at is null for share
-                """)
+            BatchCommands =
             {
-                Parameters = { new NpgsqlParameter { Value = channelIds } },
-            });
-        }
-        var channels = new Dictionary<Guid, PostingChannel>[users.Count];
+                SetGroupCommitUsers(users.Select(u => u.UserId)),
+                new NpgsqlBatchCommand($"""
+                    select {QualifiedChannelColumns}, m.role, m.requires_approval, p.ord
+                    from unnest($1::int[], $2::uuid[], $3::uuid[]) as p(ord, poster, channel)
+                    join channels c on c.id = p.channel and c.deleted_at is null
+                    cross join lateral app_batch_membership(c.workspace_id, p.poster) m
+                    for share of c
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter { Value = pairs.Select(p => p.Index).ToArray() },
+                        new NpgsqlParameter { Value = pairs.Select(p => p.UserId).ToArray() },
+                        new NpgsqlParameter { Value = pairs.Select(p => p.Channel).ToArray() },
+                    },
+                },
+            },
+        };
+        var channels = users.Select(_ => new Dictionary<Guid, PostingChannel>()).ToArray();
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        for (var u = 0; u < users.Count; u++)
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            await SkipSetUserAsync(reader, u, cancellationToken);
-            channels[u] = [];
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                channels[u][reader.GetGuid(0)] = new PostingChannel(ChannelRows.Read(reader),
-                    WorkspaceRoles.FromDb(reader.IsDBNull(ChannelRows.ColumnCount) ? null : reader.GetString(ChannelRows.ColumnCount)),
-                    !reader.IsDBNull(ChannelRows.ColumnCount + 1) && reader.GetBoolean(ChannelRows.ColumnCount + 1));
-            }
+            channels[reader.GetInt32(ChannelRows.ColumnCount + 2)][reader.GetGuid(0)] = new PostingChannel(ChannelRows.Read(reader),
+                WorkspaceRoles.FromDb(reader.IsDBNull(ChannelRows.ColumnCount) ? null : reader.GetString(ChannelRows.ColumnCount)),
+                !reader.IsDBNull(ChannelRows.ColumnCount + 1) && reader.GetBoolean(ChannelRows.ColumnCount + 1));
         }
         return channels;
     }
 
     /// <summary>
-    /// Inserts each user's posts (each channel already checked) with one statement per user, in the caller's
-    /// transaction. A request_id used before yields the post that first create made when the request is the same
-    /// (AIP-155: a retry), and a refusal when it differs (<see cref="RequestIdReusedException"/>). Each user's results
-    /// are in the order of its posts.
+    /// Inserts every user's posts (each channel already checked) with one statement, in the caller's transaction. A
+    /// request_id used before yields the post that first create made when the request is the same (AIP-155: a retry),
+    /// and a refusal when it differs (<see cref="RequestIdReusedException"/>). Each user's results are in the order
+    /// of its posts.
     /// </summary>
     public static async Task<InsertResult[][]> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, PostingChannel> Channels)> users, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        var indexes = new Dictionary<Guid, int>[users.Count];
-        for (var u = 0; u < users.Count; u++)
-        {
-            batch.BatchCommands.Add(SetUser(users[u].UserId));
-            batch.BatchCommands.Add(InsertCommand(users[u].UserId, users[u].Posts, users[u].Channels, out indexes[u]));
-        }
-        var created = new InsertResult[users.Count][];
+        var rows = users.SelectMany((user, index) => user.Posts.Select((post, i) => new PostRow(index, i, user.UserId, post, user.Channels[post.ChannelId], Guid.NewGuid())))
+            .ToList();
+        var byId = rows.ToDictionary(r => r.Id);
+        var created = users.Select(u => new InsertResult[u.Posts.Count]).ToArray();
+        await using (var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { SetGroupCommitUsers(users.Select(u => u.UserId)), InsertCommand(rows) } })
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            for (var u = 0; u < users.Count; u++)
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                await SkipSetUserAsync(reader, u, cancellationToken);
-                created[u] = new InsertResult[users[u].Posts.Count];
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    created[u][indexes[u][reader.GetGuid(0)]] = new InsertResult(PostRows.Read(reader), null);
-                }
+                var row = byId[reader.GetGuid(0)];
+                created[row.User][row.Index] = new InsertResult(PostRows.Read(reader), null);
             }
         }
 
@@ -100,67 +102,60 @@ public static class PostInserts
         return created;
     }
 
+    /// <summary>One post to insert: its user's place in the call, its own place in that user's list, and its new id.</summary>
+    private sealed record PostRow(int User, int Index, Guid UserId, NewPost Post, PostingChannel Channel, Guid Id);
+
+    private const string QualifiedChannelColumns =
+        "c.id, c.platform, c.account_id, c.display_name, c.settings::text, c.state, c.state_reason, c.created_at, c.updated_at, c.version, " +
+        "c.token_expires_at, c.token_expiring_reason, c.workspace_id";
+
+    private static NpgsqlBatchCommand SetGroupCommitUsers(IEnumerable<Guid> users) =>
+        new("select set_config('app.batch_user_ids', $1, true)")
+        {
+            Parameters = { new NpgsqlParameter { Value = "{" + string.Join(',', users.Distinct()) + "}" } },
+        };
+
     private static NpgsqlBatchCommand SetUser(Guid userId) =>
         new("select set_config('app.user_id', $1, true)") { Parameters = { new NpgsqlParameter { Value = userId.ToString() } } };
 
-    /// <summary>Moves past the set_config result that opens each user's part of a batch, onto that part's own result.</summary>
-    private static async Task SkipSetUserAsync(NpgsqlDataReader reader, int user, CancellationToken cancellationToken)
-    {
-        if (user > 0)
-        {
-            await reader.NextResultAsync(cancellationToken);
-        }
-        await reader.NextResultAsync(cancellationToken);
-    }
-
-    private static NpgsqlBatchCommand InsertCommand(Guid userId, IReadOnlyList<NewPost> posts, IReadOnlyDictionary<Guid, PostingChannel> channels,
-        out Dictionary<Guid, int> index)
-    {
-        var ids = new Guid[posts.Count];
-        index = new Dictionary<Guid, int>(posts.Count);
-        for (var i = 0; i < posts.Count; i++)
-        {
-            ids[i] = Guid.NewGuid();
-            index[ids[i]] = i;
-        }
-        return new NpgsqlBatchCommand($"""
+    private static NpgsqlBatchCommand InsertCommand(IReadOnlyList<PostRow> rows) =>
+        new($"""
             insert into scheduled_posts (id, user_id, workspace_id, status, needs_approval, submitted_by, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash,
                                          traceparent, recipients)
-            select p.id, $1, p.workspace_id, p.status, p.needs_approval, case when p.status = 'pending_approval' then $1::uuid end,
+            select p.id, p.user_id, p.workspace_id, p.status, p.needs_approval, case when p.status = 'pending_approval' then p.user_id end,
                 p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash,
                 p.traceparent,
                 -- unnest flattens a two-dimensional array, so each post's recipients come as one JSON array.
                 case when p.recipients is not null then array(select jsonb_array_elements_text(p.recipients::jsonb)) end
-            from unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-                as p(id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients, workspace_id, status, needs_approval)
+            from unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                as p(id, user_id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients, workspace_id, status, needs_approval)
             on conflict (user_id, request_id) where request_id is not null do nothing
             returning {PostRows.Columns}
             """)
         {
             Parameters =
             {
-                new NpgsqlParameter { Value = userId },
-                new NpgsqlParameter { Value = ids },
-                new NpgsqlParameter { Value = posts.Select(p => p.ChannelId).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].Channel.Platform.ToDb()).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => ContentJson.Serialize(p.Request.Content)).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => p.PublishAt.UtcDateTime).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.TimeZone)).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Rrule)).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Request.RequestId)).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => ProtoStrings.NullIfUnset(p.Traceparent)).ToArray() },
-                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea, Value = posts.Select(p => p.RequestHash).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => r.UserId).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => r.Post.ChannelId).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => r.Channel.Channel.Platform.ToDb()).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => ContentJson.Serialize(r.Post.Request.Content)).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => r.Post.PublishAt.UtcDateTime).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => ProtoStrings.NullIfUnset(r.Post.TimeZone)).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => ProtoStrings.NullIfUnset(r.Post.Rrule)).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => ProtoStrings.NullIfUnset(r.Post.Request.RequestId)).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => ProtoStrings.NullIfUnset(r.Post.Traceparent)).ToArray() },
+                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea, Value = rows.Select(r => r.Post.RequestHash).ToArray() },
                 new NpgsqlParameter
                 {
-                    Value = posts.Select(p => p.Request.Recipients.Count > 0 ? System.Text.Json.JsonSerializer.Serialize(p.Request.Recipients) : null).ToArray(),
+                    Value = rows.Select(r => r.Post.Request.Recipients.Count > 0 ? System.Text.Json.JsonSerializer.Serialize(r.Post.Request.Recipients) : null).ToArray(),
                 },
                 // A post's workspace is its channel's (the database holds the same with a foreign key).
-                new NpgsqlParameter { Value = posts.Select(p => Guid.Parse(channels[p.ChannelId].Channel.WorkspaceId)).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].InitialStatus(p.Request.Draft).ToDb()).ToArray() },
-                new NpgsqlParameter { Value = posts.Select(p => channels[p.ChannelId].NeedsApproval).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => Guid.Parse(r.Channel.Channel.WorkspaceId)).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => r.Channel.InitialStatus(r.Post.Request.Draft).ToDb()).ToArray() },
+                new NpgsqlParameter { Value = rows.Select(r => r.Channel.NeedsApproval).ToArray() },
             },
         };
-    }
 
     /// <summary>
     /// Answers the creates whose request_id was taken: with the post made under it when the stored request hash
@@ -186,7 +181,7 @@ public static class PostInserts
         };
         var byRequestId = new Dictionary<string, (ScheduledPost Post, byte[]? Hash)>(StringComparer.Ordinal);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await SkipSetUserAsync(reader, 0, cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var hash = reader.IsDBNull(PostRows.ColumnCount + 1) ? null : reader.GetFieldValue<byte[]>(PostRows.ColumnCount + 1);
