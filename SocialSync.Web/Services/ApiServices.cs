@@ -19,6 +19,7 @@ public static class ApiServices
         services.AddSingleton(sp => new PostService.PostServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new ChannelService.ChannelServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new PostTransferService.PostTransferServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new WorkspaceService.WorkspaceServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new HttpClient(new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }) { BaseAddress = gateway });
         services.AddSingleton<SessionState>();
         return services;

@@ -14,6 +14,9 @@ public sealed class GatewaySystem : IAsyncDisposable
 
     public ServiceProcess Gateway { get; private set; } = null!;
 
+    /// <summary>PostsService's database, for tests that stand in for another service's write (as the table owner).</summary>
+    public string PostsConnectionString { get; private set; } = "";
+
     public Uri CallbackUri => new(Gateway.HttpAddress, "/signin-oidc");
 
     /// <summary>Starts the four; <paramref name="gatewaySettings"/> are the gateway's own (e.g. how early it renews tokens).</summary>
@@ -48,7 +51,7 @@ public sealed class GatewaySystem : IAsyncDisposable
         });
         Posts = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>
         {
-            ["ConnectionStrings__postsdb"] = Postgres.ConnectionString(await Postgres.CreateDatabaseAsync()),
+            ["ConnectionStrings__postsdb"] = PostsConnectionString = Postgres.ConnectionString(await Postgres.CreateDatabaseAsync()),
             ["Auth__Users__Authority"] = Identity.HttpAddress.AbsoluteUri,
             ["Auth__Users__RequireHttpsMetadata"] = "false",
         });
