@@ -22,7 +22,7 @@ public sealed class ComposerPageTests(BrowserFixture fixture)
     {
         await page.GetByRole(AriaRole.Link, new() { Name = "New post" }).ClickAsync();
         await page.GetByRole(AriaRole.Heading, new() { Name = "New post" }).WaitForAsync();
-        await Assertions.Expect(page.GetByLabel("Channel")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByLabel("Text")).ToBeVisibleAsync();
     }
 
     [Fact]
