@@ -80,7 +80,7 @@ public sealed class ComposerPageTests(BrowserFixture fixture)
         await page.GetByRole(AriaRole.Button, new() { Name = "Add media" }).ClickAsync();
         await page.GetByLabel("Media 1 URL").FillAsync("https://example.com/counter.jpg");
         await Assertions.Expect(feed.GetByRole(AriaRole.Img, new() { Name = "Image 1" })).ToHaveCountAsync(1);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "composer.png") });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "composer-instagram.png") });
     }
 
     [Fact]
