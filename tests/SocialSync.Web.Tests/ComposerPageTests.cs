@@ -135,4 +135,32 @@ public sealed class ComposerPageTests(BrowserFixture fixture)
         await Assertions.Expect(cell).ToContainTextAsync("draft");
         await Assertions.Expect(cell).Not.ToContainTextAsync("queue slot");
     }
+
+    [Fact]
+    public async Task Publish_next_puts_the_post_in_the_earliest_slot_and_the_queue_post_there_moves_to_the_next()
+    {
+        await using var context = await fixture.NewContextAsync();
+        var page = await StudioSession.SignUpAsync(context, NewEmail());
+        var channelId = await WhatsAppChannelAsync(context, "1065550009405");
+        await DailyScheduleAsync(context, channelId, "07:10");
+        await StudioSession.PostAsync(context, $"/api/channels/{channelId}/queue", new
+        {
+            content = new { text = "Earlier loaf" },
+            request_id = Guid.NewGuid().ToString(),
+        });
+        await OpenComposerAsync(page);
+
+        await page.GetByLabel("Text").FillAsync("Hot news");
+        await page.GetByLabel("Publish next").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
+
+        // The first 07:10 from now in New York, and the one a day later.
+        var nowInNewYork = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, NewYork).DateTime;
+        var first = nowInNewYork < TodayInNewYork.AddHours(7).AddMinutes(10) ? TodayInNewYork : TodayInNewYork.AddDays(1);
+        var head = await DayInMonthAsync(page, first);
+        await Assertions.Expect(head).ToContainTextAsync("07:10 Hot news");
+        await Assertions.Expect(head).Not.ToContainTextAsync("Earlier loaf");
+        var next = page.GetByRole(AriaRole.Region, new() { Name = $"{first.AddDays(1):dddd d MMMM}", Exact = true });
+        await Assertions.Expect(next).ToContainTextAsync("07:10 Earlier loaf");
+    }
 }
