@@ -19,6 +19,9 @@ public static class ApiServices
         services.AddSingleton(sp => new PostService.PostServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new ChannelService.ChannelServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new PostTransferService.PostTransferServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new QueueService.QueueServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new TemplateService.TemplateServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton<DisplayZone>();
         services.AddSingleton(sp => new HttpClient(new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }) { BaseAddress = gateway });
         services.AddSingleton<SessionState>();
         return services;

@@ -102,4 +102,51 @@ public sealed class MediaChecksTests(MediaChecksFixture fixture) : IClassFixture
         var edited = await fixture.Posts.UpdatePostAsync(edit, user.Headers);
         Assert.Equal("Edited", edited.Content.Text);
     }
+
+    [Fact]
+    public async Task A_validate_only_create_runs_the_media_checks_and_answers_the_post_it_would_make_without_writing_it()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateInstagramChannelAsync(user);
+        var good = _media.Put("check-square.jpg", MediaFixtures.Jpeg(1080, 1080), "image/jpeg");
+        var wide = _media.Put("check-wide.jpg", MediaFixtures.Jpeg(2000, 1000), "image/jpeg");
+
+        var check = Create(channel, good, wide);
+        check.ValidateOnly = true;
+        var bad = await Expect.BadFields(() => fixture.Posts.CreatePostAsync(check, user.Headers).ResponseAsync, "content.media[1].url");
+        Assert.Equal("Instagram feed image must have an aspect ratio between 4:5 and 1.91:1 (the image is 2000x1000)",
+            Assert.Single(bad.FieldViolations).Description);
+
+        check = Create(channel, good);
+        check.ValidateOnly = true;
+        check.RequestId = Guid.NewGuid().ToString();
+        var preview = await fixture.Posts.CreatePostAsync(check, user.Headers);
+        Assert.Equal(PostStatus.Queued, preview.Status);
+        Assert.Equal(Platform.Instagram, preview.Platform);
+        Assert.Equal(channel.Id, preview.ChannelId);
+        Assert.Equal("", preview.Id);
+        Assert.Empty((await fixture.Posts.ListPostsAsync(new ListPostsRequest(), user.Headers)).Posts);
+
+        // The same request_id, now for real, creates the post: the check did not take it.
+        check.ValidateOnly = false;
+        var created = await fixture.Posts.CreatePostAsync(check, user.Headers);
+        Assert.NotEqual("", created.Id);
+        Assert.Single((await fixture.Posts.ListPostsAsync(new ListPostsRequest(), user.Headers)).Posts);
+    }
+
+    [Fact]
+    public async Task A_validate_only_create_of_a_channel_the_caller_cannot_see_is_not_found_and_in_a_batch_is_refused()
+    {
+        var owner = fixture.NewUser();
+        var stranger = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner);
+        var check = Create(channel);
+        check.ValidateOnly = true;
+        await Expect.Status(StatusCode.NotFound, () => fixture.Posts.CreatePostAsync(check, stranger.Headers).ResponseAsync);
+
+        // A batch is written as a whole, so a check-only create inside one is refused rather than written.
+        await Expect.BadFields(() => fixture.Posts.BatchCreatePostsAsync(new BatchCreatePostsRequest { Requests = { Create(channel), check } }, owner.Headers).ResponseAsync,
+            "requests[1].validate_only");
+        Assert.Empty((await fixture.Posts.ListPostsAsync(new ListPostsRequest(), owner.Headers)).Posts);
+    }
 }
