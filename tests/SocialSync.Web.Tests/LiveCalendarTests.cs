@@ -39,10 +39,10 @@ public sealed class LiveCalendarTests(BrowserFixture fixture)
         await StudioSession.PostAsync(context, "/api/posts", new
         {
             channel_id = channelId,
-            content = new { text = "Warm rolls, straight from the oven" },
+            content = new { text = "Warm rolls, live" },
             publish_at = publishAt.ToString("O"),
         });
-        await Assertions.Expect(today).ToContainTextAsync("Warm rolls, straight from the oven");
+        await Assertions.Expect(today).ToContainTextAsync("Warm rolls, live");
         await Assertions.Expect(today).ToContainTextAsync("queued");
         await Assertions.Expect(today).ToContainTextAsync("published", new() { Timeout = 120_000 });
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "calendar-live.png") });
