@@ -151,7 +151,7 @@ public static class PostCsv
             var type = colon > 0 ? ParseMediaType(item[..colon]) : MediaType.Unspecified;
             if (type == MediaType.Unspecified)
             {
-                row.CellViolations.Add(Media, $"'{item}' is not type:url (type image, video or document)");
+                row.CellViolations.Add(Media, $"'{item}' is not type:url (type image, video, document, audio or sticker)");
                 continue;
             }
             request.Content.Media.Add(new Posts.V1.Media { Type = type, Url = item[(colon + 1)..] });
@@ -222,6 +222,8 @@ public static class PostCsv
         "image" => MediaType.Image,
         "video" => MediaType.Video,
         "document" => MediaType.Document,
+        "audio" => MediaType.Audio,
+        "sticker" => MediaType.Sticker,
         _ => MediaType.Unspecified,
     };
 
@@ -230,6 +232,8 @@ public static class PostCsv
         MediaType.Image => "image",
         MediaType.Video => "video",
         MediaType.Document => "document",
+        MediaType.Audio => "audio",
+        MediaType.Sticker => "sticker",
         _ => "unspecified",
     };
 
