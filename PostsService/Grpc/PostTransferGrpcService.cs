@@ -52,8 +52,10 @@ public sealed class PostTransferGrpcService(PostTransferStore store, TemplateSto
             {
                 PostCsv.AddRowViolation(violations, row, v.Field, v.Description);
             }
-            // A cell that could not be read is reported once, not again as the empty value ParseCreate then saw.
-            foreach (var v in rowViolations.All.Where(v => !badColumns.Contains(PostCsv.ColumnOf(v.Field))))
+            // A cell that could not be read is reported once, not again as the empty value ParseCreate then saw (a bad
+            // whatsapp_template cell leaves the content empty: not reported again as content with nothing to send).
+            var unreadTemplate = badColumns.Contains(PostCsv.WhatsAppTemplate);
+            foreach (var v in rowViolations.All.Where(v => !badColumns.Contains(PostCsv.ColumnOf(v.Field)) && !(unreadTemplate && v.Field == "content")))
             {
                 PostCsv.AddRowViolation(violations, row, v.Field, v.Description);
             }
