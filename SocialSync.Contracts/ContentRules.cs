@@ -48,7 +48,7 @@ public static partial class ContentRules
             var media = content.Media[i];
             if (media.Type == MediaType.Unspecified || !System.Enum.IsDefined(media.Type))
             {
-                violations.Add($"{field}.media[{i}].type", "must be image, video or document");
+                violations.Add($"{field}.media[{i}].type", "must be image, video, document, audio or sticker");
             }
             if (!IsHttpUrl(media.Url))
             {
@@ -99,9 +99,10 @@ public static partial class ContentRules
                 {
                     violations.Add($"{at}.parameters[{p}]", "must hold exactly one of text, payload or media");
                 }
-                else if (parameter.Media is { } media && (component.Type != "header" || !IsHttpUrl(media.Url) || media.Type == MediaType.Unspecified))
+                else if (parameter.Media is { } media && (component.Type != "header" || !IsHttpUrl(media.Url)
+                    || media.Type is not (MediaType.Image or MediaType.Video or MediaType.Document)))
                 {
-                    violations.Add($"{at}.parameters[{p}].media", "goes in a header only, with a type and an absolute http(s) URL");
+                    violations.Add($"{at}.parameters[{p}].media", "goes in a header only, as an image, video or document with an absolute http(s) URL");
                 }
             }
         }
@@ -116,6 +117,11 @@ public static partial class ContentRules
         }
         if (platform == Platform.Whatsapp)
         {
+            if (content.Text.Length > 0 && content.WhatsappTemplate is null && content.Media.FirstOrDefault() is { Type: MediaType.Audio or MediaType.Sticker })
+            {
+                // The text goes as the first item's caption, and WhatsApp takes no caption on audio or a sticker.
+                violations.Add($"{field}.text", "must be empty when the first media item is audio or a sticker: WhatsApp sends them without a caption");
+            }
             var limit = content.Media.Count > 0 ? WhatsAppCaptionMax : WhatsAppTextMax;
             if (content.Text.Length > limit)
             {
@@ -154,7 +160,7 @@ public static partial class ContentRules
         }
         for (var i = 0; i < content.Media.Count; i++)
         {
-            if (content.Media[i].Type == MediaType.Document)
+            if (content.Media[i].Type is not (MediaType.Image or MediaType.Video))
             {
                 violations.Add($"{field}.media[{i}].type", "Instagram accepts images and videos only");
             }

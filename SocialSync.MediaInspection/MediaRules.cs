@@ -14,20 +14,27 @@ public sealed record MediaTarget(
     double? MaxAspect = null,
     TimeSpan? MinDuration = null,
     TimeSpan? MaxDuration = null,
-    long? MaxAnimatedBytes = null)
+    long? MaxAnimatedBytes = null,
+    string[]? VideoCodecs = null,
+    string[]? AudioCodecs = null)
 {
     private const long MB = 1024 * 1024;
+    private static readonly string[] H264OrHevc = ["avc1", "avc3", "hvc1", "hev1"];
+    private static readonly string[] Aac = ["mp4a"];
 
     public static readonly MediaTarget WhatsAppImage = new("WhatsApp image", [MediaFormat.Jpeg, MediaFormat.Png], 5 * MB);
-    public static readonly MediaTarget WhatsAppVideo = new("WhatsApp video", [MediaFormat.Mp4, MediaFormat.ThreeGpp], 16 * MB);
+    public static readonly MediaTarget WhatsAppVideo = new("WhatsApp video", [MediaFormat.Mp4, MediaFormat.ThreeGpp], 16 * MB,
+        VideoCodecs: ["avc1", "avc3"], AudioCodecs: Aac);
+    public static readonly MediaTarget WhatsAppAudio = new("WhatsApp audio", [MediaFormat.Aac, MediaFormat.Amr, MediaFormat.Mp3, MediaFormat.Mp4, MediaFormat.Ogg],
+        16 * MB, AudioCodecs: ["mp4a", "opus"]);
     public static readonly MediaTarget WhatsAppDocument = new("WhatsApp document", [], 100 * MB);
     public static readonly MediaTarget WhatsAppSticker = new("WhatsApp sticker", [MediaFormat.WebP], 100 * 1024, MaxAnimatedBytes: 500 * 1024);
     public static readonly MediaTarget InstagramFeedImage = new("Instagram feed image", [MediaFormat.Jpeg], 8 * MB, MinAspect: 4.0 / 5, MaxAspect: 1.91);
     public static readonly MediaTarget InstagramStoryImage = new("Instagram story image", [MediaFormat.Jpeg], 8 * MB);
     public static readonly MediaTarget InstagramReel = new("Instagram reel", [MediaFormat.Mp4, MediaFormat.QuickTime], 300 * MB,
-        MinDuration: TimeSpan.FromSeconds(3), MaxDuration: TimeSpan.FromMinutes(15));
+        MinDuration: TimeSpan.FromSeconds(3), MaxDuration: TimeSpan.FromMinutes(15), VideoCodecs: H264OrHevc, AudioCodecs: Aac);
     public static readonly MediaTarget InstagramStoryVideo = new("Instagram story video", [MediaFormat.Mp4, MediaFormat.QuickTime], 100 * MB,
-        MinDuration: TimeSpan.FromSeconds(3), MaxDuration: TimeSpan.FromSeconds(60));
+        MinDuration: TimeSpan.FromSeconds(3), MaxDuration: TimeSpan.FromSeconds(60), VideoCodecs: H264OrHevc, AudioCodecs: Aac);
     public static readonly MediaTarget InstagramDirectImage = new("Instagram message image", [MediaFormat.Jpeg, MediaFormat.Png, MediaFormat.Gif], 8 * MB);
     public static readonly MediaTarget InstagramDirectVideo = new("Instagram message video", [MediaFormat.Mp4, MediaFormat.QuickTime], 25 * MB);
 
@@ -40,6 +47,8 @@ public sealed record MediaTarget(
         (Platform.Whatsapp, _, MediaType.Image) => WhatsAppImage,
         (Platform.Whatsapp, _, MediaType.Video) => WhatsAppVideo,
         (Platform.Whatsapp, _, MediaType.Document) => WhatsAppDocument,
+        (Platform.Whatsapp, _, MediaType.Audio) => WhatsAppAudio,
+        (Platform.Whatsapp, _, MediaType.Sticker) => WhatsAppSticker,
         (Platform.Instagram, InstagramMode.Story, MediaType.Image) => InstagramStoryImage,
         (Platform.Instagram, InstagramMode.Story, MediaType.Video) => InstagramStoryVideo,
         (Platform.Instagram, InstagramMode.DirectMessage, MediaType.Image) => InstagramDirectImage,
@@ -56,8 +65,8 @@ public sealed record MediaTarget(
         {
             return $"{Name} must be {string.Join(" or ", Formats.Select(Display))} (the file is {Display(facts.Format)})";
         }
-        if (facts.ContentType is { } declared && MediaFacts.MimeOf(facts.Format) is { } expected
-            && declared != "application/octet-stream" && !string.Equals(declared, expected, StringComparison.OrdinalIgnoreCase))
+        if (facts.ContentType is { } declared && MediaFacts.MimesOf(facts.Format) is { Length: > 0 } expected
+            && declared != "application/octet-stream" && !expected.Contains(declared, StringComparer.OrdinalIgnoreCase))
         {
             return $"{Name}: the server sends Content-Type {declared}, but the file is {Display(facts.Format)}";
         }
@@ -78,8 +87,36 @@ public sealed record MediaTarget(
         {
             return $"{Name} must last {Seconds(MinDuration!.Value)} to {Seconds(MaxDuration!.Value)} (the video lasts {Seconds(duration)})";
         }
+        if (VideoCodecs is not null && facts.VideoCodecs?.FirstOrDefault(c => !VideoCodecs.Contains(c)) is { } video)
+        {
+            return $"{Name} must be {Codecs(VideoCodecs)} video (the file's video is {Codec(video)})";
+        }
+        if (AudioCodecs is not null && facts.AudioCodecs?.FirstOrDefault(c => !AudioCodecs.Contains(c)) is { } audio)
+        {
+            return $"{Name} must have {Codecs(AudioCodecs)} audio (the file's audio is {Codec(audio)})";
+        }
         return null;
     }
+
+    /// <summary>A codec's common name: the sample entry codes of one codec (avc1 and avc3 are both H.264) name it once.</summary>
+    private static string Codec(string code) => code switch
+    {
+        "avc1" or "avc3" => "H.264",
+        "hvc1" or "hev1" => "HEVC",
+        "mp4a" => "AAC",
+        "opus" => "Opus",
+        "vorbis" => "Vorbis",
+        "flac" => "FLAC",
+        "speex" => "Speex",
+        "vp09" => "VP9",
+        "av01" => "AV1",
+        "s263" => "H.263",
+        "mp4v" => "MPEG-4 Visual",
+        ".mp3" => "MP3",
+        _ => $"'{code}'",
+    };
+
+    private static string Codecs(string[] codes) => string.Join(" or ", codes.Select(Codec).Distinct());
 
     private static string Display(MediaFormat format) => format == MediaFormat.Unknown ? "of an unknown type" : format switch
     {
@@ -93,6 +130,8 @@ public sealed record MediaTarget(
         MediaFormat.Ogg => "OGG",
         MediaFormat.Mp3 => "MP3",
         MediaFormat.Pdf => "PDF",
+        MediaFormat.Aac => "AAC",
+        MediaFormat.Amr => "AMR",
         _ => format.ToString(),
     };
 

@@ -91,6 +91,23 @@ public sealed class PostStore(PostsDatabase database)
             return created[0].Select(result => result.PostOrThrow()).ToList();
         }, cancellationToken);
 
+    /// <summary>
+    /// Checks a create against its channel as <see cref="CreateAsync"/> does (visible, role, the platform's content
+    /// and recipient rules) and writes nothing (a <c>validate_only</c> create, AIP-163): the post as it would start.
+    /// </summary>
+    public Task<ScheduledPost> ValidateCreateAsync(Guid userId, NewPost post, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            var channels = (await PostInserts.LoadChannelsAsync(connection, transaction, [(userId, [post.ChannelId])], cancellationToken))[0];
+            var violations = new FieldViolations();
+            if (post.CheckChannel(channels, violations) is { } refused)
+            {
+                throw refused;
+            }
+            violations.ThrowIfAny();
+            return post.Preview(channels[post.ChannelId], userId);
+        }, cancellationToken);
+
     /// <summary>Cancels a post the lifecycle lets the user cancel; null when there is no such post of the caller's.</summary>
     public Task<ScheduledPost?> CancelAsync(Guid userId, Guid id, int? etag, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync<ScheduledPost?>(userId, async (connection, transaction) =>

@@ -57,6 +57,22 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
         ChannelSettingsRules.CheckPostRecipients(Request.Recipients, channel.Platform, Prefix + "recipients", violations);
         return null;
     }
+
+    /// <summary>The post this request would create on <paramref name="target"/>, before it has an id, etag or times of its own.</summary>
+    public ScheduledPost Preview(PostingChannel target, Guid authorId) => new()
+    {
+        ChannelId = ChannelId.ToString(),
+        Platform = target.Channel.Platform,
+        Content = Request.Content,
+        PublishAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(PublishAt),
+        TimeZone = TimeZone ?? "",
+        Rrule = Rrule ?? "",
+        Status = target.InitialStatus(Request.Draft),
+        Recipients = { Request.Recipients },
+        WorkspaceId = target.Channel.WorkspaceId,
+        AuthorId = authorId.ToString(),
+        NeedsApproval = target.NeedsApproval,
+    };
 }
 
 /// <summary>A channel posts are created on, with the caller's role in its workspace and whether that workspace wants approval.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CsvHelper;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using SocialSync.Posts.V1;
 
@@ -23,7 +24,7 @@ public sealed record CsvPostRow(int Index, int Line, CreatePostRequest Request)
 
 /// <summary>
 /// The CSV format posts are imported and exported in (docs/planning.md, "CSV import and export"): a header row
-/// naming <see cref="Columns"/> (any order; every column but <c>template</c> and <c>variables</c> required), then one post per row. Read
+/// naming <see cref="Columns"/> (any order; every column but <c>template</c>, <c>variables</c> and <c>whatsapp_template</c> required), then one post per row. Read
 /// and written with CsvHelper, so quoting, embedded commas and line breaks in a text follow RFC 4180.
 /// </summary>
 public static class PostCsv
@@ -41,11 +42,13 @@ public static class PostCsv
     public const string Template = "template";
     /// <summary>The values of the template's variables: a JSON object of names to values.</summary>
     public const string Variables = "variables";
+    /// <summary>A post's own WhatsApp message template (content.whatsapp_template) in the API's JSON form.</summary>
+    public const string WhatsAppTemplate = "whatsapp_template";
 
-    public static readonly string[] Columns = [ChannelId, PublishAt, TimeZone, Text, Media, Recipients, Rrule, Template, Variables];
+    public static readonly string[] Columns = [ChannelId, PublishAt, TimeZone, Text, Media, Recipients, Rrule, Template, Variables, WhatsAppTemplate];
 
-    /// <summary>Columns a file may leave out: files written before templates existed have neither.</summary>
-    private static readonly string[] Optional = [Template, Variables];
+    /// <summary>Columns a file may leave out: files written before templates existed have none of them.</summary>
+    private static readonly string[] Optional = [Template, Variables, WhatsAppTemplate];
 
     /// <summary>
     /// The columns an export writes: a post keeps the content its template gave it, not the template, so the
@@ -151,14 +154,37 @@ public static class PostCsv
             var type = colon > 0 ? ParseMediaType(item[..colon]) : MediaType.Unspecified;
             if (type == MediaType.Unspecified)
             {
-                row.CellViolations.Add(Media, $"'{item}' is not type:url (type image, video or document)");
+                row.CellViolations.Add(Media, $"'{item}' is not type:url (type image, video, document, audio or sticker)");
                 continue;
             }
             request.Content.Media.Add(new Posts.V1.Media { Type = type, Url = item[(colon + 1)..] });
         }
         request.Recipients.Add(Cell(Recipients).Split(ListSeparators, StringSplitOptions.RemoveEmptyEntries));
         ReadTemplate(row, Cell(Template).Trim(), Cell(Variables).Trim());
+        ReadWhatsAppTemplate(row, Cell(WhatsAppTemplate).Trim());
         return row;
+    }
+
+    /// <summary>A post's own WhatsApp message template, written as the API's JSON for <c>content.whatsapp_template</c>.</summary>
+    private static void ReadWhatsAppTemplate(CsvPostRow row, string json)
+    {
+        if (json.Length == 0)
+        {
+            return;
+        }
+        if (row.NamesTemplate)
+        {
+            row.CellViolations.Add(WhatsAppTemplate, "is given by the template: leave it empty in a row with a template");
+            return;
+        }
+        try
+        {
+            row.Request.Content.WhatsappTemplate = JsonParser.Default.Parse<WhatsAppTemplate>(json);
+        }
+        catch (Exception ex) when (ex is InvalidJsonException or InvalidProtocolBufferException or FormatException)
+        {
+            row.CellViolations.Add(WhatsAppTemplate, """must be a WhatsApp message template as JSON, e.g. {"name":"spring_sale","language":"en_US"}""");
+        }
     }
 
     /// <summary>
@@ -222,6 +248,8 @@ public static class PostCsv
         "image" => MediaType.Image,
         "video" => MediaType.Video,
         "document" => MediaType.Document,
+        "audio" => MediaType.Audio,
+        "sticker" => MediaType.Sticker,
         _ => MediaType.Unspecified,
     };
 
@@ -230,6 +258,8 @@ public static class PostCsv
         MediaType.Image => "image",
         MediaType.Video => "video",
         MediaType.Document => "document",
+        MediaType.Audio => "audio",
+        MediaType.Sticker => "sticker",
         _ => "unspecified",
     };
 
@@ -240,6 +270,7 @@ public static class PostCsv
     public static string ColumnOf(string field) => field switch
     {
         _ when field.StartsWith("content.media", StringComparison.Ordinal) => Media,
+        _ when field.StartsWith("content.whatsapp_template", StringComparison.Ordinal) => WhatsAppTemplate,
         _ when field.StartsWith("content", StringComparison.Ordinal) => Text,
         _ when field.StartsWith("recipients", StringComparison.Ordinal) => Recipients,
         _ when field.StartsWith("publish_at", StringComparison.Ordinal) => PublishAt,
@@ -285,6 +316,7 @@ public static class PostCsv
                     string.Join(' ', post.Recipients),
                     post.Rrule,
                     "",
+                    post.Content?.WhatsappTemplate is { } template ? JsonFormatter.Default.Format(template) : "",
                 ]);
             }
         }

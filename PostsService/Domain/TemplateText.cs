@@ -47,6 +47,14 @@ public static partial class TemplateText
                 violations.Add($"{field}.platform", "has a variant already: one variant per platform");
             }
             CheckContent(variant.Content, $"{field}.content", declared, violations);
+            if (variant.Content is { } content && platforms.Contains(variant.Platform))
+            {
+                // A variant is written for one platform: its own rules (media types, a caption on audio, an Instagram
+                // post's media) are checked as it is saved, not first when a post is made from it. Texts are judged as
+                // written, and again after rendering when a post is made; an Instagram variant as a feed post (the
+                // channel's mode is not known yet).
+                Contracts.ContentRules.CheckForChannel(content, variant.Platform, new ChannelSettings(), $"{field}.content", violations);
+            }
         }
     }
 

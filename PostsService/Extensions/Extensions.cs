@@ -46,6 +46,11 @@ public static class Extensions
         services.AddSingleton<WorkspaceStore>();
         services.AddSingleton<ReviewStore>();
         services.AddSingleton<PostEventStore>();
+        // WatchPosts: the post changes streamed to members (issue 17 part 5, docs/api.md "Watching posts").
+        services.AddSingleton(builder.Configuration.GetSection(WatchOptions.SectionName).Get<WatchOptions>() ?? new WatchOptions());
+        services.AddSingleton<PostChangeStore>();
+        services.AddSingleton<PostChangeFeed>();
+        services.AddHostedService(provider => provider.GetRequiredService<PostChangeFeed>());
         services.AddHostedService<ApprovalExpiry>();
         services.AddSingleton<StatisticsStore>();
         services.AddSingleton<ScheduleOutboxStore>();
@@ -82,6 +87,7 @@ public static class Extensions
         .AddServiceOptions<QueueGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<TemplateGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<PostWatchGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
@@ -143,6 +149,7 @@ public static class Extensions
         app.MapGrpcService<QueueGrpcService>();
         app.MapGrpcService<TemplateGrpcService>();
         app.MapGrpcService<PostTransferGrpcService>();
+        app.MapGrpcService<PostWatchGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcService<DeliveriesInternalGrpcService>();
         app.MapGrpcReflectionService();

@@ -16,9 +16,21 @@ public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMapping
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
+        var response = default(TResponse)!;
+        await MapFailuresAsync(context, async () => response = await continuation(request, context));
+        return response;
+    }
+
+    /// <summary>A stream (WatchPosts) fails the same way, whether before its first message or after.</summary>
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        MapFailuresAsync(context, () => continuation(request, responseStream, context));
+
+    private async Task MapFailuresAsync(ServerCallContext context, Func<Task> call)
+    {
         try
         {
-            return await continuation(request, context);
+            await call();
         }
         catch (RpcException)
         {

@@ -40,6 +40,11 @@ public sealed class PostGrpcService(
         var parsed = PostRequests.ParseCreate(request, "", time.GetUtcNow(), violations);
         violations.ThrowIfAny();
         await media.CheckCreatesAsync(userId, [parsed], context.CancellationToken);
+        if (request.ValidateOnly)
+        {
+            // Nothing is written, so it costs no create: the composer checks what is being typed this way.
+            return await posts.ValidateCreateAsync(userId, parsed, context.CancellationToken);
+        }
         limits.TakeCreates(userId, 1);
 
         var post = await createBatcher.CreateAsync(userId, parsed with { Traceparent = Activity.Current?.Id }, context.CancellationToken);

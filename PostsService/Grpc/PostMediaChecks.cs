@@ -12,6 +12,8 @@ namespace SocialSync.PostsService.Grpc;
 /// bad item is INVALID_ARGUMENT naming <c>content.media[i].url</c> and the rule broken; a URL that cannot be fetched
 /// (unreachable, an internal address, too slow) is refused the same way. It runs before the store's transaction (the
 /// fetches take network time); a channel the caller cannot see is left to the store, which answers NOT_FOUND.
+/// Every path that saves a post's content runs it: CreatePost, BatchCreatePosts, UpdatePost, AddToQueue,
+/// CreatePostFromTemplate and ImportPosts (whose rows are checked by <see cref="BrokenRulesAsync"/>).
 /// </summary>
 public sealed class PostMediaChecks(MediaInspector inspector, ChannelStore channels, PostStore posts, IOptions<MediaOptions> options)
 {
@@ -56,6 +58,36 @@ public sealed class PostMediaChecks(MediaInspector inspector, ChannelStore chann
         var violations = new FieldViolations();
         await CheckAsync(content, channel, "content", violations, cancellationToken);
         violations.ThrowIfAny();
+    }
+
+    /// <summary>The most posts of one call whose media are fetched at once (each post fetches its items together).</summary>
+    private const int ConcurrentPosts = 8;
+
+    /// <summary>
+    /// The rules each of many posts' media break (an import's rows), as (item, "content.media[i].url", rule), every
+    /// item checked; empty with the checks off. Posts are checked <see cref="ConcurrentPosts"/> at a time, and a URL
+    /// repeated across rows is read from the inspector's cache while its ETag holds.
+    /// </summary>
+    public async Task<IReadOnlyList<(int Item, string Field, string Rule)>> BrokenRulesAsync(IReadOnlyList<(Content Content, Channel Channel)> items,
+        CancellationToken cancellationToken)
+    {
+        if (!Enabled)
+        {
+            return [];
+        }
+        var broken = new System.Collections.Concurrent.ConcurrentBag<(int, string, string)>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, items.Count).Where(i => items[i].Content.Media.Count > 0),
+            new ParallelOptions { MaxDegreeOfParallelism = ConcurrentPosts, CancellationToken = cancellationToken },
+            async (i, token) =>
+            {
+                var (content, channel) = items[i];
+                var mode = channel.Settings?.InstagramMode ?? InstagramMode.Unspecified;
+                foreach (var (index, rule) in await inspector.CheckContentAsync(content, channel.Platform, mode, token))
+                {
+                    broken.Add((i, $"content.media[{index}].url", rule));
+                }
+            });
+        return [.. broken.OrderBy(b => b.Item1).ThenBy(b => b.Item2, StringComparer.Ordinal)];
     }
 
     private async Task CheckAsync(Content content, Channel channel, string field, FieldViolations violations, CancellationToken cancellationToken)

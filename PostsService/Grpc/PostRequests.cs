@@ -26,6 +26,11 @@ public static class PostRequests
             violations.Add(prefix + "request_id", "must be at most 64 characters");
         }
         ChannelSettingsRules.CheckRecipients(request.Recipients, prefix + "recipients", violations);
+        if (request.ValidateOnly && prefix.Length > 0)
+        {
+            // Only CreatePost itself stops before writing; a create inside a batch or a template's create would be written.
+            violations.Add(prefix + "validate_only", "is for CreatePost only");
+        }
         var timeZone = Recurrence.NormalizeTimeZone(request.TimeZone, prefix + "time_zone", violations);
         var rrule = Recurrence.NormalizeRule(request.Rrule, prefix + "rrule", violations);
         if (rrule is not null && publishAt is { } first && !violations.Any)

@@ -15,7 +15,8 @@ namespace SocialSync.PostsService.Grpc;
 /// <see cref="NewPost.CheckChannel"/> on the caller's channels), and then written by <see cref="PostImporter"/>.
 /// </summary>
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
-public sealed class PostTransferGrpcService(PostTransferStore store, TemplateStore templates, PostImporter importer, TimeProvider time)
+public sealed class PostTransferGrpcService(PostTransferStore store, TemplateStore templates, PostImporter importer, PostMediaChecks media,
+    TimeProvider time)
     : PostTransferService.PostTransferServiceBase
 {
     public override async Task<ImportOperation> ImportPosts(ImportPostsRequest request, ServerCallContext context)
@@ -51,8 +52,10 @@ public sealed class PostTransferGrpcService(PostTransferStore store, TemplateSto
             {
                 PostCsv.AddRowViolation(violations, row, v.Field, v.Description);
             }
-            // A cell that could not be read is reported once, not again as the empty value ParseCreate then saw.
-            foreach (var v in rowViolations.All.Where(v => !badColumns.Contains(PostCsv.ColumnOf(v.Field))))
+            // A cell that could not be read is reported once, not again as the empty value ParseCreate then saw (a bad
+            // whatsapp_template cell leaves the content empty: not reported again as content with nothing to send).
+            var unreadTemplate = badColumns.Contains(PostCsv.WhatsAppTemplate);
+            foreach (var v in rowViolations.All.Where(v => !badColumns.Contains(PostCsv.ColumnOf(v.Field)) && !(unreadTemplate && v.Field == "content")))
             {
                 PostCsv.AddRowViolation(violations, row, v.Field, v.Description);
             }
@@ -65,6 +68,7 @@ public sealed class PostTransferGrpcService(PostTransferStore store, TemplateSto
 
         var channels = await store.LoadChannelsAsync(userId, checkable.Select(c => c.Post.ChannelId).Distinct().ToArray(), context.CancellationToken);
         RoleRequiredException? roleRefusal = null;
+        var mediaChecks = new List<(CsvPostRow Row, Content Content, Channel Channel)>();
         foreach (var (row, post) in checkable)
         {
             var channelViolations = new FieldViolations();
@@ -84,10 +88,19 @@ public sealed class PostTransferGrpcService(PostTransferStore store, TemplateSto
             {
                 PostCsv.AddRowViolation(violations, row, v.Field, v.Description);
             }
+            if (!channelViolations.Any && channels.TryGetValue(post.ChannelId, out var target))
+            {
+                mediaChecks.Add((row, post.Request.Content, target.Channel));
+            }
         }
         if (roleRefusal is not null)
         {
             throw roleRefusal;
+        }
+        // The media of every row that is right otherwise, as CreatePost checks them: a bad file is its row's error too.
+        foreach (var (item, field, rule) in await media.BrokenRulesAsync([.. mediaChecks.Select(m => (m.Content, m.Channel))], context.CancellationToken))
+        {
+            PostCsv.AddRowViolation(violations, mediaChecks[item].Row, field, rule);
         }
         ThrowFirstViolations(violations);
 

@@ -17,7 +17,7 @@ namespace SocialSync.PostsService.Grpc;
 /// </summary>
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
 public sealed class QueueGrpcService(QueueStore queue, ScheduleChangeNotifier scheduleChanges, TimeProvider time, PostsMetrics metrics,
-    UserRateLimits limits) : QueueService.QueueServiceBase
+    UserRateLimits limits, PostMediaChecks media) : QueueService.QueueServiceBase
 {
     private const int DefaultCount = 10;
     private const int MaxCount = 100;
@@ -70,6 +70,7 @@ public sealed class QueueGrpcService(QueueStore queue, ScheduleChangeNotifier sc
             ChannelId = request.ChannelId, Content = request.Content, RequestId = request.RequestId, Recipients = { request.Recipients }, Draft = request.Draft,
         };
         var post = new NewPost(create, "", channelId!.Value, default, null, null) { Traceparent = Activity.Current?.Id };
+        await media.CheckCreatesAsync(userId, [post], context.CancellationToken);
         var created = await queue.AddAsync(userId, post, request.PublishNext, time.GetUtcNow(), context.CancellationToken);
         scheduleChanges.Pulse();
         metrics.PostCreated(created.Platform);

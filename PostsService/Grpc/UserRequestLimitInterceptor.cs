@@ -19,4 +19,12 @@ public sealed class UserRequestLimitInterceptor(UserRateLimits limits) : Interce
         limits.TakeRequest(context.UserId());
         return continuation(request, context);
     }
+
+    /// <summary>A stream (WatchPosts) takes one call when it opens, however long it then runs.</summary>
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        limits.TakeRequest(context.UserId());
+        return continuation(request, responseStream, context);
+    }
 }

@@ -19,6 +19,13 @@ public static class ApiServices
         services.AddSingleton(sp => new PostService.PostServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new ChannelService.ChannelServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new PostTransferService.PostTransferServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new QueueService.QueueServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new TemplateService.TemplateServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton<DisplayZone>();
+        // Server streaming over gRPC-Web in binary mode: GrpcWebHandler asks the browser's fetch for a streaming
+        // response, so each message is read as it arrives (no GrpcWebText needed).
+        services.AddSingleton(sp => new PostWatchService.PostWatchServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton<PostFeed>();
         services.AddSingleton(sp => new WorkspaceService.WorkspaceServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new HttpClient(new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }) { BaseAddress = gateway });
         services.AddSingleton<SessionState>();

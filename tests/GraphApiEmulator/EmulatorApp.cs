@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using SocialSync.GraphApiEmulator.Control;
 using SocialSync.GraphApiEmulator.Graph;
+using SocialSync.GraphApiEmulator.MediaHosting;
 using SocialSync.GraphApiEmulator.State;
 using SocialSync.GraphApiEmulator.Webhooks;
 
@@ -41,6 +42,7 @@ public static class EmulatorApp
         builder.Services.AddSingleton<TimeProvider>(sp => sp.GetRequiredService<EmulatorClock>());
         builder.Services.AddSingleton<EmulatorState>();
         builder.Services.AddSingleton<GraphHandler>();
+        builder.Services.AddSingleton<MediaFiles>();
         builder.Services.AddHttpClient(WebhookSender.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<WebhookSender>());
@@ -85,6 +87,9 @@ public sealed class EmulatorHost(WebApplication app, Uri baseAddress) : IAsyncDi
     public EmulatorState State => App.Services.GetRequiredService<EmulatorState>();
 
     public EmulatorClock Clock => App.Services.GetRequiredService<EmulatorClock>();
+
+    /// <summary>The media files served under /__emu/media.</summary>
+    public MediaFiles Media => App.Services.GetRequiredService<MediaFiles>();
 
     public async ValueTask DisposeAsync()
     {

@@ -159,6 +159,61 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
         Assert.Equal(once.Concat(once).Order(), Rows(twice.Csv).Order());
     }
 
+    [Fact]
+    public async Task A_posts_own_whatsapp_template_round_trips_through_export_and_import()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var template = new WhatsAppTemplate
+        {
+            Name = "order_ready",
+            Language = "pt_BR",
+            Components =
+            {
+                new WhatsAppTemplateComponent
+                {
+                    Type = "header", Parameters = { new WhatsAppTemplateParameter { Media = new Media { Type = MediaType.Image, Url = "https://example.com/h.jpg" } } },
+                },
+                new WhatsAppTemplateComponent { Type = "body", Parameters = { new WhatsAppTemplateParameter { Text = "Ana, \"50%\" off" } } },
+                new WhatsAppTemplateComponent { Type = "button", SubType = "url", Index = 1, Parameters = { new WhatsAppTemplateParameter { Text = "track/42" } } },
+            },
+        };
+        var original = new CreatePostRequest
+        {
+            ChannelId = channel.Id,
+            PublishAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddDays(3).ToUnixTimeSeconds())),
+            Content = new Content { WhatsappTemplate = template },
+        };
+        await fixture.Posts.CreatePostAsync(original, user.Headers);
+        var filter = new ExportPostsRequest { ChannelId = channel.Id };
+
+        var exported = await fixture.Transfer.ExportPostsAsync(filter, user.Headers);
+        Assert.Equal(Comparable(original), Assert.Single(Rows(exported.Csv)));
+        await ImportAndWaitAsync(user, exported.Csv);
+
+        var posts = (await fixture.Posts.ListPostsAsync(new ListPostsRequest { ChannelId = channel.Id }, user.Headers)).Posts;
+        Assert.Equal(2, posts.Count);
+        Assert.All(posts, p => Assert.Equal(template, p.Content.WhatsappTemplate));
+    }
+
+    [Fact]
+    public async Task A_whatsapp_template_cell_that_is_not_a_template_is_that_rows_error()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var csv = ByteString.CopyFromUtf8(Header + ",whatsapp_template\n"
+            + $"{channel.Id},{At(0)},,,,,,,\"{{\"\"name\"\":\"\"order_ready\"\"}}\"\n"
+            + $"{channel.Id},{At(1)},,,,,,,not json\n"
+            + $"{channel.Id},{At(2)},,,,,,,\"{{\"\"name\"\":\"\"Bad Name\"\"}}\"\n");
+
+        var bad = await Expect.BadFields(() => fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = csv }, user.Headers).ResponseAsync,
+            "rows[1].whatsapp_template", "rows[2].whatsapp_template");
+        Assert.Equal(2, bad.FieldViolations.Count);
+        Assert.StartsWith("line 3, column 10 (whatsapp_template): must be a WhatsApp message template as JSON", bad.FieldViolations[0].Description);
+        Assert.StartsWith("line 4, column 10 (whatsapp_template): content.whatsapp_template.name must be the approved template's name", bad.FieldViolations[1].Description);
+        Assert.Equal(0, await PostsOfAsync(user));
+    }
+
     private static string Comparable(CreatePostRequest request) => request.ToString();
 
     private static List<string> Rows(ByteString csv)
@@ -308,6 +363,6 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
         var export = await fixture.Http.SendAsync(fixture.Rest(HttpMethod.Get, $"/api/posts:export?channelId={channel.Id}", user));
         Assert.Equal(HttpStatusCode.OK, export.StatusCode);
         var csv = Convert.FromBase64String(System.Text.Json.JsonDocument.Parse(await export.Content.ReadAsStringAsync()).RootElement.GetProperty("csv").GetString()!);
-        Assert.StartsWith(Header + "\n" + channel.Id + ",", Encoding.UTF8.GetString(csv));
+        Assert.StartsWith(Header + ",whatsapp_template\n" + channel.Id + ",", Encoding.UTF8.GetString(csv));
     }
 }

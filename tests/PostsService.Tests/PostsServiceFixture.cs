@@ -28,6 +28,7 @@ public class PostsServiceFixture : IAsyncLifetime
     public PostsInternalService.PostsInternalServiceClient Internal => new(_channel!);
     public QueueService.QueueServiceClient Queue => new(_channel!);
     public TemplateService.TemplateServiceClient Templates => new(_channel!);
+    public PostWatchService.PostWatchServiceClient Watch => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)
@@ -52,6 +53,9 @@ public class PostsServiceFixture : IAsyncLifetime
             // A 10,000-row import takes its posts from the create bucket chunk by chunk; at the default 20 per second
             // it would wait minutes (PostCsvImportTests).
             ["RateLimits__CreatesPerPeriod"] = "5000",
+            // WatchPostsTests: keep-alives and the pruning of changes older than the retention within a second or two.
+            ["Watch__HeartbeatInterval"] = "00:00:01",
+            ["Watch__PruneInterval"] = "00:00:01",
         };
         foreach (var (key, value) in ExtraSettings)
         {

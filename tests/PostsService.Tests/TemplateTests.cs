@@ -341,4 +341,40 @@ public sealed class TemplateTests(PostsServiceFixture fixture)
         var post = Assert.Single((await fixture.Posts.ListPostsAsync(new ListPostsRequest(), user.Headers)).Posts);
         Assert.Equal("Hi Ana! 12.50% off until 24/12/2026.", post.Content.Text);
     }
+
+    [Fact]
+    public async Task A_templates_variants_are_checked_against_their_platforms_rules_when_it_is_saved()
+    {
+        var user = fixture.NewUser();
+        var template = Greeting();
+        template.Variants.Clear();
+        template.Variants.Add(new TemplateVariant
+        {
+            Platform = Platform.Instagram,
+            Content = new Content { Text = "Hi {{first_name}}", Media = { new Media { Type = MediaType.Document, Url = "https://example.com/menu.pdf" } } },
+        });
+        template.Variants.Add(new TemplateVariant
+        {
+            Platform = Platform.Whatsapp,
+            Content = new Content { Text = "Listen, {{first_name}}", Media = { new Media { Type = MediaType.Audio, Url = "https://example.com/hi.ogg" } } },
+        });
+
+        var bad = await Expect.BadFields(() => fixture.Templates.CreateTemplateAsync(new CreateTemplateRequest { Template = template }, user.Headers).ResponseAsync,
+            "template.variants[0].content.media[0].type", "template.variants[1].content.text");
+        Assert.Equal(2, bad.FieldViolations.Count);
+
+        template.Variants[0].Content.Media[0].Type = MediaType.Image;
+        template.Variants[1].Content.Text = "";
+        var created = await fixture.Templates.CreateTemplateAsync(new CreateTemplateRequest { Template = template }, user.Headers);
+        var refused = await Expect.BadFields(() => fixture.Templates.UpdateTemplateAsync(new UpdateTemplateRequest
+        {
+            Template = new Template
+            {
+                Id = created.Id, Etag = created.Etag,
+                Variants = { new TemplateVariant { Platform = Platform.Instagram, Content = new Content { Text = "No picture" } } },
+            },
+            UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "variants" } },
+        }, user.Headers).ResponseAsync, "template.variants[0].content.media");
+        Assert.Equal("Instagram posts need at least one image or video", Assert.Single(refused.FieldViolations).Description);
+    }
 }

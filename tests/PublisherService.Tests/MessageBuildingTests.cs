@@ -44,6 +44,19 @@ public sealed class MessageBuildingTests
     }
 
     [Fact]
+    public void WhatsApp_audio_and_stickers_are_their_own_message_types_and_carry_no_caption()
+    {
+        var messages = WhatsAppMessages.Build(
+            Content("Listen", (V1.MediaType.Audio, "https://cdn.test/voice.ogg"), (V1.MediaType.Sticker, "https://cdn.test/s.webp")),
+            new V1.ChannelSettings(), "+16505551234").Select(Json).ToList();
+
+        Assert.Equal(["audio", "sticker"], messages.Select(m => m.GetProperty("type").GetString()));
+        Assert.Equal("https://cdn.test/voice.ogg", messages[0].GetProperty("audio").GetProperty("link").GetString());
+        Assert.False(messages[0].GetProperty("audio").TryGetProperty("caption", out _));
+        Assert.Equal("https://cdn.test/s.webp", messages[1].GetProperty("sticker").GetProperty("link").GetString());
+    }
+
+    [Fact]
     public void WhatsApp_template_mode_sends_the_template_with_header_media_and_body_text()
     {
         var settings = new V1.ChannelSettings { TemplateName = "post_digest", TemplateLanguage = "de_DE" };

@@ -1,21 +1,38 @@
+using SocialSync.GraphApiEmulator;
+
 namespace SocialSync.MediaInspection.Tests;
 
-/// <summary>Each published media rule against real bytes served over HTTP: its bad file is refused naming the rule, its good one passes.</summary>
+/// <summary>
+/// Each published media rule against real bytes served over HTTP by the Graph API emulator (its <c>/__emu/media</c>
+/// files, with ETags and ranges): its bad file is refused naming the rule, its good one passes.
+/// </summary>
 public sealed class MediaRulesTests : IAsyncLifetime
 {
-    private MediaServer _server = null!;
+    private EmulatorHost _emulator = null!;
+    private HttpClient _http = null!;
+    private EmulatorMedia _media = null!;
     private readonly MediaInspector _inspector = Inspectors.Create("127.0.0.1/32");
 
-    public async Task InitializeAsync() => _server = await MediaServer.StartAsync();
+    public async Task InitializeAsync()
+    {
+        _emulator = await EmulatorApp.StartAsync();
+        _http = new HttpClient { BaseAddress = _emulator.BaseAddress };
+        _media = new EmulatorMedia(_http);
+    }
 
     public async Task DisposeAsync()
     {
         _inspector.Dispose();
-        await _server.DisposeAsync();
+        _http.Dispose();
+        await _emulator.DisposeAsync();
     }
 
-    private Task<string?> Check(string name, byte[] bytes, string contentType, MediaTarget target) =>
-        _inspector.CheckAsync(_server.Put(name, bytes, contentType), target, CancellationToken.None);
+    private async Task<string?> Check(string name, byte[] bytes, string contentType, MediaTarget target) =>
+        await _inspector.CheckAsync(await _media.PutAsync(name, bytes, contentType), target, CancellationToken.None);
+
+    /// <summary>The fetches of <paramref name="name"/> that got its bytes (not a 304).</summary>
+    private async Task<int> BodiesServedAsync(string name) =>
+        (await _media.FetchesAsync(name)).Count(f => f.GetProperty("status").GetInt32() is 200 or 206);
 
     [Fact]
     public async Task An_Instagram_feed_image_must_be_a_jpeg()
@@ -113,34 +130,109 @@ public sealed class MediaRulesTests : IAsyncLifetime
     [Fact]
     public async Task A_missing_file_is_refused_with_its_http_status()
     {
-        Assert.Equal("could not be fetched (HTTP 404)", await _inspector.CheckAsync(_server.Url("missing.jpg"), MediaTarget.InstagramFeedImage, CancellationToken.None));
+        Assert.Equal("could not be fetched (HTTP 404)", await _inspector.CheckAsync(_media.Url("missing.jpg"), MediaTarget.InstagramFeedImage, CancellationToken.None));
     }
 
     [Fact]
     public async Task An_unchanged_file_is_answered_from_the_cache_by_its_etag_and_a_changed_one_is_read_again()
     {
-        var url = _server.Put("cached.jpg", MediaFixtures.Jpeg(1080, 1080), "image/jpeg");
+        var url = await _media.PutAsync("cached.jpg", MediaFixtures.Jpeg(1080, 1080), "image/jpeg");
         Assert.Null(await _inspector.CheckAsync(url, MediaTarget.InstagramFeedImage, CancellationToken.None));
         Assert.Null(await _inspector.CheckAsync(url, MediaTarget.InstagramFeedImage, CancellationToken.None));
-        Assert.Equal(1, _server.BodiesServed);
+        Assert.Equal(1, await BodiesServedAsync("cached.jpg"));
 
-        _server.Put("cached.jpg", MediaFixtures.Jpeg(2000, 1000), "image/jpeg");
+        await _media.PutAsync("cached.jpg", MediaFixtures.Jpeg(2000, 1000), "image/jpeg");
         Assert.Equal("Instagram feed image must have an aspect ratio between 4:5 and 1.91:1 (the image is 2000x1000)",
             await _inspector.CheckAsync(url, MediaTarget.InstagramFeedImage, CancellationToken.None));
-        Assert.Equal(2, _server.BodiesServed);
+        Assert.Equal(2, await BodiesServedAsync("cached.jpg"));
     }
 
     [Fact]
     public async Task A_fetch_reads_at_most_the_byte_cap_and_sends_no_credentials()
     {
-        var url = _server.Put("capped.jpg", MediaFixtures.PaddedTo(MediaFixtures.Jpeg(1080, 1080), 3 * 1024 * 1024), "image/jpeg");
+        var url = await _media.PutAsync("capped.jpg", MediaFixtures.PaddedTo(MediaFixtures.Jpeg(1080, 1080), 3 * 1024 * 1024), "image/jpeg");
         var facts = await _inspector.InspectAsync(url, CancellationToken.None);
         Assert.Equal(3 * 1024 * 1024, facts.Size);
-        var request = Assert.Single(_server.Requests);
-        Assert.Equal("bytes=0-262143", request.Range.ToString());
-        Assert.False(request.ContainsKey("Authorization"));
-        Assert.False(request.ContainsKey("Cookie"));
+        var request = Assert.Single(await _media.FetchesAsync("capped.jpg"));
+        Assert.Equal(206, request.GetProperty("status").GetInt32());
+        Assert.Equal("bytes=0-262143", request.GetProperty("range").GetString());
+        Assert.False(request.GetProperty("sent_authorization").GetBoolean());
+        Assert.False(request.GetProperty("sent_cookie").GetBoolean());
         Assert.Equal("must not carry a user name or password",
-            await _inspector.CheckAsync($"http://user:secret@127.0.0.1:{_server.Port}/m/capped.jpg", MediaTarget.InstagramFeedImage, CancellationToken.None));
+            await _inspector.CheckAsync(url.Replace("http://", "http://user:secret@", StringComparison.Ordinal), MediaTarget.InstagramFeedImage, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_reel_or_story_video_is_h264_or_hevc_with_aac_audio()
+    {
+        var ten = TimeSpan.FromSeconds(10);
+        Assert.Null(await Check("reel-avc.mp4", MediaFixtures.Mp4(ten, video: "avc1", audio: "mp4a"), "video/mp4", MediaTarget.InstagramReel));
+        Assert.Null(await Check("reel-hevc.mov", MediaFixtures.Mp4(ten, brand: "qt  ", video: "hvc1", audio: "mp4a"), "video/quicktime", MediaTarget.InstagramReel));
+        Assert.Null(await Check("story-hev1.mp4", MediaFixtures.Mp4(ten, video: "hev1"), "video/mp4", MediaTarget.InstagramStoryVideo));
+        Assert.Equal("Instagram reel must be H.264 or HEVC video (the file's video is VP9)",
+            await Check("reel-vp9.mp4", MediaFixtures.Mp4(ten, video: "vp09", audio: "mp4a"), "video/mp4", MediaTarget.InstagramReel));
+        Assert.Equal("Instagram reel must have AAC audio (the file's audio is MP3)",
+            await Check("reel-mp3.mp4", MediaFixtures.Mp4(ten, video: "avc1", audio: ".mp3"), "video/mp4", MediaTarget.InstagramReel));
+        Assert.Equal("Instagram story video must be H.264 or HEVC video (the file's video is AV1)",
+            await Check("story-av1.mp4", MediaFixtures.Mp4(ten, video: "av01", audio: "mp4a"), "video/mp4", MediaTarget.InstagramStoryVideo));
+    }
+
+    [Fact]
+    public async Task A_WhatsApp_video_is_h264_with_aac_audio()
+    {
+        var ten = TimeSpan.FromSeconds(10);
+        Assert.Null(await Check("wa-avc.mp4", MediaFixtures.Mp4(ten, video: "avc1", audio: "mp4a"), "video/mp4", MediaTarget.WhatsAppVideo));
+        Assert.Null(await Check("wa-avc.3gp", MediaFixtures.Mp4(ten, brand: "3gp5", video: "avc1", audio: "mp4a"), "video/3gpp", MediaTarget.WhatsAppVideo));
+        Assert.Equal("WhatsApp video must be H.264 video (the file's video is HEVC)",
+            await Check("wa-hevc.mp4", MediaFixtures.Mp4(ten, video: "hvc1", audio: "mp4a"), "video/mp4", MediaTarget.WhatsAppVideo));
+        Assert.Equal("WhatsApp video must be H.264 video (the file's video is H.263)",
+            await Check("wa-h263.3gp", MediaFixtures.Mp4(ten, brand: "3gp5", video: "s263", audio: "mp4a"), "video/3gpp", MediaTarget.WhatsAppVideo));
+        Assert.Equal("WhatsApp video must have AAC audio (the file's audio is 'samr')",
+            await Check("wa-amr.3gp", MediaFixtures.Mp4(ten, brand: "3gp5", video: "avc1", audio: "samr"), "video/3gpp", MediaTarget.WhatsAppVideo));
+    }
+
+    [Fact]
+    public async Task A_WhatsApp_audio_is_aac_amr_mp3_mp4_or_ogg_opus_of_at_most_16_MB()
+    {
+        Assert.Null(await Check("voice.ogg", MediaFixtures.Ogg("opus"), "audio/ogg", MediaTarget.WhatsAppAudio));
+        Assert.Null(await Check("song.aac", MediaFixtures.AdtsAac(), "audio/aac", MediaTarget.WhatsAppAudio));
+        Assert.Null(await Check("note.amr", MediaFixtures.Amr(), "audio/amr", MediaTarget.WhatsAppAudio));
+        Assert.Null(await Check("song.mp3", MediaFixtures.Mp3(), "audio/mpeg", MediaTarget.WhatsAppAudio));
+        Assert.Null(await Check("song.m4a", MediaFixtures.Mp4(TimeSpan.FromSeconds(30), brand: "M4A ", audio: "mp4a"), "audio/mp4", MediaTarget.WhatsAppAudio));
+        Assert.Equal("WhatsApp audio must have AAC or Opus audio (the file's audio is Vorbis)",
+            await Check("vorbis.ogg", MediaFixtures.Ogg("vorbis"), "audio/ogg", MediaTarget.WhatsAppAudio));
+        Assert.Equal("WhatsApp audio must be AAC or AMR or MP3 or MP4 or OGG (the file is JPEG)",
+            await Check("audio.jpg", MediaFixtures.Jpeg(100, 100), "image/jpeg", MediaTarget.WhatsAppAudio));
+        Assert.Equal("WhatsApp audio must be at most 16 MB (the file is 17 MB)",
+            await Check("long.mp3", MediaFixtures.PaddedTo(MediaFixtures.Mp3(), 17 * 1024 * 1024), "audio/mpeg", MediaTarget.WhatsAppAudio));
+    }
+
+    [Fact]
+    public async Task An_animated_WhatsApp_sticker_is_a_webp_of_at_most_500_KB()
+    {
+        var animated = MediaFixtures.AnimatedWebP(512, 512);
+        Assert.True((await _inspector.InspectAsync(await _media.PutAsync("animated.webp", animated, "image/webp"), CancellationToken.None)).Animated);
+        // 300 KB: over the static limit, within the animated one.
+        Assert.Null(await Check("animated-300.webp", MediaFixtures.PaddedTo(animated, 300 * 1024), "image/webp", MediaTarget.WhatsAppSticker));
+        Assert.Equal("WhatsApp sticker must be at most 100 KB (the file is 300 KB)",
+            await Check("static-300.webp", MediaFixtures.PaddedTo(MediaFixtures.WebP(512, 512), 300 * 1024), "image/webp", MediaTarget.WhatsAppSticker));
+        Assert.Equal("WhatsApp sticker must be at most 500 KB when animated (the file is 600 KB)",
+            await Check("animated-600.webp", MediaFixtures.PaddedTo(animated, 600 * 1024), "image/webp", MediaTarget.WhatsAppSticker));
+    }
+
+    [Fact]
+    public async Task A_video_whose_movie_box_is_past_the_byte_cap_is_not_held_to_its_codecs()
+    {
+        // An MP4 that is not "fast-start": its moov box follows 300 KB of media data, past the bytes read.
+        var moovLast = MediaFixtures.Mp4(TimeSpan.FromSeconds(10), video: "vp09");
+        var ftypLength = 8 + 16;
+        var mdat = new byte[300 * 1024];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(mdat, (uint)mdat.Length);
+        "mdat"u8.CopyTo(mdat.AsSpan(4));
+        byte[] file = [.. moovLast[..ftypLength], .. mdat, .. moovLast[ftypLength..]];
+        var facts = await _inspector.InspectAsync(await _media.PutAsync("slow-start.mp4", file, "video/mp4"), CancellationToken.None);
+        Assert.Equal(MediaFormat.Mp4, facts.Format);
+        Assert.Null(facts.VideoCodecs);
+        Assert.Null(MediaTarget.InstagramReel.Check(facts));
     }
 }

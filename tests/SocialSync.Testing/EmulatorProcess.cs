@@ -13,11 +13,15 @@ public sealed class EmulatorProcess : IAsyncDisposable
         _process = process;
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Media = new EmulatorMedia(Http);
     }
 
     public Uri BaseAddress { get; }
 
     public HttpClient Http { get; }
+
+    /// <summary>Media files the emulator serves to the media checks, as a CDN would.</summary>
+    public EmulatorMedia Media { get; }
 
     public static async Task<EmulatorProcess> StartAsync()
     {

@@ -2,11 +2,21 @@ namespace SocialSync.Testing;
 
 /// <summary>
 /// What a browser reaches, as the AppHost runs it: PostgreSQL, the identity provider (whose web client may return
-/// codes to the gateway only), PostsService trusting the provider, and the gateway in front, each a real process.
+/// codes to the gateway only), PostsService trusting the provider, and the gateway in front, each a real process;
+/// with publishing, also Redis, the Graph API emulator, PublisherService and SchedulerService, so posts go out.
 /// </summary>
 public sealed class GatewaySystem : IAsyncDisposable
 {
     public PostgresServer Postgres { get; private set; } = null!;
+
+    /// <summary>With publishing only, as the next three.</summary>
+    public RedisServer? Redis { get; private set; }
+
+    public EmulatorProcess? Emulator { get; private set; }
+
+    public ServiceProcess? Publisher { get; private set; }
+
+    public ServiceProcess? Scheduler { get; private set; }
 
     public ServiceProcess Identity { get; private set; } = null!;
 
@@ -19,13 +29,20 @@ public sealed class GatewaySystem : IAsyncDisposable
 
     public Uri CallbackUri => new(Gateway.HttpAddress, "/signin-oidc");
 
-    /// <summary>Starts the four; <paramref name="gatewaySettings"/> are the gateway's own (e.g. how early it renews tokens).</summary>
-    public static async Task<GatewaySystem> StartAsync(IDictionary<string, string?>? gatewaySettings = null)
+    /// <summary>
+    /// Starts the four, and with <paramref name="publishing"/> what publishes posts; <paramref name="gatewaySettings"/>
+    /// are the gateway's own (e.g. how early it renews tokens).
+    /// </summary>
+    public static async Task<GatewaySystem> StartAsync(IDictionary<string, string?>? gatewaySettings = null, bool publishing = false)
     {
         var system = new GatewaySystem();
         try
         {
             await system.StartProcessesAsync(gatewaySettings ?? new Dictionary<string, string?>());
+            if (publishing)
+            {
+                await system.StartPublishingAsync();
+            }
             return system;
         }
         catch
@@ -61,9 +78,31 @@ public sealed class GatewaySystem : IAsyncDisposable
         await Gateway.StartAsync();
     }
 
+    /// <summary>PublisherService sending to the emulator, and one SchedulerService, wired as the AppHost wires them.</summary>
+    private async Task StartPublishingAsync()
+    {
+        var started = await Task.WhenAll(Task.Run(async () => (object)await RedisServer.StartAsync()), Task.Run(async () => (object)await EmulatorProcess.StartAsync()));
+        Redis = (RedisServer)started[0];
+        Emulator = (EmulatorProcess)started[1];
+        var postsAddress = Posts.GrpcAddress.ToString().TrimEnd('/');
+        Publisher = new ServiceProcess("publisher-service", "PublisherService", new Dictionary<string, string?>
+        {
+            ["services__posts-service__grpc__0"] = postsAddress,
+            ["Meta__GraphApiBaseUrl"] = Emulator.BaseAddress.ToString(),
+        });
+        await Publisher.StartAsync();
+        Scheduler = new ServiceProcess("scheduler-service", "SchedulerService", new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__redis"] = Redis.ConnectionString,
+            ["services__posts-service__grpc__0"] = postsAddress,
+            ["services__publisher-service__grpc__0"] = Publisher.GrpcAddress.ToString().TrimEnd('/'),
+        });
+        await Scheduler.StartAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
-        foreach (var process in new[] { Gateway, Posts, Identity })
+        foreach (var process in new IAsyncDisposable?[] { Gateway, Scheduler, Publisher, Posts, Identity, Emulator, Redis })
         {
             if (process is not null)
             {

@@ -4,7 +4,7 @@ using SocialSync.Testing;
 namespace SocialSync.Web.Tests;
 
 /// <summary>
-/// The system behind the gateway (<see cref="GatewaySystem"/>) and Debian's chromium driven by Playwright (its own
+/// The system behind the gateway (<see cref="GatewaySystem"/>, publishing to the Graph API emulator) and Debian's chromium driven by Playwright (its own
 /// browser download cannot reach the internet here; <c>./build.sh</c> installs chromium).
 /// </summary>
 public sealed class BrowserFixture : IAsyncLifetime
@@ -20,7 +20,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        System = await GatewaySystem.StartAsync();
+        // With publishing: a post scheduled a few seconds ahead goes out on the emulator (LiveCalendarTests).
+        System = await GatewaySystem.StartAsync(publishing: true);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -53,4 +53,13 @@ internal static class StudioSession
         Assert.True(response.Ok, $"POST {path}: {response.Status} {text}");
         return JsonDocument.Parse(text).RootElement.Clone();
     }
+
+    /// <summary>A GET of the gateway's REST API as the context's signed-in user.</summary>
+    public static async Task<JsonElement> GetAsync(IBrowserContext context, string path)
+    {
+        var response = await context.APIRequest.GetAsync(path);
+        var text = await response.TextAsync();
+        Assert.True(response.Ok, $"GET {path}: {response.Status} {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
 }

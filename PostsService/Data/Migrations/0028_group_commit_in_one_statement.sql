@@ -25,11 +25,17 @@ begin
         where m.workspace_id = workspace and m.user_id = member and member = any(app_batch_users());
 end $$;
 
-create function app_batch_member(workspace uuid, member uuid, roles text[]) returns boolean
-language plpgsql stable security definer set search_path from current as $$
+-- "user/workspace" for each membership of the group commit's users with one of the roles: policies read it once per
+-- statement, so a row's check is an array lookup of its own user and workspace, not a function call per row.
+create function app_batch_grants(roles text[]) returns text[] language plpgsql stable security definer set search_path from current as $$
+declare
+    users uuid[] := app_batch_users();
 begin
-    return exists (select from workspace_members m
-                   where m.workspace_id = workspace and m.user_id = member and m.role = any(roles) and member = any(app_batch_users()));
+    if cardinality(users) = 0 then
+        return '{}';
+    end if;
+    return (select coalesce(array_agg(user_id::text || '/' || workspace_id::text), '{}')
+            from workspace_members where user_id = any(users) and role = any(roles));
 end $$;
 
 -- The workspaces of any of the group commit's users, once per statement: only a coarse filter for the channel read,
@@ -52,13 +58,10 @@ create policy channels_lock_in_group_commit on channels for update
     using (workspace_id = any ((select app_batch_workspaces())::uuid[]))
     with check (false);
 
--- Each policy first compares the row's user with the group commit's users, evaluated once per statement, so that in
--- every other transaction (no group commit users) it is false before any per-row function runs.
 create policy scheduled_posts_create_in_group_commit on scheduled_posts for insert
-    with check (user_id = any ((select app_batch_users())::uuid[])
-        and (app_batch_member(workspace_id, user_id, '{owner,admin,editor}')
-             or (app_batch_member(workspace_id, user_id, '{contributor}') and needs_approval and status in ('draft', 'pending_approval'))));
+    with check ((user_id::text || '/' || workspace_id::text) = any ((select app_batch_grants('{owner,admin,editor}'))::text[])
+        or ((user_id::text || '/' || workspace_id::text) = any ((select app_batch_grants('{contributor}'))::text[])
+            and needs_approval and status in ('draft', 'pending_approval')));
 -- What INSERT ... RETURNING gives back: the group commit's own new rows, each its own user's.
 create policy scheduled_posts_read_in_group_commit on scheduled_posts for select
-    using (user_id = any ((select app_batch_users())::uuid[])
-        and app_batch_member(workspace_id, user_id, '{owner,admin,editor,contributor,viewer}'));
+    using ((user_id::text || '/' || workspace_id::text) = any ((select app_batch_grants('{owner,admin,editor,contributor,viewer}'))::text[]));

@@ -3,8 +3,8 @@ using SocialSync.Posts.V1;
 namespace SocialSync.PublisherService.Platforms.WhatsApp;
 
 /// <summary>
-/// The Cloud API messages for one post and one recipient: text as a text message; media by link with the text as the
-/// first item's caption and the rest following in order; or an approved template: the post's own
+/// The Cloud API messages for one post and one recipient: text as a text message; media by link (image, video,
+/// document, audio, sticker) with the text as the first item's caption and the rest following in order; or an approved template: the post's own
 /// (content.whatsapp_template), else the channel's (settings.template_name).
 /// </summary>
 internal static class WhatsAppMessages
@@ -57,10 +57,13 @@ internal static class WhatsAppMessages
         {
             MediaType.Video => "video",
             MediaType.Document => "document",
+            MediaType.Audio => "audio",
+            MediaType.Sticker => "sticker",
             _ => "image",
         };
         var body = new Dictionary<string, object> { ["link"] = media.Url };
-        if (!string.IsNullOrEmpty(caption))
+        // The Cloud API refuses a caption on audio and stickers (the content rules keep text off them).
+        if (!string.IsNullOrEmpty(caption) && media.Type is not (MediaType.Audio or MediaType.Sticker))
         {
             body["caption"] = caption;
         }

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using SocialSync.GraphApiEmulator.Graph;
+using SocialSync.GraphApiEmulator.MediaHosting;
 using SocialSync.GraphApiEmulator.State;
 using SocialSync.GraphApiEmulator.Webhooks;
 
@@ -113,6 +114,7 @@ public static class ControlEndpoints
         });
 
         emu.MapWebhookControl();
+        emu.MapEmulatorMedia();
         emu.MapPost("/clock", AdvanceClock);
         emu.MapGet("/clock", (EmulatorState state) => Results.Json(ClockView(state), Json));
         emu.MapGet("/stats", (EmulatorState state) => Results.Json(state.Stats(), Json));
