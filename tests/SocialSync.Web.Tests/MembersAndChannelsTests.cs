@@ -19,8 +19,6 @@ public sealed class MembersAndChannelsTests(BrowserFixture fixture)
         await owner.GetByRole(AriaRole.Link, new() { Name = "Members" }).ClickAsync();
         await owner.GetByLabel("Name").FillAsync("Bakery team");
         await owner.GetByRole(AriaRole.Button, new() { Name = "Create workspace" }).ClickAsync();
-        await owner.WaitForTimeoutAsync(3000);
-        await owner.ScreenshotAsync(new() { Path = "/tmp/members-debug.png", FullPage = true });
         await Assertions.Expect(owner.GetByRole(AriaRole.Status)).ToHaveTextAsync("Workspace Bakery team created.");
         await owner.GetByLabel("Role", new() { Exact = true }).SelectOptionAsync("Contributor");
         await owner.GetByRole(AriaRole.Button, new() { Name = "Create invitation" }).ClickAsync();
