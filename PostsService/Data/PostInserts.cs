@@ -68,6 +68,27 @@ public static class PostInserts
     }
 
     /// <summary>
+    /// One user's channels for <paramref name="posts"/>, locked for share, each post checked against its own (visible,
+    /// role, the platform's content and recipient rules): a refusal (NOT_FOUND, PERMISSION_DENIED) is thrown at once,
+    /// the field violations of all the posts together.
+    /// </summary>
+    public static async Task<Dictionary<Guid, PostingChannel>> LoadCheckedChannelsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid userId, IReadOnlyList<NewPost> posts, CancellationToken cancellationToken)
+    {
+        var channels = (await LoadChannelsAsync(connection, transaction, [(userId, posts.Select(p => p.ChannelId).Distinct().ToArray())], cancellationToken))[0];
+        var violations = new FieldViolations();
+        foreach (var post in posts)
+        {
+            if (post.CheckChannel(channels, violations) is { } refused)
+            {
+                throw refused;
+            }
+        }
+        violations.ThrowIfAny();
+        return channels;
+    }
+
+    /// <summary>
     /// Inserts every user's posts (each channel already checked) with one statement, in the caller's transaction. A
     /// request_id used before yields the post that first create made when the request is the same (AIP-155: a retry),
     /// and a refusal when it differs (<see cref="RequestIdReusedException"/>). Each user's results are in the order

@@ -75,17 +75,7 @@ public sealed class PostStore(PostsDatabase database)
     public Task<List<ScheduledPost>> CreateAsync(Guid userId, IReadOnlyList<NewPost> posts, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            var channels = (await PostInserts.LoadChannelsAsync(connection, transaction,
-                [(userId, posts.Select(p => p.ChannelId).Distinct().ToArray())], cancellationToken))[0];
-            var violations = new FieldViolations();
-            foreach (var post in posts)
-            {
-                if (post.CheckChannel(channels, violations) is { } refused)
-                {
-                    throw refused;
-                }
-            }
-            violations.ThrowIfAny();
+            var channels = await PostInserts.LoadCheckedChannelsAsync(connection, transaction, userId, posts, cancellationToken);
             var created = await PostInserts.InsertAsync(connection, transaction, [(userId, posts, channels)], cancellationToken);
             // All or none: a refused request_id fails the whole request, and the transaction rolls back.
             return created[0].Select(result => result.PostOrThrow()).ToList();
@@ -98,13 +88,7 @@ public sealed class PostStore(PostsDatabase database)
     public Task<ScheduledPost> ValidateCreateAsync(Guid userId, NewPost post, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            var channels = (await PostInserts.LoadChannelsAsync(connection, transaction, [(userId, [post.ChannelId])], cancellationToken))[0];
-            var violations = new FieldViolations();
-            if (post.CheckChannel(channels, violations) is { } refused)
-            {
-                throw refused;
-            }
-            violations.ThrowIfAny();
+            var channels = await PostInserts.LoadCheckedChannelsAsync(connection, transaction, userId, [post], cancellationToken);
             return post.Preview(channels[post.ChannelId], userId);
         }, cancellationToken);
 

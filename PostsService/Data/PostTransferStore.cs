@@ -27,17 +27,7 @@ public sealed class PostTransferStore(PostsDatabase database)
     public Task<ImportChunkResult> WriteChunkAsync(Guid userId, IReadOnlyList<NewPost> posts, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            var channels = (await PostInserts.LoadChannelsAsync(connection, transaction,
-                [(userId, posts.Select(p => p.ChannelId).Distinct().ToArray())], cancellationToken))[0];
-            var violations = new FieldViolations();
-            foreach (var post in posts)
-            {
-                if (post.CheckChannel(channels, violations) is { } refused)
-                {
-                    throw refused;
-                }
-            }
-            violations.ThrowIfAny();
+            var channels = await PostInserts.LoadCheckedChannelsAsync(connection, transaction, userId, posts, cancellationToken);
             var results = (await PostInserts.InsertAsync(connection, transaction, [(userId, posts, channels)], cancellationToken))[0];
             var created = results.Where(r => !r.Repeated).Select(r => r.PostOrThrow()).ToList();
             var existing = results.Count(r => r.Repeated && r.Post is not null);

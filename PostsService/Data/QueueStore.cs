@@ -68,13 +68,7 @@ public sealed class QueueStore(PostsDatabase database)
     public Task<ScheduledPost> AddAsync(Guid userId, NewPost post, bool publishNext, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            var channels = (await PostInserts.LoadChannelsAsync(connection, transaction, [(userId, [post.ChannelId])], cancellationToken))[0];
-            var violations = new FieldViolations();
-            if (post.CheckChannel(channels, violations) is { } refused)
-            {
-                throw refused;
-            }
-            violations.ThrowIfAny();
+            var channels = await PostInserts.LoadCheckedChannelsAsync(connection, transaction, userId, [post], cancellationToken);
             var schedule = await ReadScheduleAsync(connection, transaction, post.ChannelId, forUpdate: true, cancellationToken)
                 ?? throw NoSchedule();
             DateTimeOffset slot;
