@@ -98,12 +98,13 @@ public sealed class DeliveryStore(PostsDatabase database)
     private static NpgsqlBatchCommand Upsert(DeliveryReport report)
     {
         var command = new NpgsqlBatchCommand("""
-            insert into delivery_statuses as d (post_id, recipient_id, wamid, attempt, status, error_code, error_title,
+            insert into delivery_statuses as d (post_id, recipient_id, wamid, attempt, callback_ref, status, error_code, error_title,
                 sent_at, delivered_at, read_at, failed_at)
-            values (@post_id, @recipient_id, @wamid, @attempt, @status, @error_code, @error_title,
+            values (@post_id, @recipient_id, @wamid, @attempt, @callback_ref, @status, @error_code, @error_title,
                 case when @status = 'sent' then @at end, case when @status = 'delivered' then @at end,
                 case when @status = 'read' then @at end, case when @status = 'failed' then @at end)
             on conflict (post_id, recipient_id, wamid) do update set
+                callback_ref = coalesce(d.callback_ref, excluded.callback_ref),
                 status = case when array_position(@order, excluded.status) > array_position(@order, d.status) then excluded.status else d.status end,
                 error_code = coalesce(d.error_code, excluded.error_code),
                 error_title = coalesce(d.error_title, excluded.error_title),
@@ -116,6 +117,7 @@ public sealed class DeliveryStore(PostsDatabase database)
         command.Parameters.AddWithValue("recipient_id", report.RecipientId);
         command.Parameters.AddWithValue("wamid", report.Wamid);
         command.Parameters.AddWithValue("attempt", report.Attempt);
+        command.Parameters.AddWithValue("callback_ref", report.CallbackRef);
         command.Parameters.AddWithValue("status", report.Status);
         command.Parameters.Add(new NpgsqlParameter("error_code", NpgsqlDbType.Integer) { Value = (object?)report.ErrorCode ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("error_title", NpgsqlDbType.Text) { Value = (object?)report.ErrorTitle ?? DBNull.Value });

@@ -45,7 +45,8 @@ public sealed class OutcomeStore(PostsDatabase database)
                         reader.GetFieldValue<DateTimeOffset>(4), reader.GetGuid(5), reader.GetBoolean(6), reader.GetBoolean(7));
                 }
             }
-            return new OutcomeBatch(connection, transaction, claims);
+            var reported = await ReportedSendsAsync(connection, transaction, claims, cancellationToken);
+            return new OutcomeBatch(connection, transaction, claims, reported);
         }
         catch
         {
@@ -57,17 +58,49 @@ public sealed class OutcomeStore(PostsDatabase database)
             throw;
         }
     }
+
+    /// <summary>
+    /// The sends of the claimed attempts that Meta already reported (callback reference to wamid). A status webhook can
+    /// arrive before the outcome that says the send's answer was lost; <see cref="DeliveryStore"/> locks the post's
+    /// row before it records one, so under this batch's locks the list is complete.
+    /// </summary>
+    private static async Task<Dictionary<(Guid PostId, string CallbackRef), string>> ReportedSendsAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, Dictionary<Guid, CurrentClaim> claims, CancellationToken cancellationToken)
+    {
+        var reported = new Dictionary<(Guid, string), string>();
+        if (claims.Count == 0)
+        {
+            return reported;
+        }
+        await using var command = new NpgsqlCommand("""
+            select d.post_id, d.callback_ref, min(d.wamid)
+            from delivery_statuses d join unnest(@ids, @attempts) as c(id, attempt) on d.post_id = c.id and d.attempt = c.attempt
+            where d.callback_ref is not null
+            group by d.post_id, d.callback_ref
+            """, connection, transaction);
+        command.Parameters.AddWithValue("ids", claims.Keys.ToArray());
+        command.Parameters.AddWithValue("attempts", claims.Values.Select(c => c.Attempt).ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            reported[(reader.GetGuid(0), reader.GetString(1))] = reader.GetString(2);
+        }
+        return reported;
+    }
 }
 
 /// <summary>
 /// One batch of outcomes in one transaction, its claims locked: set-based statements update posts, runs and
 /// channels once each, and queue the next occurrence of each recurring post that finished.
 /// </summary>
-public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<Guid, CurrentClaim> claims)
-    : IAsyncDisposable
+public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<Guid, CurrentClaim> claims,
+    Dictionary<(Guid PostId, string CallbackRef), string> reportedSends) : IAsyncDisposable
 {
     /// <summary>The current claim of each post of the batch that is publishing.</summary>
     public IReadOnlyDictionary<Guid, CurrentClaim> Claims => claims;
+
+    /// <summary>The claimed attempts' sends that a delivery status already reported, with the message's wamid.</summary>
+    public IReadOnlyDictionary<(Guid PostId, string CallbackRef), string> ReportedSends => reportedSends;
 
     public async Task WriteAsync(IReadOnlyList<OutcomeWrite> writes, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -83,6 +83,35 @@ public static class OutcomeRules
         return decisions;
     }
 
+    /// <summary>
+    /// The outcomes as they stand once the sends Meta already reported are counted: an unconfirmed outcome whose lost
+    /// send has a delivery status (the webhook overtook the outcome) is a publication, with that message's wamid.
+    /// </summary>
+    public static IReadOnlyList<PublishOutcome> WithReportedSends(IReadOnlyList<PublishOutcome> outcomes, IReadOnlyList<Guid> ids,
+        IReadOnlyDictionary<(Guid PostId, string CallbackRef), string> reportedSends)
+    {
+        if (reportedSends.Count == 0)
+        {
+            return outcomes;
+        }
+        var settled = outcomes.ToArray();
+        for (var i = 0; i < settled.Length; i++)
+        {
+            var outcome = settled[i];
+            if (outcome.Kind == OutcomeKind.Unconfirmed && outcome.UnconfirmedSendRef.Length > 0
+                && reportedSends.TryGetValue((ids[i], outcome.UnconfirmedSendRef), out var wamid))
+            {
+                var published = outcome.Clone();
+                published.Kind = OutcomeKind.Published;
+                published.PlatformPostId = outcome.PlatformPostId.Length > 0 ? outcome.PlatformPostId : wamid;
+                published.Error = "";
+                published.UnconfirmedSendRef = "";
+                settled[i] = published;
+            }
+        }
+        return settled;
+    }
+
     /// <summary>The platform's retry time, kept between a second and <see cref="LongestDeferral"/> from now.</summary>
     public static DateTimeOffset DeferUntil(DateTimeOffset? retryAt, DateTimeOffset now)
     {

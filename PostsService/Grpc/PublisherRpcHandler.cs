@@ -85,13 +85,15 @@ public sealed partial class PublisherRpcHandler(
 
     /// <summary>
     /// Applies a batch of outcomes in one transaction: lock the current claims, decide each outcome (an outcome whose
-    /// attempt is not the current claim is refused without touching anything), trace the decisions, write them all
-    /// with set-based statements, commit, then count and log what was applied.
+    /// attempt is not the current claim is refused without touching anything; a lost send Meta already reported is a
+    /// publication), trace the decisions, write them all with set-based statements, commit, then count and log what
+    /// was applied.
     /// </summary>
-    private async Task<OutcomeResult[]> ApplyOutcomesAsync(IReadOnlyList<PublishOutcome> reported, Guid[] ids, CancellationToken cancellationToken)
+    private async Task<OutcomeResult[]> ApplyOutcomesAsync(IReadOnlyList<PublishOutcome> outcomesReported, Guid[] ids, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var batch = await outcomes.LockClaimsAsync(ids, cancellationToken);
+        var reported = OutcomeRules.WithReportedSends(outcomesReported, ids, batch.ReportedSends);
         var decisions = OutcomeRules.DecideBatch(reported, ids, batch.Claims, now, retryPolicy, Random.Shared.NextDouble);
         var traceparents = TraceDecisions(reported, batch.Claims, ids, decisions);
         var writes = new List<OutcomeWrite>(reported.Count);

@@ -29,6 +29,7 @@ public class PostsServiceFixture : IAsyncLifetime
     public QueueService.QueueServiceClient Queue => new(_channel!);
     public TemplateService.TemplateServiceClient Templates => new(_channel!);
     public PostWatchService.PostWatchServiceClient Watch => new(_channel!);
+    public DeliveriesInternalService.DeliveriesInternalServiceClient Deliveries => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)
