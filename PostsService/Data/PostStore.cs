@@ -10,6 +10,12 @@ namespace SocialSync.PostsService.Data;
 public sealed record PostFilter(PostStatus? Status, Platform? Platform, Guid? ChannelId)
 {
     public Guid? WorkspaceId { get; init; }
+
+    /// <summary>Publish times from (inclusive); null means no lower bound.</summary>
+    public DateTimeOffset? PublishFrom { get; init; }
+
+    /// <summary>Publish times before (exclusive); null means no upper bound.</summary>
+    public DateTimeOffset? PublishBefore { get; init; }
 }
 
 /// <summary>
@@ -42,6 +48,8 @@ public sealed class PostStore(PostsDatabase database)
                   and (@platform::text is null or platform = @platform)
                   and (@channel::uuid is null or channel_id = @channel)
                   and (@workspace::uuid is null or workspace_id = @workspace)
+                  and (@publish_from::timestamptz is null or publish_at >= @publish_from)
+                  and (@publish_before::timestamptz is null or publish_at < @publish_before)
                 order by publish_at desc, id
                 limit @limit offset @offset
                 """, connection, transaction);
@@ -49,6 +57,8 @@ public sealed class PostStore(PostsDatabase database)
             query.Parameters.Add(new NpgsqlParameter("platform", NpgsqlDbType.Text) { Value = (object?)filter.Platform?.ToDb() ?? DBNull.Value });
             query.Parameters.Add(new NpgsqlParameter("channel", NpgsqlDbType.Uuid) { Value = (object?)filter.ChannelId ?? DBNull.Value });
             query.Parameters.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = (object?)filter.WorkspaceId ?? DBNull.Value });
+            query.Parameters.Add(new NpgsqlParameter("publish_from", NpgsqlDbType.TimestampTz) { Value = (object?)filter.PublishFrom?.UtcDateTime ?? DBNull.Value });
+            query.Parameters.Add(new NpgsqlParameter("publish_before", NpgsqlDbType.TimestampTz) { Value = (object?)filter.PublishBefore?.UtcDateTime ?? DBNull.Value });
             query.Parameters.AddWithValue("limit", pageSize + 1);
             query.Parameters.AddWithValue("offset", offset);
             var posts = new List<ScheduledPost>(pageSize);

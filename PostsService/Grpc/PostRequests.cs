@@ -120,8 +120,14 @@ public static class PostRequests
             violations.Add("offset", "must not be negative");
         }
         var offset = PageTokens.Parse(request.PageToken, violations, start: request.Offset);
+        var from = request.PublishTimeStart?.ToDateTimeOffset();
+        var before = request.PublishTimeEnd?.ToDateTimeOffset();
+        if (from is { } start && before is { } end && start >= end)
+        {
+            violations.Add("publish_time_end", "must be after publish_time_start");
+        }
         violations.ThrowIfAny();
-        return (new PostFilter(status, platform, channelId) { WorkspaceId = workspaceId }, pageSize, offset);
+        return (new PostFilter(status, platform, channelId) { WorkspaceId = workspaceId, PublishFrom = from, PublishBefore = before }, pageSize, offset);
     }
 
     /// <summary>A list filter given either as a word of the original REST contract (?status=queued) or as the proto enum.</summary>

@@ -193,6 +193,30 @@ public sealed class PostsApiTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task ListPosts_keeps_the_posts_due_in_a_publish_time_range_with_its_end_excluded()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var posts = new List<ScheduledPost>();
+        for (var i = 1; i <= 4; i++)
+        {
+            posts.Add(await fixture.CreatePostAsync(user, channel, $"day {i}", TimeSpan.FromDays(i)));
+        }
+        Timestamp At(int i) => posts[i].PublishAt;
+
+        var middle = await fixture.Posts.ListPostsAsync(new ListPostsRequest { PublishTimeStart = At(1), PublishTimeEnd = At(3) }, user.Headers);
+        var fromThird = await fixture.Posts.ListPostsAsync(new ListPostsRequest { PublishTimeStart = At(2) }, user.Headers);
+        var beforeSecond = await fixture.Posts.ListPostsAsync(new ListPostsRequest { PublishTimeEnd = At(1) }, user.Headers);
+
+        Assert.Equal([posts[2].Id, posts[1].Id], middle.Posts.Select(p => p.Id));
+        Assert.Equal(2, middle.TotalSize);
+        Assert.Equal([posts[3].Id, posts[2].Id], fromThird.Posts.Select(p => p.Id));
+        Assert.Equal([posts[0].Id], beforeSecond.Posts.Select(p => p.Id));
+        await Expect.BadFields(() => fixture.Posts.ListPostsAsync(
+            new ListPostsRequest { PublishTimeStart = At(2), PublishTimeEnd = At(2) }, user.Headers).ResponseAsync, "publish_time_end");
+    }
+
+    [Fact]
     public async Task UpdatePost_changes_content_and_moving_publish_at_moves_due_at_through_the_outbox()
     {
         var user = fixture.NewUser();
