@@ -124,8 +124,8 @@ case "$cmd" in
     ;;
   bench)
     ensure_prerequisites
-    # The soak (--soak) runs SocialSync alone; only the full benchmark measures BullMQ beside it.
-    case " $* " in *" --soak "*) ;; *) ensure_bullmq ;; esac
+    # The soak (--soak) and the web app's figures (--studio) run SocialSync alone; only the full benchmark measures BullMQ.
+    case " $* " in *" --soak "*|*" --studio "*) ;; *) ensure_bullmq ;; esac
     dotnet build tests/SocialSync.Benchmarks -c Release -nologo -v quiet
     exec dotnet run --project tests/SocialSync.Benchmarks -c Release --no-build -- "$@"
     ;;

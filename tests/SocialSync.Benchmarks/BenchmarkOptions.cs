@@ -16,6 +16,9 @@ public sealed record BenchmarkOptions
 
     public int SampleSeconds { get; init; } = 5;
 
+    /// <summary>Runs only the web app's figures: its first load and a month of 1,000 posts (bench/studio.md).</summary>
+    public bool Studio { get; init; }
+
     /// <summary>The soak creates every post before the first is due (the trickle's way) instead of each ten seconds ahead.</summary>
     public bool SoakCreateAhead { get; init; }
 
@@ -42,12 +45,13 @@ public sealed record BenchmarkOptions
                 "--warmup" => options with { WarmupPosts = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--out" => options with { OutputDirectory = Next() },
                 "--soak" => options with { Soak = true },
+                "--studio" => options with { Studio = true },
                 "--soak-seconds" => options with { TrickleSeconds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--create-ahead" => options with { SoakCreateAhead = true },
                 "--sample-seconds" => options with { SampleSeconds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--quick" => options with { CreatePosts = 1000, BurstPosts = 2000, TrickleSeconds = 10 },
                 _ => throw new ArgumentException(
-                    $"unknown option {args[i]}; options: --create N --concurrency N --burst N --trickle-rate N --trickle-seconds N --channels N --warmup N --out DIR --quick; --soak [--trickle-rate N] [--trickle-seconds N | --soak-seconds N] [--sample-seconds N] [--create-ahead]"),
+                    $"unknown option {args[i]}; options: --create N --concurrency N --burst N --trickle-rate N --trickle-seconds N --channels N --warmup N --out DIR --quick; --studio; --soak [--trickle-rate N] [--trickle-seconds N | --soak-seconds N] [--sample-seconds N] [--create-ahead]"),
             };
         }
         if (options.Soak)

@@ -1,6 +1,12 @@
 using SocialSync.Benchmarks;
 
 var options = BenchmarkOptions.Parse(args);
+if (options.Studio)
+{
+    var studio = await StudioRun.RunAsync(Console.Out);
+    Console.WriteLine($"report: {await studio.WriteAsync(options.OutputDirectory)}");
+    return 0;
+}
 if (options.Soak)
 {
     var soak = await SoakRun.RunAsync(options, Console.Out);

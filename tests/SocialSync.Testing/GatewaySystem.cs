@@ -31,14 +31,16 @@ public sealed class GatewaySystem : IAsyncDisposable
 
     /// <summary>
     /// Starts the four, and with <paramref name="publishing"/> what publishes posts; <paramref name="gatewaySettings"/>
-    /// are the gateway's own (e.g. how early it renews tokens).
+    /// are the gateway's own (e.g. how early it renews tokens); <paramref name="gatewayAssembly"/> runs a published
+    /// gateway instead of its build output.
     /// </summary>
-    public static async Task<GatewaySystem> StartAsync(IDictionary<string, string?>? gatewaySettings = null, bool publishing = false)
+    public static async Task<GatewaySystem> StartAsync(IDictionary<string, string?>? gatewaySettings = null, bool publishing = false,
+        string? gatewayAssembly = null)
     {
         var system = new GatewaySystem();
         try
         {
-            await system.StartProcessesAsync(gatewaySettings ?? new Dictionary<string, string?>());
+            await system.StartProcessesAsync(gatewaySettings ?? new Dictionary<string, string?>(), gatewayAssembly);
             if (publishing)
             {
                 await system.StartPublishingAsync();
@@ -53,14 +55,14 @@ public sealed class GatewaySystem : IAsyncDisposable
         }
     }
 
-    private async Task StartProcessesAsync(IDictionary<string, string?> gatewaySettings)
+    private async Task StartProcessesAsync(IDictionary<string, string?> gatewaySettings, string? gatewayAssembly)
     {
         Postgres = await PostgresServer.StartAsync();
         // Made first (not started) so its port, and so its callback address, is known to the provider.
         Gateway = new ServiceProcess("gateway", "SocialSync.Gateway", new Dictionary<string, string?>(gatewaySettings)
         {
             ["Gateway__RequireHttps"] = "false",
-        });
+        }, gatewayAssembly);
         Identity = await IdentityProcess.StartAsync(Postgres, new Dictionary<string, string?>
         {
             ["Identity__WebClient__RedirectUris__0"] = CallbackUri.AbsoluteUri,

@@ -4,13 +4,16 @@ namespace SocialSync.Testing;
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly string _project;
+    private readonly string? _assembly;
     private readonly Dictionary<string, string?> _environment;
     private ManagedProcess? _process;
 
-    public ServiceProcess(string name, string project, IDictionary<string, string?> environment)
+    /// <param name="assembly">The service's dll when not the project's build output (e.g. a published, trimmed app).</param>
+    public ServiceProcess(string name, string project, IDictionary<string, string?> environment, string? assembly = null)
     {
         Name = name;
         _project = project;
+        _assembly = assembly;
         GrpcPort = Ports.Free();
         HttpPort = Ports.Free();
         _environment = new Dictionary<string, string?>
@@ -78,8 +81,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public async Task StartAsync(TimeSpan? timeout = null)
     {
-        _process = ManagedProcess.Start(Name, "dotnet", [RepositoryPaths.ServiceAssembly(_project)], _environment,
-            Path.GetDirectoryName(RepositoryPaths.ServiceAssembly(_project)), OnOutputLine);
+        var assembly = _assembly ?? RepositoryPaths.ServiceAssembly(_project);
+        _process = ManagedProcess.Start(Name, "dotnet", [assembly], _environment, Path.GetDirectoryName(assembly), OnOutputLine);
         await WaitHealthyAsync(timeout ?? TimeSpan.FromSeconds(60));
     }
 
