@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs a local PostgreSQL for SocialSync without containers.
-# usage: postgres.sh DATA_DIR PORT DATABASE   (env: POSTGRES_PASSWORD, POSTGRES_EXTRA_ARGS)
+# usage: postgres.sh DATA_DIR PORT DATABASE   (env: POSTGRES_PASSWORD, POSTGRES_EXTRA_ARGS, POSTGRES_STANDBY_OF)
 # initdb's the data folder once, starts postgres (as the postgres user when run as root, since postgres refuses
-# root), creates DATABASE if missing, and stays in the foreground until SIGTERM.
+# root), creates DATABASE if missing, and stays in the foreground until SIGTERM. With POSTGRES_STANDBY_OF=PORT the
+# folder is instead a streaming replica of the local server on that port (pg_basebackup -R), read-only until promoted.
 set -euo pipefail
 data_dir=$1 port=$2 database=$3
 password=${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}
@@ -22,7 +23,12 @@ fi
 mkdir -p "$data_dir"
 [ "$(id -u)" = 0 ] && chown postgres:postgres "$data_dir"
 chmod 700 "$data_dir"
-if [ ! -s "$data_dir/PG_VERSION" ]; then
+standby_of=${POSTGRES_STANDBY_OF:-}
+if [ ! -s "$data_dir/PG_VERSION" ] && [ -n "$standby_of" ]; then
+  # The primary's initdb trusts local (socket) connections, replication included; -R writes primary_conninfo and
+  # standby.signal, -X stream copies the WAL written while the backup runs.
+  "${as_owner[@]}" "$bin_dir/pg_basebackup" -h /tmp -p "$standby_of" -U postgres -D "$data_dir" -R -X stream -c fast
+elif [ ! -s "$data_dir/PG_VERSION" ]; then
   pwfile=$(mktemp)
   printf '%s\n' "$password" > "$pwfile"
   [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
@@ -53,6 +59,15 @@ until "$bin_dir/pg_isready" -q -h /tmp -p "$port"; do
   kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit 1; }
   sleep 0.1
 done
+if [ -f "$data_dir/standby.signal" ]; then
+  # A standby is read-only: its databases and password are the primary's.
+  echo "postgres ready on port $port, standby of port $standby_of"
+  wait "$pid"
+  exit $?
+fi
+# The setup below commits locally: a primary that replicates synchronously would otherwise wait for a standby that
+# may not be running yet.
+export PGOPTIONS="-c synchronous_commit=local"
 if ! "$bin_dir/psql" -h /tmp -p "$port" -U postgres -Atc "select 1 from pg_database where datname = '$database'" | grep -q 1; then
   "$bin_dir/createdb" -h /tmp -p "$port" -U postgres "$database"
 fi

@@ -40,6 +40,8 @@ public static class ChaosRun
         await using var system = await SocialSyncSystem.StartAsync(new SystemOptions
         {
             DurablePostgres = true,
+            // A synchronous standby and PostsService connecting to whichever server is the primary: the failover drill.
+            PostgresStandby = true,
             SchedulerReplicas = 2,
             // Meta's status webhooks arrive, so a WhatsApp send whose answer was lost is settled by its status
             // (docs/webhooks.md); no automatic resend window, so nothing is sent twice on a guess.

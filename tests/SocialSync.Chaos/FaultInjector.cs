@@ -15,6 +15,7 @@ public enum FaultKind
     FlushRedis,
     StopRedis,
     RestartPostgres,
+    FailOverPostgres,
     Emulator500s,
     Emulator429s,
     EmulatorSlow,
@@ -127,6 +128,10 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
             case FaultKind.RestartPostgres:
                 await system.Postgres.RestartAsync(crash: true);
                 fault.Detail = "SIGKILL, crash recovery";
+                break;
+            case FaultKind.FailOverPostgres:
+                var readOnly = await system.FailOverPostgresAsync();
+                fault.Detail = $"primary SIGKILLed, standby promoted ({readOnly.TotalMilliseconds:0} ms without a primary), a new standby made";
                 break;
             case FaultKind.Emulator500s:
                 await ArmAsync(fault, emulatorFor, cancellationToken,
@@ -322,7 +327,7 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
         FaultKind.KillScheduler => "scheduler-0",
         FaultKind.KillOneOfTwoSchedulers => "scheduler-1",
         FaultKind.FlushRedis or FaultKind.StopRedis => "redis",
-        FaultKind.RestartPostgres => "postgres",
+        FaultKind.RestartPostgres or FaultKind.FailOverPostgres => "postgres",
         // One emulator fault at a time: the first armed fault that matches a request answers it, so two at once
         // would hide one another.
         _ => "emulator",

@@ -12,36 +12,80 @@ public sealed class PostgresServer : IAsyncDisposable
     public const string Password = "socialsync-test-password";
     private const string RelaxedDurability = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
 
+    /// <summary>
+    /// A commit waits until a standby has it (any standby: <c>'*'</c>). PostgreSQL's default is asynchronous
+    /// replication, where a failover loses the commits the standby had not received yet.
+    /// </summary>
+    private const string SynchronousReplication = "-c synchronous_standby_names=* -c synchronous_commit=on";
+
     private ManagedProcess _process;
     private readonly string _dataDirectory;
     private readonly bool _durable;
+    private readonly PostgresServer? _primary;
+    private readonly bool _synchronous;
 
-    private PostgresServer(ManagedProcess process, string dataDirectory, int port, bool durable)
+    private PostgresServer(string dataDirectory, int port, bool durable, PostgresServer? primary, bool synchronous)
     {
-        _process = process;
         _dataDirectory = dataDirectory;
         _durable = durable;
+        _primary = primary;
+        _synchronous = synchronous;
         Port = port;
+        _process = Launch();
     }
 
     public int Port { get; }
 
-    public static async Task<PostgresServer> StartAsync(bool durable = false)
+    public static async Task<PostgresServer> StartAsync(bool durable = false, bool synchronousReplication = false)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), $"socialsync-pg-{Guid.NewGuid():N}"[..24]);
-        var port = Ports.Free();
-        var server = new PostgresServer(Launch(dataDirectory, port, durable), dataDirectory, port, durable);
+        var server = new PostgresServer(NewDataDirectory(), Ports.Free(), durable, primary: null, synchronousReplication);
         await server.WaitReadyAsync();
         return server;
     }
 
-    private static ManagedProcess Launch(string dataDirectory, int port, bool durable) =>
-        ManagedProcess.Start("postgres", "bash", [RepositoryPaths.PostgresScript, dataDirectory, port.ToString(System.Globalization.CultureInfo.InvariantCulture), "postgres"],
+    /// <summary>
+    /// A streaming replica of this server (a base backup, then its WAL as it is written), on <paramref name="port"/>
+    /// or a free one: read-only until <see cref="PromoteAsync"/>. Its own settings match this one's, so once promoted
+    /// it replicates synchronously too when this one did (and waits for a standby of its own before commits return).
+    /// </summary>
+    public async Task<PostgresServer> StartStandbyAsync(int? port = null)
+    {
+        var standby = new PostgresServer(NewDataDirectory(), port ?? Ports.Free(), _durable, primary: this, _synchronous);
+        await standby.WaitReadyAsync();
+        return standby;
+    }
+
+    /// <summary>Makes a standby the primary (<c>pg_promote</c>, waiting until it accepts writes).</summary>
+    public async Task PromoteAsync()
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        await connection.OpenAsync();
+        await using var promote = new NpgsqlCommand("select pg_promote(wait => true, wait_seconds => 60)", connection);
+        if (await promote.ExecuteScalarAsync() is not true)
+        {
+            throw new InvalidOperationException($"PostgreSQL on port {Port} was not promoted within 60 s");
+        }
+    }
+
+    /// <summary>
+    /// One connection string naming every server, in order: a client connects to whichever is the primary now, so it
+    /// follows a failover without being told (Npgsql's multi-host support).
+    /// </summary>
+    public static string FailoverConnectionString(string database, params PostgresServer[] servers) =>
+        $"Host={string.Join(',', servers.Select(s => $"127.0.0.1:{s.Port}"))};Username=postgres;Password={Password};Database={database};Timeout=5;"
+        + "Target Session Attributes=primary;Host Recheck Seconds=2";
+
+    private static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), $"socialsync-pg-{Guid.NewGuid():N}"[..24]);
+
+    private ManagedProcess Launch() =>
+        ManagedProcess.Start(_primary is null ? "postgres" : "postgres-standby", "bash",
+            [RepositoryPaths.PostgresScript, _dataDirectory, Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "postgres"],
             new Dictionary<string, string?>
             {
                 ["POSTGRES_PASSWORD"] = Password,
+                ["POSTGRES_STANDBY_OF"] = _primary?.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 // SOCIALSYNC_POSTGRES_ARGS adds server settings for a profiling run, e.g. pg_stat_statements or auto_explain.
-                ["POSTGRES_EXTRA_ARGS"] = $"{(durable ? "" : RelaxedDurability)} {Environment.GetEnvironmentVariable("SOCIALSYNC_POSTGRES_ARGS")}",
+                ["POSTGRES_EXTRA_ARGS"] = $"{(_durable ? "" : RelaxedDurability)} {(_synchronous ? SynchronousReplication : "")} {Environment.GetEnvironmentVariable("SOCIALSYNC_POSTGRES_ARGS")}",
             });
 
     private async Task WaitReadyAsync()
@@ -90,7 +134,7 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         await StopAsync(crash);
         // A killed postmaster leaves its pid file; postgres removes a stale one itself on start.
-        _process = Launch(_dataDirectory, Port, _durable);
+        _process = Launch();
         await WaitReadyAsync();
     }
 

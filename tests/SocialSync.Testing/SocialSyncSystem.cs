@@ -10,6 +10,12 @@ public sealed record SystemOptions
 
     public int SchedulerReplicas { get; init; } = 1;
 
+    /// <summary>
+    /// A streaming standby beside PostgreSQL, replicating synchronously, and PostsService connecting through a
+    /// connection string that names both (<see cref="SocialSyncSystem.FailOverPostgresAsync"/>).
+    /// </summary>
+    public bool PostgresStandby { get; init; }
+
     /// <summary>A Redis Cluster (3 masters, 1 replica each) instead of one redis-server.</summary>
     public bool RedisCluster { get; init; }
 
@@ -37,7 +43,11 @@ public sealed class SocialSyncSystem : IAsyncDisposable
     {
     }
 
+    /// <summary>The primary PostgreSQL (after a failover, the promoted standby).</summary>
     public PostgresServer Postgres { get; private set; } = null!;
+
+    /// <summary>The streaming standby, with <see cref="SystemOptions.PostgresStandby"/>.</summary>
+    public PostgresServer? Standby { get; private set; }
     /// <summary>The one redis-server (null with <see cref="SystemOptions.RedisCluster"/>: see <see cref="Cluster"/>).</summary>
     public RedisServer Redis { get; private set; } = null!;
 
@@ -79,7 +89,7 @@ public sealed class SocialSyncSystem : IAsyncDisposable
     private async Task StartInternalAsync(SystemOptions options)
     {
         var infrastructure = await Task.WhenAll(
-            Task.Run(async () => (object)await PostgresServer.StartAsync(options.DurablePostgres)),
+            Task.Run(async () => (object)await PostgresServer.StartAsync(options.DurablePostgres, synchronousReplication: options.PostgresStandby)),
             Task.Run(async () => options.RedisCluster ? (object)await Testing.RedisCluster.StartAsync() : await RedisServer.StartAsync()),
             Task.Run(async () => (object)await EmulatorProcess.StartAsync()));
         Postgres = (PostgresServer)infrastructure[0];
@@ -87,12 +97,20 @@ public sealed class SocialSyncSystem : IAsyncDisposable
         Cluster = infrastructure[1] as RedisCluster;
         Emulator = (EmulatorProcess)infrastructure[2];
         _owned.AddRange([Emulator, (IAsyncDisposable)infrastructure[1], Postgres]);
+        if (options.PostgresStandby)
+        {
+            // Before the database is made: with synchronous replication a commit waits for the standby.
+            Standby = await Postgres.StartStandbyAsync();
+            _owned.Add(Standby);
+        }
         Database = await Postgres.CreateDatabaseAsync();
 
         var common = new Dictionary<string, string?>(options.Settings);
         Posts = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>(common)
         {
-            ["ConnectionStrings__postsdb"] = Postgres.ConnectionString(Database),
+            ["ConnectionStrings__postsdb"] = Standby is null
+                ? Postgres.ConnectionString(Database)
+                : PostgresServer.FailoverConnectionString(Database, Postgres, Standby),
         });
         // Owned before it starts: one that never becomes healthy is still stopped at the end.
         _owned.Insert(0, Posts);
@@ -127,6 +145,26 @@ public sealed class SocialSyncSystem : IAsyncDisposable
     }
 
     public string PostsConnectionString => Postgres.ConnectionString(Database);
+
+    /// <summary>
+    /// The failover drill: the primary is killed (SIGKILL), the standby promoted, and a new standby made from it on
+    /// the old primary's port (a fresh base backup, as the old primary's data may hold commits the new one never
+    /// had), so the connection string PostsService was given stays right and a later failover works too. Returns
+    /// how long the database accepted no writes.
+    /// </summary>
+    public async Task<TimeSpan> FailOverPostgresAsync()
+    {
+        var standby = Standby ?? throw new InvalidOperationException("The system was started without a PostgreSQL standby.");
+        var old = Postgres;
+        var down = System.Diagnostics.Stopwatch.StartNew();
+        await old.StopAsync(crash: true);
+        await standby.PromoteAsync();
+        var writable = down.Elapsed;
+        Postgres = standby;
+        Standby = await standby.StartStandbyAsync(old.Port);
+        _owned.Add(Standby);
+        return writable;
+    }
 
     public async ValueTask DisposeAsync()
     {
