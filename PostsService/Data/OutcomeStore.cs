@@ -12,7 +12,7 @@ namespace SocialSync.PostsService.Data;
 /// </summary>
 public sealed record OutcomeWrite(Guid PostId, int Attempt, OutcomeDecision Decision, DateTimeOffset FinishedAt, string? PlatformPostId,
     string? Permalink, string? PlatformStateJson, string? Traceparent, Guid? RunId, string? RunError, int ErrorCode, Guid ChannelId,
-    bool DisconnectsChannel, bool ContinuesSeries, string? UnconfirmedSendRef = null);
+    bool DisconnectsChannel, bool ContinuesSeries, string? UnconfirmedSendRef = null, DateTimeOffset? ChannelRateLimitedUntil = null);
 
 /// <summary>Where publish outcomes are recorded: <see cref="LockClaimsAsync"/> opens the batch that holds them.</summary>
 public sealed class OutcomeStore(PostsDatabase database)
@@ -119,6 +119,19 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
             channel.Parameters.AddWithValue("reason", OutcomeRules.ReconnectReason);
             channel.Parameters.AddWithValue("ids", disconnected);
             await channel.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var limited = writes.Where(w => w.ChannelRateLimitedUntil is not null).ToList();
+        if (limited.Count > 0)
+        {
+            // Kept on the channel for every publisher replica (RunStore hands it out with the channel's next runs).
+            await using var hold = new NpgsqlCommand("""
+                update channels c set rate_limited_until = greatest(c.rate_limited_until, u.until)
+                from (select id, max(until) as until from unnest(@ids, @untils) as l(id, until) group by id) as u
+                where c.id = u.id
+                """, connection, transaction);
+            hold.Parameters.AddWithValue("ids", limited.Select(w => w.ChannelId).ToArray());
+            hold.Parameters.Add(TimestampArray("untils", limited.Select(w => w.ChannelRateLimitedUntil)));
+            await hold.ExecuteNonQueryAsync(cancellationToken);
         }
         // A recurring post's next occurrence is created in the transaction that finishes this one.
         foreach (var write in writes.Where(w => w.ContinuesSeries))

@@ -1,3 +1,4 @@
+using Google.Protobuf.WellKnownTypes;
 using Npgsql;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
@@ -42,7 +43,8 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
             from started s join channels c on c.id = s.channel_id
             where not holds_posts(c.state)
             returning id as run_id, scheduled_post_id)
-        select s.id, s.attempt, runs.run_id, c.id, c.platform, c.account_id, c.access_token_encrypted, c.settings::text, c.state
+        select s.id, s.attempt, runs.run_id, c.id, c.platform, c.account_id, c.access_token_encrypted, c.settings::text, c.state,
+            c.rate_limited_until
         from started s
         join channels c on c.id = s.channel_id
         left join runs on runs.scheduled_post_id = s.id
@@ -82,6 +84,7 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
                     AccessToken = protector.Unprotect((byte[])reader[6]),
                     Settings = ChannelRows.ReadSettings(reader.GetString(7)),
                     State = Vocabulary.ToChannelState(reader.GetString(8)),
+                    RateLimitedUntil = reader.IsDBNull(9) ? null : Timestamp.FromDateTimeOffset(reader.GetFieldValue<DateTimeOffset>(9)),
                 };
             }
             opened[reader.GetGuid(0)] = new OpenedRun(reader.GetGuid(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetGuid(2), channel);

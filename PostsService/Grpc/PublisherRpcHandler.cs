@@ -162,7 +162,8 @@ public sealed partial class PublisherRpcHandler(
         claim.ChannelId,
         DisconnectsChannel: outcome.Kind == OutcomeKind.AuthFailure,
         ContinuesSeries: claim.Recurring && PostLifecycle.EndsOccurrence(decision.Status),
-        UnconfirmedSendRef: ProtoStrings.NullIfUnset(outcome.UnconfirmedSendRef));
+        UnconfirmedSendRef: ProtoStrings.NullIfUnset(outcome.UnconfirmedSendRef),
+        ChannelRateLimitedUntil: outcome.ChannelRateLimited && decision is { Status: PostStatus.Queued, DueAt: { } until } ? until : null);
 
     private void RecordApplied(IReadOnlyList<PublishOutcome> reported, Guid[] ids, IReadOnlyDictionary<Guid, CurrentClaim> claims,
         OutcomeDecision?[] decisions, DateTimeOffset now)

@@ -4,7 +4,9 @@ namespace SocialSync.PublisherService.Publishing;
 
 /// <summary>
 /// Channels the platform has rate-limited, and until when. Posts for a throttled channel are deferred without a
-/// platform call, so one 429 slows that channel down instead of hammering Meta and prolonging the block.
+/// platform call, so one 429 slows that channel down instead of hammering Meta and prolonging the block. Replicas
+/// share it through PostsService: a deferred outcome says the channel was limited, and each run's channel carries
+/// the limit back (<c>ChannelAccess.rate_limited_until</c>), whichever replica met it.
 /// </summary>
 public sealed class ChannelThrottle(TimeProvider time)
 {

@@ -66,6 +66,11 @@ public sealed partial class PostPublisher(
             outcome.Error = $"The channel is {channel.State}; the post waits until it is active again.";
             return Finish(outcome, channel.Platform);
         }
+        if (channel.RateLimitedUntil is { } limitedUntil)
+        {
+            // Another replica (or this one, earlier) met the channel's rate limit: PostsService kept it on the channel.
+            throttle.Hold(channel.ChannelId, limitedUntil.ToDateTimeOffset());
+        }
         if (throttle.HeldUntil(channel.ChannelId) is { } heldUntil)
         {
             outcome.Kind = OutcomeKind.Deferred;
@@ -120,6 +125,7 @@ public sealed partial class PostPublisher(
                 {
                     throttle.Hold(channel.ChannelId, retryAt);
                     outcome.RetryAt = Timestamp.FromDateTimeOffset(retryAt);
+                    outcome.ChannelRateLimited = true;
                 }
                 break;
         }

@@ -11,7 +11,8 @@ namespace SocialSync.PublisherService.Tests;
 
 /// <summary>
 /// PostPublisher hands a post to the publisher registered with AddPlatform for its channel's platform, and to no
-/// other; an attempt is that publisher's reconciliation, then, unless it settled the post, its publish.
+/// other; an attempt is that publisher's reconciliation, then, unless it settled the post, its publish. A channel the
+/// platform rate-limited (as any replica found) is deferred before any platform call.
 /// </summary>
 public sealed class PlatformRegistrationTests
 {
@@ -83,6 +84,35 @@ public sealed class PlatformRegistrationTests
     }
 
     [Fact]
+    public async Task A_channel_rate_limited_as_another_replica_found_is_deferred_until_then_without_a_platform_call()
+    {
+        using var services = Services(s => s.AddPlatform<TelegramFake>());
+        var until = DateTimeOffset.UtcNow.AddMinutes(5);
+
+        var outcome = await PublishAsync(services, Telegram, rateLimitedUntil: until);
+
+        Assert.Equal(V1.OutcomeKind.Deferred, outcome.Kind);
+        Assert.Equal(until.ToUnixTimeMilliseconds(), outcome.RetryAt.ToDateTimeOffset().ToUnixTimeMilliseconds());
+        Assert.Empty(Fake<TelegramFake>(services).Published);
+    }
+
+    [Fact]
+    public async Task A_rate_limited_answer_tells_PostsService_the_channel_is_limited_so_other_replicas_hold_it_too()
+    {
+        using var services = Services(s => s.AddPlatform<TelegramFake>());
+        var retryAt = DateTimeOffset.UtcNow.AddMinutes(2);
+        Fake<TelegramFake>(services).Answer = _ => new FailedResult(ErrorClass.RateLimited, "too many messages", 130429, null, retryAt, null);
+
+        var limited = await PublishAsync(services, Telegram);
+        Fake<TelegramFake>(services).Answer = _ => new FailedResult(ErrorClass.Transient, "try again", 1, null, null, null);
+        var transient = await PublishAsync(services, Telegram);
+
+        Assert.Equal(V1.OutcomeKind.Deferred, limited.Kind);
+        Assert.True(limited.ChannelRateLimited);
+        Assert.False(transient.ChannelRateLimited);
+    }
+
+    [Fact]
     public void Two_publishers_for_one_platform_are_refused()
     {
         using var services = Services(s => s.AddPlatform<InstagramFake>().AddPlatform<AnotherInstagramFake>());
@@ -111,7 +141,8 @@ public sealed class PlatformRegistrationTests
 
     private static T Fake<T>(ServiceProvider services) => services.GetServices<IPlatformPublisher>().OfType<T>().Single();
 
-    private static Task<V1.PublishOutcome> PublishAsync(ServiceProvider services, V1.Platform platform, string state = "", bool reconcile = false)
+    private static Task<V1.PublishOutcome> PublishAsync(ServiceProvider services, V1.Platform platform, string state = "", bool reconcile = false,
+        DateTimeOffset? rateLimitedUntil = null)
     {
         var channel = new V1.ChannelAccess
         {
@@ -121,6 +152,7 @@ public sealed class PlatformRegistrationTests
             AccessToken = "token",
             State = V1.ChannelState.Active,
             Settings = new V1.ChannelSettings(),
+            RateLimitedUntil = rateLimitedUntil is { } until ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(until) : null,
         };
         var post = new V1.ClaimedPost
         {
