@@ -42,7 +42,11 @@ public static class ChaosRun
             DurablePostgres = true,
             // A synchronous standby and PostsService connecting to whichever server is the primary: the failover drill.
             PostgresStandby = true,
-            SchedulerReplicas = 2,
+            // Replicas of every service, as a deployment past one machine runs them: nothing that must be shared may
+            // live in one process's memory (issue 18).
+            PostsReplicas = 2,
+            PublisherReplicas = 2,
+            SchedulerReplicas = 3,
             // Meta's status webhooks arrive, so a WhatsApp send whose answer was lost is settled by its status
             // (docs/webhooks.md); no automatic resend window, so nothing is sent twice on a guess.
             MetaWebhooks = true,
@@ -203,7 +207,7 @@ public static class ChaosRun
     private static void KeepServiceOutput(SocialSyncSystem system, string directory, TextWriter log)
     {
         Directory.CreateDirectory(directory);
-        foreach (var service in system.Schedulers.Append(system.Posts).Append(system.Publisher))
+        foreach (var service in system.Schedulers.Concat(system.PostsReplicas).Concat(system.Publishers))
         {
             File.WriteAllText(Path.Combine(directory, $"{service.Name}.log"), service.RecentOutput);
         }

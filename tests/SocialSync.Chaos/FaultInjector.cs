@@ -11,7 +11,7 @@ public enum FaultKind
     KillPostsService,
     KillPublisherService,
     KillScheduler,
-    KillOneOfTwoSchedulers,
+    KillOneSchedulerReplica,
     FlushRedis,
     StopRedis,
     RestartPostgres,
@@ -112,7 +112,7 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
             case FaultKind.KillScheduler:
                 await KillAndRestartAsync(system.Schedulers[0], TimeSpan.FromMilliseconds(_random.Next(0, 3000)), fault, cancellationToken);
                 break;
-            case FaultKind.KillOneOfTwoSchedulers:
+            case FaultKind.KillOneSchedulerReplica:
                 await KillAndRestartAsync(system.Schedulers[^1], options.SchedulerOutage, fault, cancellationToken);
                 break;
             case FaultKind.FlushRedis:
@@ -325,7 +325,7 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
         FaultKind.KillPostsService => "posts",
         FaultKind.KillPublisherService => "publisher",
         FaultKind.KillScheduler => "scheduler-0",
-        FaultKind.KillOneOfTwoSchedulers => "scheduler-1",
+        FaultKind.KillOneSchedulerReplica => "scheduler-last",
         FaultKind.FlushRedis or FaultKind.StopRedis => "redis",
         FaultKind.RestartPostgres or FaultKind.FailOverPostgres => "postgres",
         // One emulator fault at a time: the first armed fault that matches a request answers it, so two at once

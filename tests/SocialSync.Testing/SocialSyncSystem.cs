@@ -10,6 +10,12 @@ public sealed record SystemOptions
 
     public int SchedulerReplicas { get; init; } = 1;
 
+    /// <summary>PostsService processes; the schedulers and publishers find every one by service discovery.</summary>
+    public int PostsReplicas { get; init; } = 1;
+
+    /// <summary>PublisherService processes; the schedulers find every one by service discovery.</summary>
+    public int PublisherReplicas { get; init; } = 1;
+
     /// <summary>
     /// A streaming standby beside PostgreSQL, replicating synchronously, and PostsService connecting through a
     /// connection string that names both (<see cref="SocialSyncSystem.FailOverPostgresAsync"/>).
@@ -36,6 +42,8 @@ public sealed record SystemOptions
 public sealed class SocialSyncSystem : IAsyncDisposable
 {
     private readonly List<ServiceProcess> _schedulers = [];
+    private readonly List<ServiceProcess> _posts = [];
+    private readonly List<ServiceProcess> _publishers = [];
     private readonly List<IAsyncDisposable> _owned = [];
     private GrpcChannel? _postsChannel;
 
@@ -57,8 +65,14 @@ public sealed class SocialSyncSystem : IAsyncDisposable
     /// <summary>What the schedulers connect to: the one server, or every node of the cluster.</summary>
     public string RedisConnectionString => Cluster?.ConnectionString ?? Redis.ConnectionString;
     public EmulatorProcess Emulator { get; private set; } = null!;
-    public ServiceProcess Posts { get; private set; } = null!;
-    public ServiceProcess Publisher { get; private set; } = null!;
+    /// <summary>The first PostsService replica (the one the tests' clients call).</summary>
+    public ServiceProcess Posts => _posts[0];
+
+    /// <summary>The first PublisherService replica (the one Meta's webhooks reach).</summary>
+    public ServiceProcess Publisher => _publishers[0];
+
+    public IReadOnlyList<ServiceProcess> PostsReplicas => _posts;
+    public IReadOnlyList<ServiceProcess> Publishers => _publishers;
     public IReadOnlyList<ServiceProcess> Schedulers => _schedulers;
     public string Database { get; private set; } = "";
 
@@ -106,25 +120,34 @@ public sealed class SocialSyncSystem : IAsyncDisposable
         Database = await Postgres.CreateDatabaseAsync();
 
         var common = new Dictionary<string, string?>(options.Settings);
-        Posts = new ServiceProcess("posts-service", "PostsService", new Dictionary<string, string?>(common)
+        for (var i = 0; i < options.PostsReplicas; i++)
         {
-            ["ConnectionStrings__postsdb"] = Standby is null
-                ? Postgres.ConnectionString(Database)
-                : PostgresServer.FailoverConnectionString(Database, Postgres, Standby),
-        });
-        // Owned before it starts: one that never becomes healthy is still stopped at the end.
-        _owned.Insert(0, Posts);
-        await Posts.StartAsync();
+            var posts = new ServiceProcess(Replica("posts-service", i, options.PostsReplicas), "PostsService", new Dictionary<string, string?>(common)
+            {
+                ["ConnectionStrings__postsdb"] = Standby is null
+                    ? Postgres.ConnectionString(Database)
+                    : PostgresServer.FailoverConnectionString(Database, Postgres, Standby),
+            });
+            // Owned before it starts: one that never becomes healthy is still stopped at the end.
+            _owned.Insert(0, posts);
+            _posts.Add(posts);
+            // One at a time: each runs the migrations on start, and the first does the work.
+            await posts.StartAsync();
+        }
 
-        var postsAddress = Posts.GrpcAddress.ToString().TrimEnd('/');
-        Publisher = new ServiceProcess("publisher-service", "PublisherService", new Dictionary<string, string?>(common)
+        // Service discovery's configuration: every replica's endpoint, which clients take in turn.
+        var postsEndpoints = Endpoints("posts-service", _posts);
+        for (var i = 0; i < options.PublisherReplicas; i++)
         {
-            ["services__posts-service__grpc__0"] = postsAddress,
-            ["Meta__GraphApiBaseUrl"] = Emulator.BaseAddress.ToString(),
-        });
-        // Owned before it starts: one that never becomes healthy is still stopped at the end.
-        _owned.Insert(0, Publisher);
-        await Publisher.StartAsync();
+            var publisher = new ServiceProcess(Replica("publisher-service", i, options.PublisherReplicas), "PublisherService",
+                new Dictionary<string, string?>(common.Concat(postsEndpoints))
+                {
+                    ["Meta__GraphApiBaseUrl"] = Emulator.BaseAddress.ToString(),
+                });
+            _owned.Insert(0, publisher);
+            _publishers.Add(publisher);
+        }
+        await Task.WhenAll(_publishers.Select(p => p.StartAsync()));
         if (options.MetaWebhooks)
         {
             await Emulator.ConfigureWebhooksAsync(new Uri(Publisher.HttpAddress, "/webhooks/meta"), TestTokens.MetaAppSecret);
@@ -132,12 +155,11 @@ public sealed class SocialSyncSystem : IAsyncDisposable
 
         for (var i = 0; i < options.SchedulerReplicas; i++)
         {
-            var scheduler = new ServiceProcess($"scheduler-service-{i}", "SchedulerService", new Dictionary<string, string?>(common)
-            {
-                ["ConnectionStrings__redis"] = RedisConnectionString,
-                ["services__posts-service__grpc__0"] = postsAddress,
-                ["services__publisher-service__grpc__0"] = Publisher.GrpcAddress.ToString().TrimEnd('/'),
-            });
+            var scheduler = new ServiceProcess($"scheduler-service-{i}", "SchedulerService",
+                new Dictionary<string, string?>(common.Concat(postsEndpoints).Concat(Endpoints("publisher-service", _publishers)))
+                {
+                    ["ConnectionStrings__redis"] = RedisConnectionString,
+                });
             _owned.Insert(0, scheduler);
             await scheduler.StartAsync();
             _schedulers.Add(scheduler);
@@ -145,6 +167,11 @@ public sealed class SocialSyncSystem : IAsyncDisposable
     }
 
     public string PostsConnectionString => Postgres.ConnectionString(Database);
+
+    private static string Replica(string name, int index, int replicas) => replicas == 1 ? name : $"{name}-{index}";
+
+    private static IEnumerable<KeyValuePair<string, string?>> Endpoints(string service, IEnumerable<ServiceProcess> replicas) =>
+        replicas.Select((r, i) => new KeyValuePair<string, string?>($"services__{service}__grpc__{i}", r.GrpcAddress.ToString().TrimEnd('/')));
 
     /// <summary>
     /// The failover drill: the primary is killed (SIGKILL), the standby promoted, and a new standby made from it on
