@@ -48,8 +48,9 @@ public sealed partial class WebhookDeliveryWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Longer than any attempt: a claim is taken again only when its attempt surely ended without a record.
-        var lease = options.RequestTimeout + TimeSpan.FromMinutes(1);
+        // Longer than any attempt (the request's timeout, then its record): a claim is taken again only when its attempt
+        // surely ended without a record, as after a crash.
+        var lease = options.RequestTimeout * 2;
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -16,15 +16,21 @@ public sealed class WebhookOptions
     /// </summary>
     public bool AllowInsecureUrls { get; set; }
 
-    /// <summary>
-    /// The waits before each retry of a failed delivery; after the last one fails, the event is given up for that
-    /// endpoint. The default sums to about 3 days.
-    /// </summary>
-    public TimeSpan[] RetryDelays { get; set; } =
+    /// <summary>The default retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 20 h, 24 h, about 3 days in all.</summary>
+    public static readonly TimeSpan[] DefaultRetryDelays =
     [
         TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2), TimeSpan.FromHours(5),
         TimeSpan.FromHours(10), TimeSpan.FromHours(10), TimeSpan.FromHours(20), TimeSpan.FromHours(24),
     ];
+
+    /// <summary>
+    /// The waits before each retry of a failed delivery; after the last one fails, the event is given up for that
+    /// endpoint. Unset means <see cref="DefaultRetryDelays"/> (not a default value here: the configuration binder
+    /// appends to an array it finds filled).
+    /// </summary>
+    public TimeSpan[]? RetryDelays { get; set; }
+
+    public IReadOnlyList<TimeSpan> Schedule => RetryDelays is { Length: > 0 } configured ? configured : DefaultRetryDelays;
 
     /// <summary>Each wait is shortened by up to this share at random, so retries of many events do not come at once.</summary>
     public double JitterRatio { get; set; } = 0.2;
@@ -142,11 +148,12 @@ public static class WebhookRules
     public static TimeSpan? NextDelay(WebhookOptions options, int attemptsInSchedule, double random01)
     {
         var index = attemptsInSchedule - 1;
-        if (index < 0 || index >= options.RetryDelays.Length)
+        var schedule = options.Schedule;
+        if (index < 0 || index >= schedule.Count)
         {
             return null;
         }
-        return options.RetryDelays[index] * (1 - options.JitterRatio * random01);
+        return schedule[index] * (1 - options.JitterRatio * random01);
     }
 
     private static bool IsInternalHost(Uri uri) =>
