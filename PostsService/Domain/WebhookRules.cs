@@ -38,8 +38,12 @@ public sealed class WebhookOptions
     /// <summary>An endpoint is disabled once this many attempts in a row failed...</summary>
     public int DisableAfterFailures { get; set; } = 10;
 
-    /// <summary>...and the first of them is at least this old (so a short outage with many events disables nothing).</summary>
-    public TimeSpan DisableAfterFailingFor { get; set; } = TimeSpan.FromDays(3);
+    /// <summary>
+    /// ...and the first of them is at least this old (so a short outage with many events disables nothing). Shorter
+    /// than the retry schedule (even with its jitter), so that an endpoint that never answers is disabled by its first
+    /// event's last attempt at the latest.
+    /// </summary>
+    public TimeSpan DisableAfterFailingFor { get; set; } = TimeSpan.FromDays(2);
 
     /// <summary>How long the secret before a rotation still signs.</summary>
     public TimeSpan RotationGracePeriod { get; set; } = TimeSpan.FromHours(24);

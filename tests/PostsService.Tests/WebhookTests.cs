@@ -319,3 +319,21 @@ public sealed class WebhookTests(WebhooksFixture fixture) : IClassFixture<Webhoo
         return ids;
     }
 }
+
+/// <summary>The default retry schedule and disabling rule (docs/webhooks.md, "Delivery, retries and disabling").</summary>
+public sealed class WebhookScheduleTests
+{
+    [Fact]
+    public void The_default_schedule_retries_for_about_3_days_and_disables_a_silent_endpoint_by_its_first_events_last_attempt()
+    {
+        var options = new WebhookOptions();
+        var longest = Enumerable.Range(1, 20).Select(n => WebhookRules.NextDelay(options, n, 0)).TakeWhile(d => d is not null).ToList();
+        var shortest = Enumerable.Range(1, 20).Select(n => WebhookRules.NextDelay(options, n, 0.999999)).TakeWhile(d => d is not null).ToList();
+        Assert.Equal(9, longest.Count);
+        Assert.InRange(longest.Aggregate(TimeSpan.Zero, (sum, d) => sum + d!.Value), TimeSpan.FromHours(70), TimeSpan.FromHours(72));
+        // 10 attempts of one event, the last even with the most jitter after the span: a silent endpoint is disabled by it.
+        Assert.True(longest.Count + 1 >= options.DisableAfterFailures);
+        Assert.True(shortest.Aggregate(TimeSpan.Zero, (sum, d) => sum + d!.Value) > options.DisableAfterFailingFor);
+        Assert.Null(WebhookRules.NextDelay(options, 0, 0));
+    }
+}
