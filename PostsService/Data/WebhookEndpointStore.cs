@@ -63,9 +63,9 @@ public sealed class WebhookEndpointStore(PostsDatabase database, AccessTokenProt
                 }
                 role.Require(WorkspaceRoles.ManageWebhooks, "read webhooks");
             }
-            await using var query = new NpgsqlCommand($"""
-                select {Columns} from webhook_endpoints
-                where workspace_id = any ((select app_workspaces('{"{owner,admin}"}'))::uuid[])
+            await using var query = new NpgsqlCommand($$"""
+                select {{Columns}} from webhook_endpoints
+                where workspace_id = any ((select app_workspaces('{owner,admin}'))::uuid[])
                   and (@workspace::uuid is null or workspace_id = @workspace)
                 order by created_at, id limit @limit offset @offset
                 """, connection, transaction);
@@ -94,7 +94,8 @@ public sealed class WebhookEndpointStore(PostsDatabase database, AccessTokenProt
                     description = coalesce(@description, description),
                     event_types = coalesce(@types, event_types),
                     enabled = coalesce(@enabled, enabled),
-                    disabled_reason = case when @enabled is null then disabled_reason when @enabled then null else 'Disabled by a user.' end,
+                    disabled_reason = case when @enabled is null or not (@enabled or enabled) then disabled_reason when @enabled then null
+                                           else 'Disabled by a user.' end,
                     disabled_at = case when @enabled is null then disabled_at when @enabled then null else coalesce(disabled_at, @now) end,
                     consecutive_failures = case when @enabling then 0 else consecutive_failures end,
                     failing_since = case when @enabling then null else failing_since end,
