@@ -27,6 +27,9 @@ public static class WorkspaceRoles
     /// <summary>Inviting, changing and removing members, and renaming the workspace.</summary>
     public const WorkspaceRole ManageMembers = WorkspaceRole.Admin;
 
+    /// <summary>Adding, changing, rotating and deleting outbound webhook endpoints, reading their delivery logs, redelivering.</summary>
+    public const WorkspaceRole ManageWebhooks = WorkspaceRole.Admin;
+
     /// <summary>Making, unmaking, inviting or removing an owner.</summary>
     public const WorkspaceRole ManageOwners = WorkspaceRole.Owner;
 

@@ -51,6 +51,13 @@ public static class Extensions
         services.AddSingleton<PostChangeStore>();
         services.AddSingleton<PostChangeFeed>();
         services.AddHostedService(provider => provider.GetRequiredService<PostChangeFeed>());
+        // Outbound webhooks: the same events to the workspaces' endpoints, signed, at least once (docs/webhooks.md "Webhooks out").
+        var webhookOptions = builder.Configuration.GetSection(WebhookOptions.SectionName).Get<WebhookOptions>() ?? new WebhookOptions();
+        services.AddSingleton(webhookOptions);
+        services.AddSingleton<WebhookEndpointStore>();
+        services.AddSingleton<WebhookDeliveryStore>();
+        WebhookDeliveryWorker.AddHttpClient(services, webhookOptions);
+        services.AddHostedService<WebhookDeliveryWorker>();
         services.AddHostedService<ApprovalExpiry>();
         services.AddSingleton<StatisticsStore>();
         services.AddSingleton<ScheduleOutboxStore>();
@@ -88,6 +95,7 @@ public static class Extensions
         .AddServiceOptions<TemplateGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostWatchGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<WebhookEndpointGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
@@ -150,6 +158,7 @@ public static class Extensions
         app.MapGrpcService<TemplateGrpcService>();
         app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostWatchGrpcService>();
+        app.MapGrpcService<WebhookEndpointGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcService<DeliveriesInternalGrpcService>();
         app.MapGrpcReflectionService();
