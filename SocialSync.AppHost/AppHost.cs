@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using SocialSync.AppHost.Infrastructure;
 
 var builder = DistributedApplication.CreateBuilder(args);
@@ -14,6 +15,10 @@ var identityDbPassword = builder.AddGeneratedSecret("identitydb-password");
 // Meta's webhooks: the app secret that signs them and the token of the subscription handshake (docs/webhooks.md).
 var metaAppSecret = builder.AddGeneratedSecret("meta-app-secret");
 var webhookVerifyToken = builder.AddGeneratedSecret("meta-webhook-verify-token");
+
+// Replicas of each service (--SocialSync:Replicas=2): each endpoint is then DCP's proxy, which spreads calls over the
+// replicas; nothing that must be shared lives in one process's memory (docs/scale.md).
+var replicas = builder.Configuration.GetValue("SocialSync:Replicas", 1);
 
 var (postsdb, redis) = builder.AddSocialSyncInfrastructure();
 var identitydb = builder.AddOwnedDatabase("identitydb", role: "socialsync_identity", identityDbPassword);
@@ -37,13 +42,15 @@ var posts = builder.AddProject<Projects.PostsService>("posts-service", launchPro
     .WithEnvironment("Tokens__EncryptionKey", tokenEncryptionKey)
     .WithEnvironment("Database__AppPassword", dbAppPassword)
     .WithUserTokensFrom(identity)
-    .WithMediaChecks();
+    .WithMediaChecks()
+    .WithReplicas(replicas);
 
 var scheduler = builder.AddProject<Projects.SchedulerService>("scheduler-service", launchProfileName: null)
     .WithGrpcAndHttpEndpoints(basePort: 5200)
     .WithReference(redis).WaitFor(redis)
     .WithReference(posts).WaitFor(posts)
-    .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey);
+    .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey)
+    .WithReplicas(replicas);
 
 var publisher = builder.AddProject<Projects.PublisherService>("publisher-service", launchProfileName: null)
     .WithGrpcAndHttpEndpoints(basePort: 5300)
@@ -51,7 +58,8 @@ var publisher = builder.AddProject<Projects.PublisherService>("publisher-service
     .WithEnvironment("Auth__Services__SigningKey", serviceSigningKey)
     .WithGraphApi(emulator)
     .WithMetaWebhooks(emulator, posts, metaAppSecret, webhookVerifyToken)
-    .WithMediaChecks();
+    .WithMediaChecks()
+    .WithReplicas(replicas);
 
 scheduler.WithReference(publisher).WaitFor(publisher);
 
