@@ -94,4 +94,17 @@ public static class WorkspaceAccess
         WorkspaceRoles.FromDb(reader.IsDBNull(0) ? null : reader.GetString(0)).Require(needed, action);
         return true;
     }
+
+    /// <summary>Checks the caller's role in the workspace; false when they are not a member (so it is not visible).</summary>
+    public static async Task<bool> RequireRoleAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId,
+        WorkspaceRole needed, string action, CancellationToken cancellationToken)
+    {
+        var role = await WorkspaceAccess.RoleInAsync(connection, transaction, workspaceId, cancellationToken);
+        if (role == WorkspaceRole.Unspecified)
+        {
+            return false;
+        }
+        role.Require(needed, action);
+        return true;
+    }
 }

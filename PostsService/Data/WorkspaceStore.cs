@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Google.Protobuf.WellKnownTypes;
 using Npgsql;
 using SocialSync.Posts.V1;
@@ -7,15 +6,14 @@ using SocialSync.PostsService.Domain;
 namespace SocialSync.PostsService.Data;
 
 /// <summary>
-/// Workspaces, members and invitations, as their members read and change them: every call runs as the caller under
+/// Workspaces and their members, as their members read and change them: every call runs as the caller under
 /// row-level security (migration 0013_workspaces.sql), and checks the caller's role before it writes
 /// (<see cref="WorkspaceRoles"/>). A workspace the caller is not in is absent (null, for NOT_FOUND).
 /// </summary>
 public sealed class WorkspaceStore(PostsDatabase database)
 {
     private const string WorkspaceColumns = "w.id, w.name, w.personal, m.role, w.created_at, w.version, w.requires_approval";
-    private const string MemberColumns = "workspace_id, user_id, role, created_at";
-    private const string InvitationColumns = "id, workspace_id, role, expires_at, invited_by, accepted_by, accepted_at";
+    internal const string MemberColumns = "workspace_id, user_id, role, created_at";
 
     /// <summary>The database's name for the rule that a workspace keeps an owner (the trigger in 0013_workspaces.sql).</summary>
     private const string KeepsAnOwner = "workspace_keeps_an_owner";
@@ -62,7 +60,7 @@ public sealed class WorkspaceStore(PostsDatabase database)
     public Task<Workspace?> UpdateAsync(Guid userId, Guid id, string? name, bool? requiresApproval, int? etag, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            if (!await RequireRoleAsync(connection, transaction, id, WorkspaceRoles.ManageMembers, "change the workspace", cancellationToken))
+            if (!await WorkspaceAccess.RequireRoleAsync(connection, transaction, id, WorkspaceRoles.ManageMembers, "change the workspace", cancellationToken))
             {
                 return null;
             }
@@ -84,7 +82,7 @@ public sealed class WorkspaceStore(PostsDatabase database)
     public Task<List<WorkspaceMember>?> ListMembersAsync(Guid userId, Guid workspaceId, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            if (!await RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRole.Viewer, "see the members", cancellationToken))
+            if (!await WorkspaceAccess.RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRole.Viewer, "see the members", cancellationToken))
             {
                 return null;
             }
@@ -107,14 +105,14 @@ public sealed class WorkspaceStore(PostsDatabase database)
     public Task<WorkspaceMember?> UpdateMemberAsync(Guid userId, Guid workspaceId, Guid memberId, WorkspaceRole role, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            if (!await RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRoles.ManageMembers, "change members' roles", cancellationToken))
+            if (!await WorkspaceAccess.RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRoles.ManageMembers, "change members' roles", cancellationToken))
             {
                 return null;
             }
             var current = await MemberRoleAsync(connection, transaction, workspaceId, memberId, cancellationToken);
             if (current is WorkspaceRole.Owner || role is WorkspaceRole.Owner)
             {
-                await RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRoles.ManageOwners, "make or unmake an owner", cancellationToken);
+                await WorkspaceAccess.RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRoles.ManageOwners, "make or unmake an owner", cancellationToken);
             }
             await using (var update = new NpgsqlCommand(
                 "update workspace_members set role = @role where workspace_id = @workspace and user_id = @member", connection, transaction))
@@ -144,14 +142,14 @@ public sealed class WorkspaceStore(PostsDatabase database)
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             var leaving = memberId == userId;
-            if (!await RequireRoleAsync(connection, transaction, workspaceId, leaving ? WorkspaceRole.Viewer : WorkspaceRoles.ManageMembers,
+            if (!await WorkspaceAccess.RequireRoleAsync(connection, transaction, workspaceId, leaving ? WorkspaceRole.Viewer : WorkspaceRoles.ManageMembers,
                     "remove members", cancellationToken))
             {
                 return false;
             }
             if (!leaving && await MemberRoleAsync(connection, transaction, workspaceId, memberId, cancellationToken) is WorkspaceRole.Owner)
             {
-                await RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRoles.ManageOwners, "remove an owner", cancellationToken);
+                await WorkspaceAccess.RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRoles.ManageOwners, "remove an owner", cancellationToken);
             }
             await using var delete = new NpgsqlCommand(
                 "delete from workspace_members where workspace_id = @workspace and user_id = @member", connection, transaction);
@@ -161,116 +159,6 @@ public sealed class WorkspaceStore(PostsDatabase database)
                 ? true
                 : throw new NotFoundException("member", memberId.ToString());
         }, cancellationToken);
-
-    /// <summary>
-    /// Invites someone with <paramref name="role"/>: the token is returned once and only its hash kept. Inviting an
-    /// owner needs an owner. Null when the caller cannot see the workspace.
-    /// </summary>
-    public Task<WorkspaceInvitation?> InviteAsync(Guid userId, Guid workspaceId, WorkspaceRole role, DateTimeOffset expiresAt,
-        CancellationToken cancellationToken) =>
-        database.InUserTransactionAsync(userId, async (connection, transaction) =>
-        {
-            if (!await RequireRoleAsync(connection, transaction, workspaceId, role == WorkspaceRole.Owner ? WorkspaceRoles.ManageOwners : WorkspaceRoles.ManageMembers,
-                    role == WorkspaceRole.Owner ? "invite an owner" : "invite members", cancellationToken))
-            {
-                return null;
-            }
-            var token = Base64Url(RandomNumberGenerator.GetBytes(32));
-            await using var insert = new NpgsqlCommand($"""
-                insert into workspace_invitations (workspace_id, token_hash, role, invited_by, expires_at)
-                values (@workspace, @hash, @role, app_user_id(), @expires)
-                returning {InvitationColumns}
-                """, connection, transaction);
-            insert.Parameters.AddWithValue("workspace", workspaceId);
-            insert.Parameters.AddWithValue("hash", HashToken(token));
-            insert.Parameters.AddWithValue("role", role.ToDb());
-            insert.Parameters.AddWithValue("expires", expiresAt);
-            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            var invitation = ReadInvitation(reader);
-            invitation.Token = token;
-            return invitation;
-        }, cancellationToken);
-
-    public Task<List<WorkspaceInvitation>?> ListInvitationsAsync(Guid userId, Guid workspaceId, CancellationToken cancellationToken) =>
-        database.InUserTransactionAsync(userId, async (connection, transaction) =>
-        {
-            if (!await RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRoles.ManageMembers, "see invitations", cancellationToken))
-            {
-                return null;
-            }
-            await using var query = new NpgsqlCommand(
-                $"select {InvitationColumns} from workspace_invitations where workspace_id = @workspace order by created_at, id", connection, transaction);
-            query.Parameters.AddWithValue("workspace", workspaceId);
-            var invitations = new List<WorkspaceInvitation>();
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                invitations.Add(ReadInvitation(reader));
-            }
-            return invitations;
-        }, cancellationToken);
-
-    /// <summary>Withdraws an invitation nobody accepted; false when the caller cannot see the workspace.</summary>
-    public Task<bool> RevokeInvitationAsync(Guid userId, Guid workspaceId, Guid invitationId, CancellationToken cancellationToken) =>
-        database.InUserTransactionAsync(userId, async (connection, transaction) =>
-        {
-            if (!await RequireRoleAsync(connection, transaction, workspaceId, WorkspaceRoles.ManageMembers, "revoke invitations", cancellationToken))
-            {
-                return false;
-            }
-            await using var delete = new NpgsqlCommand(
-                "delete from workspace_invitations where workspace_id = @workspace and id = @id and accepted_at is null", connection, transaction);
-            delete.Parameters.AddWithValue("workspace", workspaceId);
-            delete.Parameters.AddWithValue("id", invitationId);
-            return await delete.ExecuteNonQueryAsync(cancellationToken) == 1
-                ? true
-                : throw new NotFoundException("invitation", invitationId.ToString());
-        }, cancellationToken);
-
-    /// <summary>
-    /// The caller joins the invitation's workspace with its role. Unknown, used or expired tokens are NOT_FOUND alike
-    /// (nothing tells a guesser which); a member already is refused and the invitation stays unused.
-    /// </summary>
-    public Task<WorkspaceMember> AcceptAsync(Guid userId, string token, DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.InUserTransactionAsync(userId, async (connection, transaction) =>
-        {
-            Guid joinedWorkspace;
-            await using (var accept = new NpgsqlCommand("select outcome, workspace from accept_invitation(@hash, @now)", connection, transaction))
-            {
-                accept.Parameters.AddWithValue("hash", HashToken(token));
-                accept.Parameters.AddWithValue("now", now);
-                await using var reader = await accept.ExecuteReaderAsync(cancellationToken);
-                await reader.ReadAsync(cancellationToken);
-                switch (reader.GetString(0))
-                {
-                    case "not_found":
-                        throw new NotFoundException("invitation", "(token)");
-                    case "already_member":
-                        throw new FailedPreconditionException("The caller is a member of this workspace already; the invitation stays unused.");
-                }
-                joinedWorkspace = reader.GetGuid(1);
-            }
-            await using var member = new NpgsqlCommand(
-                $"select {MemberColumns} from workspace_members where workspace_id = @workspace and user_id = app_user_id()", connection, transaction);
-            member.Parameters.AddWithValue("workspace", joinedWorkspace);
-            await using var joined = await member.ExecuteReaderAsync(cancellationToken);
-            await joined.ReadAsync(cancellationToken);
-            return ReadMember(joined);
-        }, cancellationToken);
-
-    /// <summary>Checks the caller's role in the workspace; false when they are not a member (so it is not visible).</summary>
-    private static async Task<bool> RequireRoleAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId,
-        WorkspaceRole needed, string action, CancellationToken cancellationToken)
-    {
-        var role = await WorkspaceAccess.RoleInAsync(connection, transaction, workspaceId, cancellationToken);
-        if (role == WorkspaceRole.Unspecified)
-        {
-            return false;
-        }
-        role.Require(needed, action);
-        return true;
-    }
 
     private static async Task<WorkspaceRole> MemberRoleAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId, Guid memberId,
         CancellationToken cancellationToken)
@@ -317,7 +205,7 @@ public sealed class WorkspaceStore(PostsDatabase database)
         RequiresApproval = reader.GetBoolean(6),
     };
 
-    private static WorkspaceMember ReadMember(NpgsqlDataReader reader) => new()
+    internal static WorkspaceMember ReadMember(NpgsqlDataReader reader) => new()
     {
         WorkspaceId = reader.GetGuid(0).ToString(),
         UserId = reader.GetGuid(1).ToString(),
@@ -325,18 +213,4 @@ public sealed class WorkspaceStore(PostsDatabase database)
         JoinedAt = Timestamp.FromDateTime(reader.GetDateTime(3)),
     };
 
-    private static WorkspaceInvitation ReadInvitation(NpgsqlDataReader reader) => new()
-    {
-        Id = reader.GetGuid(0).ToString(),
-        WorkspaceId = reader.GetGuid(1).ToString(),
-        Role = WorkspaceRoles.FromDb(reader.GetString(2)),
-        ExpireTime = Timestamp.FromDateTime(reader.GetDateTime(3)),
-        InvitedBy = reader.GetGuid(4).ToString(),
-        AcceptedBy = reader.IsDBNull(5) ? "" : reader.GetGuid(5).ToString(),
-        AcceptTime = reader.IsDBNull(6) ? null : Timestamp.FromDateTime(reader.GetDateTime(6)),
-    };
-
-    private static byte[] HashToken(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

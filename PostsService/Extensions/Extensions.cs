@@ -44,6 +44,7 @@ public static class Extensions
         services.AddSingleton<TemplateStore>();
         services.AddSingleton<ChannelStore>();
         services.AddSingleton<WorkspaceStore>();
+        services.AddSingleton<InvitationStore>();
         services.AddSingleton<ReviewStore>();
         services.AddSingleton<PostEventStore>();
         // WatchPosts: the post changes streamed to members (issue 17 part 5, docs/api.md "Watching posts").

@@ -9,11 +9,11 @@ using SocialSync.ServiceDefaults.Security;
 namespace SocialSync.PostsService.Grpc;
 
 /// <summary>
-/// The public workspace API: each call parses its request, calls <see cref="WorkspaceStore"/> and answers. A
+/// The public workspace API: each call parses its request, calls <see cref="WorkspaceStore"/> or <see cref="InvitationStore"/> and answers. A
 /// workspace the caller is not a member of is NOT_FOUND; a role too low is PERMISSION_DENIED naming the role needed.
 /// </summary>
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
-public sealed class WorkspaceGrpcService(WorkspaceStore workspaces, TimeProvider time) : WorkspaceService.WorkspaceServiceBase
+public sealed class WorkspaceGrpcService(WorkspaceStore workspaces, InvitationStore invitations, TimeProvider time) : WorkspaceService.WorkspaceServiceBase
 {
     private const int MaxNameLength = 100;
     private static readonly TimeSpan DefaultInvitationLifetime = TimeSpan.FromDays(7);
@@ -94,16 +94,16 @@ public sealed class WorkspaceGrpcService(WorkspaceStore workspaces, TimeProvider
             violations.Add("expires_in", $"must be between {TimeSpan.FromDays(1).TotalSeconds:0} and {MaxInvitationLifetime.TotalSeconds:0} seconds (1 to 30 days), or 0 for 7 days");
         }
         violations.ThrowIfAny();
-        return await workspaces.InviteAsync(context.UserId(), workspaceId!.Value, role, time.GetUtcNow() + lifetime, context.CancellationToken)
+        return await invitations.InviteAsync(context.UserId(), workspaceId!.Value, role, time.GetUtcNow() + lifetime, context.CancellationToken)
             ?? throw new NotFoundException("workspace", request.WorkspaceId);
     }
 
     public override async Task<ListInvitationsResponse> ListInvitations(ListInvitationsRequest request, ServerCallContext context)
     {
         var workspaceId = RequestFields.RequireId(request.WorkspaceId, "workspace_id");
-        var invitations = await workspaces.ListInvitationsAsync(context.UserId(), workspaceId, context.CancellationToken)
+        var listed = await invitations.ListInvitationsAsync(context.UserId(), workspaceId, context.CancellationToken)
             ?? throw new NotFoundException("workspace", request.WorkspaceId);
-        return new ListInvitationsResponse { Invitations = { invitations } };
+        return new ListInvitationsResponse { Invitations = { listed } };
     }
 
     public override async Task<Empty> RevokeInvitation(RevokeInvitationRequest request, ServerCallContext context)
@@ -112,7 +112,7 @@ public sealed class WorkspaceGrpcService(WorkspaceStore workspaces, TimeProvider
         var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations);
         var id = RequestFields.ParseId(request.Id, "id", violations);
         violations.ThrowIfAny();
-        return await workspaces.RevokeInvitationAsync(context.UserId(), workspaceId!.Value, id!.Value, context.CancellationToken)
+        return await invitations.RevokeInvitationAsync(context.UserId(), workspaceId!.Value, id!.Value, context.CancellationToken)
             ? new Empty()
             : throw new NotFoundException("workspace", request.WorkspaceId);
     }
@@ -123,7 +123,7 @@ public sealed class WorkspaceGrpcService(WorkspaceStore workspaces, TimeProvider
         {
             throw FieldViolations.Single("token", "is required (the invitation's token, as CreateInvitation gave it)");
         }
-        return await workspaces.AcceptAsync(context.UserId(), request.Token, time.GetUtcNow(), context.CancellationToken);
+        return await invitations.AcceptAsync(context.UserId(), request.Token, time.GetUtcNow(), context.CancellationToken);
     }
 
     private static string ParseName(string name, FieldViolations violations)
