@@ -6,22 +6,6 @@ using SocialSync.Posts.V1;
 
 namespace SocialSync.PostsService.Domain;
 
-/// <summary>One data row of an import file: the create it asks for, where it sits in the file, and what is wrong with its cells.</summary>
-public sealed record CsvPostRow(int Index, int Line, CreatePostRequest Request)
-{
-    /// <summary>The template the row's content is made from (its text and media then come from it), or null.</summary>
-    public Guid? TemplateId { get; set; }
-
-    /// <summary>Whether the row's template cell holds anything (an id or not): its content is then the template's, not its own.</summary>
-    public bool NamesTemplate { get; set; }
-
-    /// <summary>The values of the template's variables, by name.</summary>
-    public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>The row's bad cells, named by column (e.g. "publish_at"), found while reading the file.</summary>
-    public FieldViolations CellViolations { get; } = new();
-}
-
 /// <summary>
 /// The CSV format posts are imported and exported in (docs/planning.md, "CSV import and export"): a header row
 /// naming <see cref="Columns"/> (any order; every column but <c>template</c>, <c>variables</c> and <c>whatsapp_template</c> required), then one post per row. Read
@@ -49,12 +33,6 @@ public static class PostCsv
 
     /// <summary>Columns a file may leave out: files written before templates existed have none of them.</summary>
     private static readonly string[] Optional = [Template, Variables, WhatsAppTemplate];
-
-    /// <summary>
-    /// The columns an export writes: a post keeps the content its template gave it, not the template, so the
-    /// template cell is always empty and the variables column is left out (files keep the shape they had before templates).
-    /// </summary>
-    private static readonly string[] ExportColumns = [.. Columns.Except([Variables])];
 
     private static readonly char[] ListSeparators = [' ', '\t', '\n', '\r', '|'];
 
@@ -253,16 +231,6 @@ public static class PostCsv
         _ => MediaType.Unspecified,
     };
 
-    private static string MediaWord(MediaType type) => type switch
-    {
-        MediaType.Image => "image",
-        MediaType.Video => "video",
-        MediaType.Document => "document",
-        MediaType.Audio => "audio",
-        MediaType.Sticker => "sticker",
-        _ => "unspecified",
-    };
-
     /// <summary>
     /// The column a create request's field (as <c>PostRequests.ParseCreate</c> and <c>NewPost.CheckChannel</c> name
     /// it, e.g. "content.media[1].url") is read from.
@@ -293,43 +261,5 @@ public static class PostCsv
         var where = position > 0 ? $"line {row.Line}, column {position} ({column})" : $"line {row.Line}";
         var detail = field == column ? description : $"{field} {description}";
         violations.Add($"rows[{row.Index}].{column}", $"{where}: {detail}");
-    }
-
-    /// <summary>Writes <paramref name="posts"/> in the import format, with the header, in <see cref="ExportColumns"/> order.</summary>
-    public static byte[] Write(IEnumerable<ScheduledPost> posts)
-    {
-        using var buffer = new MemoryStream();
-        // Texts are written as they are: a post's text or a recipient may start with + or -, which the
-        // spreadsheet-formula guard would change, and the file must read back as the same posts.
-        using (var csv = CsvWriter.Create(buffer, new CsvWriterOptions { NewLine = "\n", Injection = CsvInjection.None }, leaveOpen: true))
-        {
-            csv.WriteRecord(ExportColumns);
-            foreach (var post in posts)
-            {
-                csv.WriteRecord(
-                [
-                    post.ChannelId,
-                    FormatPublishAt(post.PublishAt.ToDateTimeOffset(), post.TimeZone),
-                    post.TimeZone,
-                    post.Content?.Text ?? "",
-                    string.Join(' ', (post.Content?.Media ?? []).Select(m => $"{MediaWord(m.Type)}:{m.Url}")),
-                    string.Join(' ', post.Recipients),
-                    post.Rrule,
-                    "",
-                    post.Content?.WhatsappTemplate is { } template ? JsonFormatter.Default.Format(template) : "",
-                ]);
-            }
-        }
-        return buffer.ToArray();
-    }
-
-    /// <summary>The instant as a reader of the post's time zone sees it (its offset then), to the tick, so the import reads the same instant.</summary>
-    private static string FormatPublishAt(DateTimeOffset instant, string timeZone)
-    {
-        if (timeZone.Length > 0 && TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var zone))
-        {
-            instant = TimeZoneInfo.ConvertTime(instant, zone);
-        }
-        return instant.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz", CultureInfo.InvariantCulture).Replace(".+", "+").Replace(".-", "-");
     }
 }

@@ -192,6 +192,6 @@ public sealed class PostTransferGrpcService(PostTransferStore store, TemplateSto
         {
             throw FieldViolations.Single("publish_before", $"more than {PostCsv.MaxRows} posts match, the most one file holds: narrow the time range");
         }
-        return new ExportPostsResponse { Csv = Google.Protobuf.ByteString.CopyFrom(PostCsv.Write(posts)), RowCount = posts.Count };
+        return new ExportPostsResponse { Csv = Google.Protobuf.ByteString.CopyFrom(PostCsvWriter.Write(posts)), RowCount = posts.Count };
     }
 }
