@@ -262,15 +262,11 @@ public sealed class InsightsStore(PostsDatabase database, AccessTokenProtector p
                   select distinct on (metric) metric, value, measured_at from engagement_snapshots
                   where post_id = @id order by metric, snapshot desc
                   """
-                : """
-                  select m.metric, m.value, m.measured_at from (
-                      select count(*) as recipients, count(delivered_at) + count(read_at) filter (where delivered_at is null) as delivered,
-                             count(read_at) as read, count(failed_at) as failed,
-                             greatest(max(sent_at), max(delivered_at), max(read_at), max(failed_at)) as measured_at
-                      from delivery_statuses where post_id = @id) d
-                  cross join lateral (values ('recipients', d.recipients, d.measured_at), ('delivered', d.delivered, d.measured_at),
+                : $"""
+                  with posts as (select @id as id)
+                  select m.metric, m.value, m.measured_at from ({WhatsAppCounts}) d
+                  cross join lateral (values ('messages', d.messages, d.measured_at), ('delivered', d.delivered, d.measured_at),
                                              ('read', d.read, d.measured_at), ('failed', d.failed, d.measured_at)) as m(metric, value, measured_at)
-                  where d.recipients > 0
                   """, connection, transaction);
             query.Parameters.AddWithValue("id", postId);
             var metrics = new List<MetricValue>();
@@ -280,5 +276,69 @@ public sealed class InsightsStore(PostsDatabase database, AccessTokenProtector p
                 metrics.Add(new MetricValue(reader.GetString(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2)));
             }
             return (platform, metrics);
+        }, cancellationToken);
+
+    /// <summary>WhatsApp messages of the posts of the query's <c>posts</c> and how many were delivered (a read one was), read and failed, per post.</summary>
+    private const string WhatsAppCounts = """
+        select post_id, count(*) as messages, count(*) filter (where delivered_at is not null or read_at is not null) as delivered,
+               count(read_at) as read, count(failed_at) as failed,
+               greatest(max(sent_at), max(delivered_at), max(read_at), max(failed_at)) as measured_at
+        from delivery_statuses where post_id in (select id from posts) group by post_id
+        """;
+
+    /// <summary>
+    /// Engagement of the posts published in [<paramref name="start"/>, <paramref name="end"/>) that the caller sees (of one
+    /// workspace or channel, if named), per platform.
+    /// </summary>
+    public Task<List<PlatformEngagement>> StatisticsAsync(Guid userId, Guid? workspaceId, Guid? channelId, DateTimeOffset start, DateTimeOffset end,
+        CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            // No membership filter here: row-level security limits the posts and their measurements to the caller's workspaces.
+            await using var query = new NpgsqlCommand($"""
+                with posts as (
+                    select id, platform from scheduled_posts
+                    where status = 'published' and published_at >= @start and published_at < @end
+                      and (@workspace::uuid is null or workspace_id = @workspace) and (@channel::uuid is null or channel_id = @channel)),
+                instagram as (
+                    select s.post_id, sum(s.value) filter (where s.metric = 'reach') as reach,
+                           sum(s.value) filter (where s.metric = 'total_interactions') as interactions
+                    from engagement_snapshots s join posts p on p.id = s.post_id
+                    where s.snapshot = (select max(x.snapshot) from engagement_snapshots x where x.post_id = s.post_id)
+                    group by s.post_id),
+                whatsapp as ({WhatsAppCounts})
+                select p.platform, count(*), count(i.post_id) + count(w.post_id),
+                       coalesce(sum(i.reach), 0)::bigint, coalesce(sum(i.interactions), 0)::bigint,
+                       coalesce(sum(w.messages), 0)::bigint, coalesce(sum(w.delivered), 0)::bigint,
+                       coalesce(sum(w.read), 0)::bigint, coalesce(sum(w.failed), 0)::bigint
+                from posts p left join instagram i on i.post_id = p.id left join whatsapp w on w.post_id = p.id
+                group by p.platform order by p.platform
+                """, connection, transaction);
+            query.Parameters.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = (object?)workspaceId ?? DBNull.Value });
+            query.Parameters.Add(new NpgsqlParameter("channel", NpgsqlDbType.Uuid) { Value = (object?)channelId ?? DBNull.Value });
+            query.Parameters.AddWithValue("start", start);
+            query.Parameters.AddWithValue("end", end);
+            var platforms = new List<PlatformEngagement>();
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var platform = new PlatformEngagement
+                {
+                    Platform = Vocabulary.ToPlatform(reader.GetString(0)),
+                    PostsPublished = reader.GetInt64(1),
+                    PostsMeasured = reader.GetInt64(2),
+                    Reach = reader.GetInt64(3),
+                    TotalInteractions = reader.GetInt64(4),
+                    Messages = reader.GetInt64(5),
+                    Delivered = reader.GetInt64(6),
+                    Read = reader.GetInt64(7),
+                    Failed = reader.GetInt64(8),
+                };
+                platform.EngagementRate = platform.Platform == Platform.Instagram
+                    ? (platform.Reach > 0 ? (double)platform.TotalInteractions / platform.Reach : 0)
+                    : (platform.Messages > 0 ? (double)platform.Read / platform.Messages : 0);
+                platforms.Add(platform);
+            }
+            return platforms;
         }, cancellationToken);
 }

@@ -66,11 +66,37 @@ public sealed class InsightsGrpcService(InsightsStore insights, TimeProvider tim
             MeasureTime = Timestamp.FromDateTimeOffset(m.MeasuredAt),
         }));
         var byName = metrics.ToDictionary(m => m.Name, m => m.Value);
-        var (numerator, denominator) = platform == Platform.Instagram ? ("total_interactions", "reach") : ("read", "recipients");
+        var (numerator, denominator) = platform == Platform.Instagram ? ("total_interactions", "reach") : ("read", "messages");
         if (byName.TryGetValue(numerator, out var part) && byName.TryGetValue(denominator, out var whole) && whole > 0)
         {
             response.EngagementRate = (double)part / whole;
         }
         return response;
     }
+
+    public override async Task<EngagementStatistics> GetEngagementStatistics(GetEngagementStatisticsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations, required: false);
+        var channelId = RequestFields.ParseId(request.ChannelId, "channel_id", violations, required: false);
+        if (request.StartTime is null)
+        {
+            violations.Add("start_time", "is required");
+        }
+        if (request.EndTime is null)
+        {
+            violations.Add("end_time", "is required");
+        }
+        else if (request.StartTime is not null
+            && request.EndTime.ToDateTimeOffset() - request.StartTime.ToDateTimeOffset() is var range && (range <= TimeSpan.Zero || range > MaxStatisticsRange))
+        {
+            violations.Add("end_time", $"must be after start_time, by at most {MaxStatisticsRange.TotalDays} days");
+        }
+        violations.ThrowIfAny();
+        var platforms = await insights.StatisticsAsync(context.UserId(), workspaceId, channelId, request.StartTime!.ToDateTimeOffset(),
+            request.EndTime!.ToDateTimeOffset(), context.CancellationToken);
+        return new EngagementStatistics { Platforms = { platforms } };
+    }
+
+    private static readonly TimeSpan MaxStatisticsRange = TimeSpan.FromDays(92);
 }

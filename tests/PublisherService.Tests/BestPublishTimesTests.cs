@@ -67,10 +67,11 @@ public sealed class BestPublishTimesTests(InsightsSystemFixture fixture) : IClas
 
         // The model's ranking of the sampled slots; the best one is taken by a post scheduled in its coming hour.
         var model = await System.Emulator.Http.GetFromJsonAsync<JsonElement>($"/__emu/insights/model?account={account}");
-        var rates = model.GetProperty("slots").EnumerateArray().ToDictionary(
+        var modelled = model.GetProperty("slots").EnumerateArray().ToDictionary(
             s => (global::System.Enum.Parse<DayOfWeek>(s.GetProperty("weekday").GetString()!), s.GetProperty("hour").GetInt32()),
-            s => s.GetProperty("engagement_rate").GetDouble());
-        var ranked = slots.OrderByDescending(s => rates[(s.Day, s.Hour)]).ToList();
+            s => (Rate: s.GetProperty("engagement_rate").GetDouble(), Reach: s.GetProperty("reach").GetInt64(),
+                Interactions: s.GetProperty("total_interactions").GetInt64()));
+        var ranked = slots.OrderByDescending(s => modelled[(s.Day, s.Hour)].Rate).ToList();
         Assert.Equal((DayOfWeek.Wednesday, 19), ranked[0]);
         var taken = NextStart(ranked[0].Day, ranked[0].Hour, zone);
         await System.PostClient.CreatePostAsync(new CreatePostRequest
@@ -97,13 +98,25 @@ public sealed class BestPublishTimesTests(InsightsSystemFixture fixture) : IClas
         }
         Assert.True(suggestions.Slots[0].Score > suggestions.Slots[1].Score && suggestions.Slots[1].Score > suggestions.Slots[2].Score);
 
+        // The channel's statistics sum the modelled metrics of its 21 posts.
+        var statistics = await fixture.Insights.GetEngagementStatisticsAsync(new GetEngagementStatisticsRequest
+        {
+            ChannelId = channel.Id,
+            StartTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1)),
+            EndTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
+        }, user.Auth);
+        var instagram = Assert.Single(statistics.Platforms);
+        Assert.Equal((Platform.Instagram, 21L, 21L), (instagram.Platform, instagram.PostsPublished, instagram.PostsMeasured));
+        Assert.Equal(slots.Sum(s => modelled[(s.Day, s.Hour)].Reach), instagram.Reach);
+        Assert.Equal(slots.Sum(s => modelled[(s.Day, s.Hour)].Interactions), instagram.TotalInteractions);
+
         // The post's engagement is its media's modelled metrics.
         var best = created[slots.IndexOf(ranked[1])];
         var engagement = await fixture.Insights.GetPostEngagementAsync(new GetPostEngagementRequest { PostId = best.Id }, user.Auth);
         var metrics = engagement.Metrics.ToDictionary(m => m.Name, m => m.Value);
         Assert.Equal(["comments", "likes", "reach", "saved", "shares", "total_interactions", "views"], metrics.Keys.Order());
         Assert.Equal((double)metrics["total_interactions"] / metrics["reach"], engagement.EngagementRate, 12);
-        Assert.Equal(rates[ranked[1]], engagement.EngagementRate, 12);
+        Assert.Equal(modelled[ranked[1]].Rate, engagement.EngagementRate, 12);
     }
 
     [Fact]
