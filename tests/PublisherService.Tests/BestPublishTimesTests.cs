@@ -137,6 +137,31 @@ public sealed class BestPublishTimesTests(InsightsSystemFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task A_rate_limited_insights_read_holds_the_channel_until_Meta_allows_it_and_is_then_measured()
+    {
+        var user = new TestUser(System);
+        var account = TestUser.NewInstagramId();
+        // Meta's code 4 (application request limit) with Retry-After: 3 s on the account's first insights read.
+        await System.Emulator.AddFaultAsync(new { match = new { method = "GET", pathRegex = "/insights$", account }, code = 4, retryAfterSeconds = 3, times = 1 });
+        var channel = await user.InstagramChannelAsync(account);
+        var post = await user.PostAsync(channel, "measured after the hold", (MediaType.Image, Jpg));
+
+        var engagement = await Polling.UntilAsync(
+            async () => await fixture.Insights.GetPostEngagementAsync(new GetPostEngagementRequest { PostId = post.Id }, user.Auth),
+            e => e.Metrics.Count > 0, TimeSpan.FromSeconds(60), "the post to be measured");
+
+        Assert.Contains(engagement.Metrics, m => m.Name == "reach" && m.Value > 0);
+        var reads = (await user.RequestsAsync(account, "ig_insights")).ToList();
+        var refused = Assert.Single(reads, r => r.GetProperty("status").GetInt32() != 200);
+        var refusedAt = refused.GetProperty("time").GetDateTimeOffset();
+        var after = reads.Where(r => r.GetProperty("seq").GetInt64() > refused.GetProperty("seq").GetInt64()).ToList();
+        Assert.NotEmpty(after);
+        // Nothing asked of the account while Meta said to wait (the fetcher looks every half second).
+        Assert.All(after, r => Assert.True(r.GetProperty("time").GetDateTimeOffset() >= refusedAt.AddSeconds(2.9),
+            $"an insights read {r.GetProperty("time")} came within the 3 s hold from {refusedAt}"));
+    }
+
+    [Fact]
     public async Task A_whatsapp_channel_with_nothing_to_go_on_gets_no_suggestions_and_says_so()
     {
         var user = new TestUser(System);
