@@ -70,6 +70,9 @@ public static class Extensions
         services.AddSingleton<DeliveryStore>();
         services.AddSingleton(builder.Configuration.GetSection(DeliveryOptions.SectionName).Get<DeliveryOptions>() ?? new DeliveryOptions());
         services.AddHostedService<DeliveryReconciler>();
+        // Engagement after publishing and the best times to publish: insights PublisherService fetches from Meta (docs/insights.md).
+        services.AddSingleton(builder.Configuration.GetSection(InsightsOptions.SectionName).Get<InsightsOptions>() ?? new InsightsOptions());
+        services.AddSingleton<InsightsStore>();
         services.AddSingleton<SchedulerRpcHandler>();
         services.AddSingleton<PublisherRpcHandler>();
         services.AddSingleton<ChannelTokenStore>();
@@ -97,8 +100,10 @@ public static class Extensions
         .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostWatchGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<WebhookEndpointGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<InsightsGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
+        .AllowInternalMessages<InsightsInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
         {
             // REST reads and writes enum values without their type prefix ("QUEUED", "IMAGE"); RestConventionsMiddleware
@@ -162,6 +167,8 @@ public static class Extensions
         app.MapGrpcService<WebhookEndpointGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcService<DeliveriesInternalGrpcService>();
+        app.MapGrpcService<InsightsGrpcService>();
+        app.MapGrpcService<InsightsInternalGrpcService>();
         app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();
     }

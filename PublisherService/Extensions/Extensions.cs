@@ -1,6 +1,7 @@
 using SocialSync.MediaInspection;
 using SocialSync.Posts.V1;
 using SocialSync.PublisherService.Grpc;
+using SocialSync.PublisherService.Insights;
 using SocialSync.PublisherService.Platforms;
 using SocialSync.PublisherService.Platforms.Instagram;
 using SocialSync.PublisherService.Platforms.Meta;
@@ -25,6 +26,7 @@ public static class Extensions
         services.AddServiceTokens();
         services.AddInternalGrpcClient<PostsInternalService.PostsInternalServiceClient>("posts-service");
         services.AddInternalGrpcClient<DeliveriesInternalService.DeliveriesInternalServiceClient>("posts-service");
+        services.AddInternalGrpcClient<InsightsInternalService.InsightsInternalServiceClient>("posts-service");
 
         // Meta's Graph API (WhatsApp and Instagram share it), then the platforms, one line each: a post goes to the
         // publisher registered for its channel's platform.
@@ -40,6 +42,10 @@ public static class Extensions
         services.AddSingleton<PostPublisher>();
         // Meta's webhooks in: statuses of the messages sent, checked and forwarded to PostsService (docs/webhooks.md).
         services.AddSingleton<MetaWebhookReceiver>();
+        // Engagement after publishing: Instagram insights and online_followers, on PostsService's schedule (docs/insights.md).
+        services.Configure<InsightsFetchOptions>(builder.Configuration.GetSection(InsightsFetchOptions.SectionName));
+        services.AddSingleton<InstagramInsights>();
+        services.AddHostedService<InsightsFetcher>();
         // Media is checked again just before publishing (Media:Checks): the file behind a URL may have changed.
         services.AddMediaInspector();
 

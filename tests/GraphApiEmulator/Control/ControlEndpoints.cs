@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using SocialSync.GraphApiEmulator.Graph;
+using SocialSync.GraphApiEmulator.Insights;
 using SocialSync.GraphApiEmulator.MediaHosting;
 using SocialSync.GraphApiEmulator.State;
 using SocialSync.GraphApiEmulator.Webhooks;
@@ -113,6 +114,7 @@ public static class ControlEndpoints
             return Results.Json(new { count = data.Count, data }, Json);
         });
 
+        emu.MapInsightsControl();
         emu.MapWebhookControl();
         emu.MapEmulatorMedia();
         emu.MapPost("/clock", AdvanceClock);
@@ -257,6 +259,16 @@ public static class ControlEndpoints
         if (Lenient.TryGet(body, "usagePercent", out _))
         {
             a.UsagePercent = Lenient.Int(body, "usagePercent");
+        }
+
+        if (Lenient.TryGet(body, "timeZone", out _))
+        {
+            var zone = Lenient.Str(body, "timeZone");
+            if (zone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+            {
+                throw new ControlException($"unknown time zone '{zone}'");
+            }
+            a.TimeZone = zone;
         }
 
         if (Lenient.Bool(body, "republishReturnsSameId") is { } sameId)
@@ -422,6 +434,7 @@ public static class ControlEndpoints
                 open = a.IsDmWindowOpen(w.Key, now, InstagramApi.DmWindow),
             }),
             usage_percent = a.UsagePercent,
+            time_zone = a.TimeZone ?? "UTC",
         };
     }
 }

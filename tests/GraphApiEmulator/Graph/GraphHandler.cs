@@ -99,6 +99,10 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
                     return new GraphRoute(Operations.InstagramPublish, Product.Instagram, node, null);
                 case "content_publishing_limit" when !isPost:
                     return new GraphRoute(Operations.InstagramPublishingLimit, Product.Instagram, node, null);
+                case "insights" when !isPost:
+                    // A media's insights are its account's; any other node is an IG user (its online_followers).
+                    return new GraphRoute(Operations.InstagramInsights, Product.Instagram,
+                        state.Media.TryGetValue(node, out var insightMedia) ? insightMedia.Account : node, null);
                 case "access_token" when node == "oauth" && !isPost:
                     return new GraphRoute(Operations.TokenExchange, Product.Graph, null, null);
             }
@@ -172,6 +176,8 @@ public sealed class GraphHandler(EmulatorState state, ILogger<GraphHandler> logg
                 return InstagramApi.PublishingLimit(state, request, account, now);
             case Operations.InstagramDm:
                 return InstagramApi.SendDm(state, request, account, now, seq);
+            case Operations.InstagramInsights:
+                return InsightsApi.Get(state, request, request.Segments[0], now);
             case Operations.GetObject:
                 return InstagramApi.GetObject(state, request, request.Segments[0], now);
             case Operations.TokenExchange:

@@ -53,6 +53,7 @@ public static class Operations
     public const string InstagramPublish = "ig_publish";
     public const string InstagramPublishingLimit = "ig_publishing_limit";
     public const string InstagramDm = "ig_dm";
+    public const string InstagramInsights = "ig_insights";
     public const string GetObject = "get_object";
     public const string TokenExchange = "token_exchange";
     public const string TokenRefresh = "token_refresh";

@@ -34,6 +34,9 @@ public sealed class AccountState(string id)
 
     public int? UsagePercent { get; set; }
 
+    /// <summary>The account's IANA time zone, in which the insights model reads a media's publishing hour (null: UTC).</summary>
+    public string? TimeZone { get; set; }
+
     public ConcurrentDictionary<string, byte> ExpiredTokens { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Recipient id → virtual time the DM window was opened (by a simulated inbound message).</summary>

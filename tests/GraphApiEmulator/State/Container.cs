@@ -125,7 +125,8 @@ public sealed class Media
 
     public string? MediaUrl { get; init; }
 
-    public required DateTimeOffset Timestamp { get; init; }
+    /// <summary>When the media was published; tests may move it (<c>PUT /__emu/published-media/{id}</c>) to build a history.</summary>
+    public required DateTimeOffset Timestamp { get; set; }
 
     public required string Shortcode { get; init; }
 
