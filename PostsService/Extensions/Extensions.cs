@@ -60,6 +60,7 @@ public static class Extensions
         // WhatsApp delivery statuses from Meta's webhooks (through PublisherService), and the automatic resend of an
         // unconfirmed post none arrived for (docs/webhooks.md).
         services.AddSingleton<DeliveryStore>();
+        services.AddSingleton<PostDeliveryStore>();
         services.AddSingleton(builder.Configuration.GetSection(DeliveryOptions.SectionName).Get<DeliveryOptions>() ?? new DeliveryOptions());
         services.AddHostedService<DeliveryReconciler>();
         services.AddSingleton<SchedulerRpcHandler>();
@@ -88,6 +89,7 @@ public static class Extensions
         .AddServiceOptions<TemplateGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostWatchGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<PostDeliveryGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
@@ -150,6 +152,7 @@ public static class Extensions
         app.MapGrpcService<TemplateGrpcService>();
         app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostWatchGrpcService>();
+        app.MapGrpcService<PostDeliveryGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcService<DeliveriesInternalGrpcService>();
         app.MapGrpcReflectionService();
