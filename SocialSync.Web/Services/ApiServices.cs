@@ -27,6 +27,7 @@ public static class ApiServices
         services.AddSingleton(sp => new PostWatchService.PostWatchServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton<PostFeed>();
         services.AddSingleton(sp => new WorkspaceService.WorkspaceServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new PostDeliveryService.PostDeliveryServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new HttpClient(new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }) { BaseAddress = gateway });
         services.AddSingleton<SessionState>();
         return services;
