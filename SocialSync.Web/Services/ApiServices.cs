@@ -30,6 +30,7 @@ public static class ApiServices
         services.AddSingleton(sp => new PostDeliveryService.PostDeliveryServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new HttpClient(new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }) { BaseAddress = gateway });
         services.AddSingleton<SessionState>();
+        services.AddSingleton<StudioSettings>();
         return services;
     }
 
