@@ -90,6 +90,7 @@ public static class Extensions
         .AddServiceOptions<PostTransferGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostWatchGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostDeliveryGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<PostStatisticsGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
         .AddJsonTranscoding(transcoding =>
@@ -153,6 +154,7 @@ public static class Extensions
         app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostWatchGrpcService>();
         app.MapGrpcService<PostDeliveryGrpcService>();
+        app.MapGrpcService<PostStatisticsGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcService<DeliveriesInternalGrpcService>();
         app.MapGrpcReflectionService();

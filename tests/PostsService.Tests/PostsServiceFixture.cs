@@ -31,6 +31,7 @@ public class PostsServiceFixture : IAsyncLifetime
     public PostWatchService.PostWatchServiceClient Watch => new(_channel!);
     public DeliveriesInternalService.DeliveriesInternalServiceClient Deliveries => new(_channel!);
     public PostDeliveryService.PostDeliveryServiceClient PostDeliveries => new(_channel!);
+    public PostStatisticsService.PostStatisticsServiceClient Statistics => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)
