@@ -106,6 +106,12 @@ public sealed class FailuresAndPostDetailTests(BrowserFixture fixture)
         await Assertions.Expect(page.GetByRole(AriaRole.Img, new() { Name = "Success rate per platform, last 24 hours" })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Figure, new() { Name = "Success rate per platform, last 24 hours" }))
             .ToContainTextAsync("WhatsApp: 50%");
+        await Assertions.Expect(page.GetByRole(AriaRole.Figure, new() { Name = "Success rate per channel, last 24 hours" }))
+            .ToContainTextAsync(": 50%");
+        // A wider range still holds the same two posts.
+        await page.GetByLabel("Range").SelectOptionAsync(new SelectOptionValue { Label = "last 7 days" });
+        await Assertions.Expect(page.GetByRole(AriaRole.Figure, new() { Name = "Success rate per platform, last 7 days" }))
+            .ToContainTextAsync("WhatsApp: 50%");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "statistics.png"), FullPage = true });
     }
 
