@@ -48,6 +48,7 @@ public sealed class StatisticsStore(PostsDatabase database)
                 from posts group by platform order by platform
                 """, connection, transaction);
             query.Parameters.AddWithValue("since", since);
+            // Open-ended: Npgsql sends the largest instant as PostgreSQL's infinity.
             query.Parameters.AddWithValue("until", DateTimeOffset.MaxValue);
             var platforms = new List<PlatformCounts>();
             await using var reader = await query.ExecuteReaderAsync(cancellationToken);
