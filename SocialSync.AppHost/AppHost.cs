@@ -69,7 +69,8 @@ var gateway = builder.AddProject<Projects.SocialSync_Gateway>("gateway", launchP
     .WithHttpHealthCheck("/health", endpointName: "http")
     .WithExternalHttpEndpoints()
     .WithReference(posts).WaitFor(posts)
-    .WithSignInBy(identity);
+    .WithSignInBy(identity)
+    .WithDashboardLinks();
 identity.WithWebClientAt(gateway.GetEndpoint("http"));
 
 builder.Build().Run();

@@ -1,4 +1,6 @@
 using Npgsql;
+using SocialSync.Contracts;
+using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
 using SocialSync.ServiceDefaults;
 
@@ -23,11 +25,10 @@ public sealed class StatisticsStore(PostsDatabase database)
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             // No user_id filter: row-level security limits the rows to the caller's.
-            await using var query = new NpgsqlCommand("""
+            await using var query = new NpgsqlCommand($"""
                 with posts as (
                     select platform, status, retry_count,
-                           (status = 'published' and published_at >= @since)
-                           or (status in ('failed', 'missed', 'unconfirmed') and updated_at >= @since) as finished,
+                           {FinishedIn} as finished,
                            case when status = 'published' and published_at >= @since
                                 then extract(epoch from published_at - publish_at) end as delay
                     from scheduled_posts)
@@ -47,6 +48,8 @@ public sealed class StatisticsStore(PostsDatabase database)
                 from posts group by platform order by platform
                 """, connection, transaction);
             query.Parameters.AddWithValue("since", since);
+            // Open-ended: Npgsql sends the largest instant as PostgreSQL's infinity.
+            query.Parameters.AddWithValue("until", DateTimeOffset.MaxValue);
             var platforms = new List<PlatformCounts>();
             await using var reader = await query.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
@@ -56,6 +59,53 @@ public sealed class StatisticsStore(PostsDatabase database)
                     reader.GetInt64(10), reader.GetInt64(11), reader.GetDouble(12), reader.GetInt64(13)));
             }
             return platforms;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Whether a post finished in [@since, @until): published (by published_at), or failed, missed or unconfirmed (by
+    /// updated_at, the time it reached that status). The figures' one definition of "finished".
+    /// </summary>
+    private const string FinishedIn = """
+        ((status = 'published' and published_at >= @since and published_at < @until)
+         or (status in ('failed', 'missed', 'unconfirmed') and updated_at >= @since and updated_at < @until))
+        """;
+
+    /// <summary>The caller's posts finished in [<paramref name="since"/>, <paramref name="until"/>), counted per channel.</summary>
+    public Task<List<ChannelStatistics>> CountByChannelAsync(Guid userId, DateTimeOffset since, DateTimeOffset until,
+        CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            // No user_id filter: row-level security limits the rows to the caller's workspaces.
+            await using var query = new NpgsqlCommand($"""
+                with finished as (
+                    select channel_id, status, retry_count, published_at, publish_at from scheduled_posts where {FinishedIn})
+                select c.id, c.platform, coalesce(c.display_name, ''),
+                       count(*),
+                       count(*) filter (where p.status = 'published'),
+                       count(*) filter (where p.retry_count > 0),
+                       coalesce(avg(extract(epoch from p.published_at - p.publish_at)) filter (where p.status = 'published'), 0)::float8
+                from finished p join channels c on c.id = p.channel_id
+                group by c.id, c.platform, c.display_name
+                order by c.platform, 3, c.id
+                """, connection, transaction);
+            query.Parameters.AddWithValue("since", since);
+            query.Parameters.AddWithValue("until", until);
+            var channels = new List<ChannelStatistics>();
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                channels.Add(new ChannelStatistics
+                {
+                    ChannelId = reader.GetGuid(0).ToString(),
+                    Platform = Vocabulary.ToPlatform(reader.GetString(1)),
+                    DisplayName = reader.GetString(2),
+                    Finished = reader.GetInt64(3),
+                    Published = reader.GetInt64(4),
+                    Retried = reader.GetInt64(5),
+                    MeanPublishDelaySeconds = reader.GetDouble(6),
+                });
+            }
+            return channels;
         }, cancellationToken);
 
     /// <summary>

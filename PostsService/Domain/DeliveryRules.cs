@@ -21,4 +21,8 @@ public static class DeliveryRules
         DeliveryState.Failed => "failed",
         _ => null,
     };
+
+    /// <summary>The state a database word names (<see cref="ToDb"/> read back).</summary>
+    public static DeliveryState FromDb(string word) =>
+        System.Enum.GetValues<DeliveryState>().FirstOrDefault(state => ToDb(state) == word);
 }

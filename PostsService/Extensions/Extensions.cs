@@ -68,6 +68,7 @@ public static class Extensions
         // WhatsApp delivery statuses from Meta's webhooks (through PublisherService), and the automatic resend of an
         // unconfirmed post none arrived for (docs/webhooks.md).
         services.AddSingleton<DeliveryStore>();
+        services.AddSingleton<PostDeliveryStore>();
         services.AddSingleton(builder.Configuration.GetSection(DeliveryOptions.SectionName).Get<DeliveryOptions>() ?? new DeliveryOptions());
         services.AddHostedService<DeliveryReconciler>();
         // Engagement after publishing and the best times to publish: insights PublisherService fetches from Meta (docs/insights.md).
@@ -101,6 +102,8 @@ public static class Extensions
         .AddServiceOptions<PostWatchGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<WebhookEndpointGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<InsightsGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<PostDeliveryGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<PostStatisticsGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<InsightsInternalGrpcService>(builder.Configuration)
@@ -165,6 +168,8 @@ public static class Extensions
         app.MapGrpcService<PostTransferGrpcService>();
         app.MapGrpcService<PostWatchGrpcService>();
         app.MapGrpcService<WebhookEndpointGrpcService>();
+        app.MapGrpcService<PostDeliveryGrpcService>();
+        app.MapGrpcService<PostStatisticsGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcService<DeliveriesInternalGrpcService>();
         app.MapGrpcService<InsightsGrpcService>();

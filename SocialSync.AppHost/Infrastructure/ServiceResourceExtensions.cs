@@ -42,6 +42,16 @@ public static class ServiceResourceExtensions
             .WithEnvironment("Gateway__RequireHttps", "false")
             .WaitFor(identity);
 
+    /// <summary>
+    /// The web app links a post's trace to this run's Aspire dashboard: its URL is the AppHost's own (the first of
+    /// ASPNETCORE_URLS, the launch profile's applicationUrl). Without one the app shows no link.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithDashboardLinks(this IResourceBuilder<ProjectResource> gateway)
+    {
+        var dashboard = gateway.ApplicationBuilder.Configuration["ASPNETCORE_URLS"]?.Split(';', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        return dashboard is null ? gateway : gateway.WithEnvironment("Gateway__DashboardUrl", dashboard);
+    }
+
     /// <summary>The web app's client may receive its codes at the gateway and return there after sign-out.</summary>
     public static IResourceBuilder<ProjectResource> WithWebClientAt(this IResourceBuilder<ProjectResource> identity, EndpointReference gateway) =>
         identity

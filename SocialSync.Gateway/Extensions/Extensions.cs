@@ -26,6 +26,7 @@ public static class Extensions
         app.MapHealthChecks("/health");
         app.MapBrowserSessionEndpoints();
         app.MapApiProxy();
+        app.MapStudioSettings();
         // SocialSync Studio: its files, and its index page for every other path (the app routes in the browser).
         app.MapStaticAssets();
         app.MapFallbackToFile("index.html");

@@ -25,4 +25,10 @@ public sealed class GatewayOptions
 
     /// <summary>An access token this close to its expiry is renewed (with the refresh token) before it is sent on.</summary>
     public TimeSpan RefreshBefore { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The Aspire dashboard, where the web app links a post's trace (<c>{DashboardUrl}/traces/detail/{traceId}</c>);
+    /// the AppHost sets it, and without it the app shows no link.
+    /// </summary>
+    public Uri? DashboardUrl { get; set; }
 }

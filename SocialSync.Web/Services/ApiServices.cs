@@ -27,8 +27,11 @@ public static class ApiServices
         services.AddSingleton(sp => new PostWatchService.PostWatchServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton<PostFeed>();
         services.AddSingleton(sp => new WorkspaceService.WorkspaceServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new PostDeliveryService.PostDeliveryServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new PostStatisticsService.PostStatisticsServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new HttpClient(new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }) { BaseAddress = gateway });
         services.AddSingleton<SessionState>();
+        services.AddSingleton<StudioSettings>();
         return services;
     }
 

@@ -30,6 +30,8 @@ public class PostsServiceFixture : IAsyncLifetime
     public TemplateService.TemplateServiceClient Templates => new(_channel!);
     public PostWatchService.PostWatchServiceClient Watch => new(_channel!);
     public DeliveriesInternalService.DeliveriesInternalServiceClient Deliveries => new(_channel!);
+    public PostDeliveryService.PostDeliveryServiceClient PostDeliveries => new(_channel!);
+    public PostStatisticsService.PostStatisticsServiceClient Statistics => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)

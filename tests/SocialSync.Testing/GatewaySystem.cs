@@ -93,6 +93,8 @@ public sealed class GatewaySystem : IAsyncDisposable
             ["Meta__GraphApiBaseUrl"] = Emulator.BaseAddress.ToString(),
         });
         await Publisher.StartAsync();
+        // Meta's status webhooks for every WhatsApp send, as the AppHost wires them: the post detail shows each delivery.
+        await Emulator.ConfigureWebhooksAsync(new Uri(Publisher.HttpAddress, "/webhooks/meta"), TestTokens.MetaAppSecret);
         Scheduler = new ServiceProcess("scheduler-service", "SchedulerService", new Dictionary<string, string?>
         {
             ["ConnectionStrings__redis"] = Redis.ConnectionString,

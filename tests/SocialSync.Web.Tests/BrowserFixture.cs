@@ -15,13 +15,17 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>The Aspire dashboard the gateway tells the app about, as the AppHost does.</summary>
+    public const string DashboardUrl = "http://dashboard.test:18888";
+
     /// <summary>Where the tests save their screenshots (the README shows two of them).</summary>
     public static string ScreenshotDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     public async Task InitializeAsync()
     {
         // With publishing: a post scheduled a few seconds ahead goes out on the emulator (LiveCalendarTests).
-        System = await GatewaySystem.StartAsync(publishing: true);
+        // The dashboard's address is only written into links (the post detail's trace link): nothing listens there.
+        System = await GatewaySystem.StartAsync(new Dictionary<string, string?> { ["Gateway__DashboardUrl"] = DashboardUrl }, publishing: true);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -52,7 +52,9 @@ create policy channel_online_followers_read on channel_online_followers for sele
     using (workspace_id = any ((select app_workspaces('{owner,admin,editor,contributor,viewer}'))::uuid[]));
 grant select on post_insights, engagement_snapshots, channel_online_followers to socialsync_app;
 
--- WhatsApp read rates for members: a post's delivery statuses are visible to whoever sees the post.
+-- WhatsApp read rates for members, and each message's delivery on the studio's post detail (PostDeliveryStore): a
+-- post's delivery statuses are visible to whoever sees the post. Writes stay with the owner (the statuses
+-- PublisherService forwards).
 alter table delivery_statuses enable row level security;
 create policy delivery_statuses_read on delivery_statuses for select
     using (exists (select 1 from scheduled_posts p where p.id = post_id));
