@@ -29,6 +29,7 @@ public static class ApiServices
         services.AddSingleton(sp => new WorkspaceService.WorkspaceServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new PostDeliveryService.PostDeliveryServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new PostStatisticsService.PostStatisticsServiceClient(sp.GetRequiredService<GrpcChannel>()));
+        services.AddSingleton(sp => new InsightsService.InsightsServiceClient(sp.GetRequiredService<GrpcChannel>()));
         services.AddSingleton(sp => new HttpClient(new AntiforgeryHandler { InnerHandler = new HttpClientHandler() }) { BaseAddress = gateway });
         services.AddSingleton<SessionState>();
         services.AddSingleton<StudioSettings>();

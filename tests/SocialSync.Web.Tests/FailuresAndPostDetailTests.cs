@@ -84,6 +84,9 @@ public sealed class FailuresAndPostDetailTests(BrowserFixture fixture)
         await Assertions.Expect(trace).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex(
             $"^{System.Text.RegularExpressions.Regex.Escape(BrowserFixture.DashboardUrl)}/traces/detail/[0-9a-f]{{32}}$"));
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Engagement" })).ToBeVisibleAsync();
+        // WhatsApp's engagement is its delivery: the one message sent was read.
+        var engagement = page.GetByRole(AriaRole.Table, new() { Name = "Engagement figures" });
+        await Assertions.Expect(engagement.GetByRole(AriaRole.Row, new() { Name = "read", Exact = true })).ToContainTextAsync("1");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "post-detail.png"), FullPage = true });
     }
 
