@@ -102,10 +102,23 @@ public sealed class SocialSyncSystem : IAsyncDisposable
 
     private async Task StartInternalAsync(SystemOptions options)
     {
-        var infrastructure = await Task.WhenAll(
+        Task<object>[] starting =
+        [
             Task.Run(async () => (object)await PostgresServer.StartAsync(options.DurablePostgres, synchronousReplication: options.PostgresStandby)),
             Task.Run(async () => options.RedisCluster ? (object)await Testing.RedisCluster.StartAsync() : await RedisServer.StartAsync()),
-            Task.Run(async () => (object)await EmulatorProcess.StartAsync()));
+            Task.Run(async () => (object)await EmulatorProcess.StartAsync()),
+        ];
+        object[] infrastructure;
+        try
+        {
+            infrastructure = await Task.WhenAll(starting);
+        }
+        catch
+        {
+            // One failed to start: the others did, and nothing else would stop them (they outlived the test run).
+            _owned.AddRange(starting.Where(t => t.IsCompletedSuccessfully).Select(t => (IAsyncDisposable)t.Result));
+            throw;
+        }
         Postgres = (PostgresServer)infrastructure[0];
         Redis = (infrastructure[1] as RedisServer)!;
         Cluster = infrastructure[1] as RedisCluster;
