@@ -17,7 +17,7 @@ var metaAppSecret = builder.AddGeneratedSecret("meta-app-secret");
 var webhookVerifyToken = builder.AddGeneratedSecret("meta-webhook-verify-token");
 
 // Replicas of each service (--SocialSync:Replicas=2): each endpoint is then DCP's proxy, which spreads calls over the
-// replicas; nothing that must be shared lives in one process's memory (docs/scale.md).
+// replicas; nothing that must be shared lives in one process's memory (docs/scheduler.md, "Replicas").
 var replicas = builder.Configuration.GetValue("SocialSync:Replicas", 1);
 
 var (postsdb, redis) = builder.AddSocialSyncInfrastructure();
