@@ -74,6 +74,7 @@ public static class Extensions
         // Engagement after publishing and the best times to publish: insights PublisherService fetches from Meta (docs/insights.md).
         services.AddSingleton(builder.Configuration.GetSection(InsightsOptions.SectionName).Get<InsightsOptions>() ?? new InsightsOptions());
         services.AddSingleton<InsightsStore>();
+        services.AddSingleton<EngagementStore>();
         services.AddSingleton<SchedulerRpcHandler>();
         services.AddSingleton<PublisherRpcHandler>();
         services.AddSingleton<ChannelTokenStore>();

@@ -10,10 +10,10 @@ namespace SocialSync.PostsService.Grpc;
 
 /// <summary>
 /// Engagement and the best times to publish (docs/insights.md), for any member of the workspace of the channel or post
-/// (<see cref="InsightsStore"/> reads as the caller); another workspace's channel or post is NOT_FOUND.
+/// (<see cref="EngagementStore"/> reads as the caller); another workspace's channel or post is NOT_FOUND.
 /// </summary>
 [Authorize(Policy = SocialSyncAuth.UserPolicy)]
-public sealed class InsightsGrpcService(InsightsStore insights, TimeProvider time) : InsightsService.InsightsServiceBase
+public sealed class InsightsGrpcService(EngagementStore engagement, TimeProvider time) : InsightsService.InsightsServiceBase
 {
     public override async Task<SuggestPublishTimesResponse> SuggestPublishTimes(SuggestPublishTimesRequest request, ServerCallContext context)
     {
@@ -32,7 +32,7 @@ public sealed class InsightsGrpcService(InsightsStore insights, TimeProvider tim
         violations.ThrowIfAny();
 
         var now = time.GetUtcNow();
-        var inputs = await insights.LoadSuggestionInputsAsync(context.UserId(), channelId, zone, now, context.CancellationToken)
+        var inputs = await engagement.LoadSuggestionInputsAsync(context.UserId(), channelId, zone, now, context.CancellationToken)
             ?? throw new NotFoundException("channel", request.ChannelId);
         var suggestions = PublishTimeSuggestions.Suggest(inputs, now, count);
         var response = new SuggestPublishTimesResponse
@@ -56,7 +56,7 @@ public sealed class InsightsGrpcService(InsightsStore insights, TimeProvider tim
     public override async Task<PostEngagement> GetPostEngagement(GetPostEngagementRequest request, ServerCallContext context)
     {
         var postId = RequestFields.RequireId(request.PostId, "post_id");
-        var (platform, metrics) = await insights.GetPostEngagementAsync(context.UserId(), postId, context.CancellationToken)
+        var (platform, metrics) = await engagement.GetPostEngagementAsync(context.UserId(), postId, context.CancellationToken)
             ?? throw new NotFoundException("post", request.PostId);
         var response = new PostEngagement { PostId = postId.ToString() };
         response.Metrics.AddRange(metrics.Select(m => new EngagementMetric
@@ -93,7 +93,7 @@ public sealed class InsightsGrpcService(InsightsStore insights, TimeProvider tim
             violations.Add("end_time", $"must be after start_time, by at most {MaxStatisticsRange.TotalDays} days");
         }
         violations.ThrowIfAny();
-        var platforms = await insights.StatisticsAsync(context.UserId(), workspaceId, channelId, request.StartTime!.ToDateTimeOffset(),
+        var platforms = await engagement.StatisticsAsync(context.UserId(), workspaceId, channelId, request.StartTime!.ToDateTimeOffset(),
             request.EndTime!.ToDateTimeOffset(), context.CancellationToken);
         return new EngagementStatistics { Platforms = { platforms } };
     }
