@@ -29,15 +29,7 @@ public sealed class DispatchRaceTests(OneSchedulerSystem fixture)
             {
                 await Task.Delay(delay);
             }
-            try
-            {
-                await System.PostClient.CancelPostAsync(new CancelPostRequest { Id = post.Id }, account.Auth);
-                cancelled[post.Id] = true;
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
-            {
-                cancelled[post.Id] = false;
-            }
+            cancelled[post.Id] = await CancelAsync(post.Id, account);
         }));
         var ids = posts.Select(p => p.Id).ToList();
         var toPublish = cancelled.Count(c => !c.Value);
@@ -132,6 +124,31 @@ public sealed class DispatchRaceTests(OneSchedulerSystem fixture)
         {
             var message = byText[$"{prefix}-{i}"].Single();
             Assert.InRange(message.Time, publishAt[i], publishAt[i].AddSeconds(5));
+        }
+    }
+
+    /// <summary>
+    /// Cancels as a client would: 200 cancels at once can find PostsService's connections all taken on a loaded
+    /// machine, which it answers UNAVAILABLE before touching the post, and UNAVAILABLE is retried. True when the post
+    /// was cancelled, false when dispatch took it first (FAILED_PRECONDITION).
+    /// </summary>
+    private async Task<bool> CancelAsync(string postId, TestAccount account)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await System.PostClient.CancelPostAsync(new CancelPostRequest { Id = postId }, account.Auth);
+                return true;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
+            {
+                return false;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < 20)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt));
+            }
         }
     }
 }
