@@ -90,14 +90,7 @@ public sealed class TemplateStore(PostsDatabase database)
             query.Parameters.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = (object?)workspaceId ?? DBNull.Value });
             query.Parameters.AddWithValue("limit", pageSize + 1);
             query.Parameters.AddWithValue("offset", offset);
-            var templates = new List<Template>(pageSize);
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken) && templates.Count <= pageSize)
-            {
-                templates.Add(Read(reader));
-            }
-            var more = templates.Count > pageSize;
-            return new Page<Template>(more ? templates.GetRange(0, pageSize) : templates, 0, more);
+            return await Page<Template>.ReadAsync(query, pageSize, Read, cancellationToken);
         }, cancellationToken);
 
     /// <summary>

@@ -72,14 +72,7 @@ public sealed class WebhookEndpointStore(PostsDatabase database, AccessTokenProt
             query.Parameters.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = (object?)workspaceId ?? DBNull.Value });
             query.Parameters.AddWithValue("limit", pageSize + 1);
             query.Parameters.AddWithValue("offset", offset);
-            var endpoints = new List<WebhookEndpoint>(pageSize);
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken) && endpoints.Count <= pageSize)
-            {
-                endpoints.Add(Read(reader));
-            }
-            var more = endpoints.Count > pageSize;
-            return new Page<WebhookEndpoint>(more ? endpoints.GetRange(0, pageSize) : endpoints, 0, more);
+            return await Page<WebhookEndpoint>.ReadAsync(query, pageSize, Read, cancellationToken);
         }, cancellationToken);
 
     /// <summary>Changes the fields the edit carries. Enabling an endpoint clears its failures and disabling reason, and makes its pending events due now.</summary>
@@ -167,23 +160,16 @@ public sealed class WebhookEndpointStore(PostsDatabase database, AccessTokenProt
             query.Parameters.AddWithValue("endpoint", endpointId);
             query.Parameters.AddWithValue("limit", pageSize + 1);
             query.Parameters.AddWithValue("offset", offset);
-            var attempts = new List<WebhookDeliveryAttempt>(pageSize);
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken) && attempts.Count <= pageSize)
+            return await Page<WebhookDeliveryAttempt>.ReadAsync(query, pageSize, reader => new WebhookDeliveryAttempt
             {
-                attempts.Add(new WebhookDeliveryAttempt
-                {
-                    EventId = reader.GetString(0),
-                    EventType = reader.GetString(1),
-                    Attempt = reader.GetInt32(2),
-                    HttpStatus = reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
-                    Error = reader.IsDBNull(4) ? "" : reader.GetString(4),
-                    Time = ToTimestamp(reader.GetDateTime(5)),
-                    DurationMs = reader.GetInt32(6),
-                });
-            }
-            var more = attempts.Count > pageSize;
-            return new Page<WebhookDeliveryAttempt>(more ? attempts.GetRange(0, pageSize) : attempts, 0, more);
+                EventId = reader.GetString(0),
+                EventType = reader.GetString(1),
+                Attempt = reader.GetInt32(2),
+                HttpStatus = reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
+                Error = reader.IsDBNull(4) ? "" : reader.GetString(4),
+                Time = ToTimestamp(reader.GetDateTime(5)),
+                DurationMs = reader.GetInt32(6),
+            }, cancellationToken);
         }, cancellationToken);
 
     /// <summary>
