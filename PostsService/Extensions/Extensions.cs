@@ -75,6 +75,10 @@ public static class Extensions
         services.AddSingleton(builder.Configuration.GetSection(InsightsOptions.SectionName).Get<InsightsOptions>() ?? new InsightsOptions());
         services.AddSingleton<InsightsStore>();
         services.AddSingleton<EngagementStore>();
+        // A/B experiments and their finisher (docs/experiments.md).
+        services.AddSingleton(builder.Configuration.GetSection(ExperimentOptions.SectionName).Get<ExperimentOptions>() ?? new ExperimentOptions());
+        services.AddSingleton<ExperimentStore>();
+        services.AddHostedService<ExperimentFinisher>();
         services.AddSingleton<SchedulerRpcHandler>();
         services.AddSingleton<PublisherRpcHandler>();
         services.AddSingleton<ChannelTokenStore>();
@@ -105,6 +109,7 @@ public static class Extensions
         .AddServiceOptions<InsightsGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostDeliveryGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AddServiceOptions<PostStatisticsGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
+        .AddServiceOptions<ExperimentGrpcService>(options => options.Interceptors.Add<UserRequestLimitInterceptor>())
         .AllowInternalMessages<PostsInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<DeliveriesInternalGrpcService>(builder.Configuration)
         .AllowInternalMessages<InsightsInternalGrpcService>(builder.Configuration)
@@ -171,6 +176,7 @@ public static class Extensions
         app.MapGrpcService<WebhookEndpointGrpcService>();
         app.MapGrpcService<PostDeliveryGrpcService>();
         app.MapGrpcService<PostStatisticsGrpcService>();
+        app.MapGrpcService<ExperimentGrpcService>();
         app.MapGrpcService<PostsInternalGrpcService>();
         app.MapGrpcService<DeliveriesInternalGrpcService>();
         app.MapGrpcService<InsightsGrpcService>();

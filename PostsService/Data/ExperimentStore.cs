@@ -1,0 +1,354 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf.WellKnownTypes;
+using Npgsql;
+using NpgsqlTypes;
+using SocialSync.Contracts;
+using SocialSync.Posts.V1;
+using SocialSync.PostsService.Domain;
+
+namespace SocialSync.PostsService.Data;
+
+/// <summary>What the finisher decided for one experiment.</summary>
+public sealed record FinishedExperiment(Guid Id, Guid WorkspaceId, string WinnerLabel, Guid? WinnerPostId, bool SampleTooSmall);
+
+/// <summary>
+/// A/B experiments (docs/experiments.md): created with their variant posts as the caller (row-level security, the
+/// role that writes posts), read with each variant's figures, and finished by the owner role (the finisher), once.
+/// </summary>
+public sealed class ExperimentStore(PostsDatabase database, ExperimentOptions options)
+{
+    /// <summary>
+    /// Creates the variant posts (each as CreatePost would: the channel's content rules, drafts, approval) and the
+    /// experiment linking them, all or none. WhatsApp recipients are the plan's, else the channel's, split by the plan's seed.
+    /// </summary>
+    public Task<Experiment> CreateAsync(Guid userId, ExperimentPlan plan, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+        {
+            var channels = (await PostInserts.LoadChannelsAsync(connection, transaction, [(userId, [plan.ChannelId])], cancellationToken))[0];
+            if (!channels.TryGetValue(plan.ChannelId, out var target))
+            {
+                throw new NotFoundException("channel", plan.ChannelId.ToString());
+            }
+            target.CallerRole.Require(WorkspaceRoles.WritePosts, "create experiments");
+            var workspaceId = Guid.Parse(target.Channel.WorkspaceId);
+            var violations = new FieldViolations();
+            if (plan.WorkspaceId is { } named && named != workspaceId)
+            {
+                violations.Add("workspace_id", "is not the channel's workspace");
+            }
+            var platform = target.Channel.Platform;
+            var recipients = platform != Platform.Whatsapp ? [] : plan.Recipients.Count > 0 ? plan.Recipients : target.Channel.Settings.Recipients;
+            ExperimentRules.CheckFor(plan, platform, recipients.Distinct(StringComparer.Ordinal).Count(), violations);
+            violations.ThrowIfAny();
+
+            var split = ExperimentSplit.Apply(recipients, plan.Variants.Count, plan.TestShare, plan.Seed);
+            var posts = plan.Variants.Select((variant, i) => new NewPost(new CreatePostRequest
+            {
+                ChannelId = plan.ChannelId.ToString(),
+                Content = variant.Content,
+                PublishAt = Timestamp.FromDateTimeOffset(variant.PublishAt ?? plan.PublishAt!.Value),
+                Draft = plan.Draft,
+                Recipients = { platform == Platform.Whatsapp ? split.Variants[i] : [] },
+            }, $"variants[{i}].", plan.ChannelId, variant.PublishAt ?? plan.PublishAt!.Value, null, null)).ToList();
+            foreach (var post in posts)
+            {
+                if (post.CheckChannel(channels, violations) is { } refused)
+                {
+                    throw refused;
+                }
+            }
+            violations.ThrowIfAny();
+            var created = (await PostInserts.InsertAsync(connection, transaction, [(userId, posts, channels)], cancellationToken))[0]
+                .Select(result => result.PostOrThrow()).ToList();
+
+            var id = Guid.NewGuid();
+            await using (var insert = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    new NpgsqlBatchCommand("""
+                        insert into experiments (id, workspace_id, channel_id, platform, name, created_by, seed, test_share, holdout, winner_after, finishes_at)
+                        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                        """)
+                    {
+                        Parameters =
+                        {
+                            new() { Value = id }, new() { Value = workspaceId }, new() { Value = plan.ChannelId }, new() { Value = platform.ToDb() },
+                            new() { Value = plan.Name }, new() { Value = userId }, new() { Value = plan.Seed }, new() { Value = plan.TestShare },
+                            new() { Value = split.Holdout.ToArray() }, new() { Value = plan.WinnerAfter }, new() { Value = plan.FinishesAt },
+                        },
+                    },
+                    new NpgsqlBatchCommand("""
+                        insert into experiment_variants (experiment_id, label, post_id, workspace_id)
+                        select $1, label, post_id, $2 from unnest($3::text[], $4::uuid[]) as v(label, post_id)
+                        """)
+                    {
+                        Parameters =
+                        {
+                            new() { Value = id }, new() { Value = workspaceId },
+                            new() { Value = created.Select((_, i) => ExperimentRules.Label(i)).ToArray() },
+                            new() { Value = created.Select(p => Guid.Parse(p.Id)).ToArray() },
+                        },
+                    },
+                },
+            })
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return (await ReadAsync(connection, transaction, "e.id = @id", q => q.Parameters.AddWithValue("id", id), 1, 0, cancellationToken)).Items[0];
+        }, cancellationToken);
+
+    /// <summary>The experiment with its figures so far, as the caller sees it; null when it is not visible.</summary>
+    public Task<Experiment?> GetAsync(Guid userId, Guid id, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, async (connection, transaction) =>
+            (await ReadAsync(connection, transaction, "e.id = @id", q => q.Parameters.AddWithValue("id", id), 1, 0, cancellationToken)).Items.SingleOrDefault(),
+            cancellationToken);
+
+    /// <summary>The caller's workspaces' experiments (or one workspace's), newest first.</summary>
+    public Task<Page<Experiment>> ListAsync(Guid userId, Guid? workspaceId, int pageSize, int offset, CancellationToken cancellationToken) =>
+        database.InUserTransactionAsync(userId, (connection, transaction) =>
+            // No membership filter here: row-level security limits the rows to the caller's workspaces.
+            ReadAsync(connection, transaction, "(@workspace::uuid is null or e.workspace_id = @workspace)",
+                q => q.Parameters.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = (object?)workspaceId ?? DBNull.Value }),
+                pageSize, offset, cancellationToken),
+            cancellationToken);
+
+    /// <summary>
+    /// Finishes one due experiment, if any: its window passed and every variant post settled (gone out, failed,
+    /// cancelled...). The row is claimed with <c>for update skip locked</c> and only while unfinished, so replicas
+    /// finishing at once each take another, and a second run finds nothing to do: one winner post, one event. In one
+    /// transaction: the result, the winner post for the holdout, and the <c>experiment.finished</c> webhook deliveries.
+    /// </summary>
+    public async Task<FinishedExperiment?> FinishDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.Owner.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        Guid id;
+        await using (var claim = new NpgsqlCommand($"""
+            select e.id from experiments e
+            where e.finished_at is null and e.finishes_at <= @now
+              and not exists (select 1 from experiment_variants v join scheduled_posts p on p.id = v.post_id
+                              where v.experiment_id = e.id and p.status = any(@unsettled))
+            order by e.finishes_at limit 1
+            for update of e skip locked
+            """, connection, transaction))
+        {
+            claim.Parameters.AddWithValue("now", now);
+            claim.Parameters.AddWithValue("unsettled", Unsettled);
+            if (await claim.ExecuteScalarAsync(cancellationToken) is not Guid due)
+            {
+                return null;
+            }
+            id = due;
+        }
+        var experiment = (await ReadAsync(connection, transaction, "e.id = @id", q => q.Parameters.AddWithValue("id", id), 1, 0, cancellationToken)).Items[0];
+        var winner = ExperimentRules.Winner(experiment.Platform, experiment.Variants);
+        var tooSmall = ExperimentRules.SampleTooSmall(experiment.Variants, options.MinimumSampleSize);
+        Guid? winnerPostId = null;
+        if (experiment.HoldoutRecipients.Count > 0)
+        {
+            // The winner's content, to the recipients held back, as one ordinary post due now. Queued, not sent for
+            // approval again: the variant went out, so its content was approved if it had to be.
+            await using var insert = new NpgsqlCommand("""
+                insert into scheduled_posts (user_id, workspace_id, status, needs_approval, channel_id, platform, content_json, publish_at, due_at, recipients)
+                select p.user_id, p.workspace_id, 'queued', false, p.channel_id, p.platform, p.content_json, @now, @now, @holdout
+                from scheduled_posts p where p.id = @winner
+                returning id
+                """, connection, transaction);
+            insert.Parameters.AddWithValue("now", now);
+            insert.Parameters.AddWithValue("holdout", experiment.HoldoutRecipients.ToArray());
+            insert.Parameters.AddWithValue("winner", Guid.Parse(winner.PostId));
+            winnerPostId = await insert.ExecuteScalarAsync(cancellationToken) as Guid?;
+        }
+        experiment.State = ExperimentState.Finished;
+        experiment.WinnerLabel = winner.Label;
+        experiment.WinnerPostId = winnerPostId?.ToString() ?? "";
+        experiment.SampleTooSmall = tooSmall;
+        experiment.FinishedTime = Timestamp.FromDateTimeOffset(now);
+        await using (var finish = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("""
+                    update experiments set finished_at = $2, winner_label = $3, winner_post_id = $4, sample_too_small = $5, result = $6::jsonb
+                    where id = $1
+                    """)
+                {
+                    Parameters =
+                    {
+                        new() { Value = id }, new() { Value = now }, new() { Value = winner.Label },
+                        new() { Value = (object?)winnerPostId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid }, new() { Value = tooSmall },
+                        new() { Value = Google.Protobuf.JsonFormatter.Default.Format(experiment) },
+                    },
+                },
+                // Queued in this transaction for the workspace's endpoints that want it, like channel.needs_reconnect
+                // (0031): never lost, never sent for a finish that rolled back; its id is the experiment's, so it is one event.
+                new NpgsqlBatchCommand("""
+                    insert into webhook_deliveries (endpoint_id, workspace_id, event_id, event_type, payload)
+                    select e.id, e.workspace_id, $2, $3, $4
+                    from webhook_endpoints e where e.workspace_id = $1 and e.enabled and webhook_wants(e.event_types, $3)
+                    on conflict (endpoint_id, event_id) do nothing
+                    """)
+                {
+                    Parameters =
+                    {
+                        new() { Value = Guid.Parse(experiment.WorkspaceId) }, new() { Value = "evt_experiment_" + id.ToString("N") },
+                        new() { Value = WebhookRules.ExperimentFinished }, new() { Value = FinishedEventBody(experiment, now) },
+                    },
+                },
+            },
+        })
+        {
+            await finish.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return new FinishedExperiment(id, Guid.Parse(experiment.WorkspaceId), winner.Label, winnerPostId, tooSmall);
+    }
+
+    /// <summary>Statuses a variant post may still leave toward going out: the experiment waits for them.</summary>
+    private static readonly string[] Unsettled = ["queued", "publishing", "draft", "pending_approval"];
+
+    private static string FinishedEventBody(Experiment experiment, DateTimeOffset now)
+    {
+        var variants = new JsonArray();
+        foreach (var v in experiment.Variants)
+        {
+            variants.Add(new JsonObject
+            {
+                ["label"] = v.Label, ["post_id"] = v.PostId, ["sample_size"] = v.SampleSize,
+                ["read_rate"] = v.ReadRate, ["engagement_rate"] = v.EngagementRate,
+            });
+        }
+        return new JsonObject
+        {
+            ["type"] = WebhookRules.ExperimentFinished,
+            ["timestamp"] = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["data"] = new JsonObject
+            {
+                ["experiment_id"] = experiment.Id, ["workspace_id"] = experiment.WorkspaceId, ["channel_id"] = experiment.ChannelId,
+                ["platform"] = experiment.Platform.ToDb(), ["winner_label"] = experiment.WinnerLabel,
+                ["winner_post_id"] = experiment.WinnerPostId.Length > 0 ? experiment.WinnerPostId : null,
+                ["sample_too_small"] = experiment.SampleTooSmall, ["variants"] = variants,
+            },
+        }.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    }
+
+    /// <summary>Experiments matching <paramref name="where"/> (on alias e), newest first, each with its variants and their figures.</summary>
+    private static async Task<Page<Experiment>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string where,
+        Action<NpgsqlCommand> bind, int pageSize, int offset, CancellationToken cancellationToken)
+    {
+        Page<Experiment> page;
+        await using (var query = new NpgsqlCommand($"""
+            select e.id, e.workspace_id, e.channel_id, e.platform, e.name, e.seed, e.test_share, e.holdout, e.winner_after, e.finishes_at,
+                   e.finished_at, e.winner_label, e.winner_post_id, coalesce(e.sample_too_small, false), e.created_at, e.created_by
+            from experiments e where {where}
+            order by e.created_at desc, e.id limit @limit offset @offset
+            """, connection, transaction))
+        {
+            bind(query);
+            query.Parameters.AddWithValue("limit", pageSize + 1);
+            query.Parameters.AddWithValue("offset", offset);
+            page = await Page<Experiment>.ReadAsync(query, pageSize, ReadExperiment, cancellationToken);
+        }
+        if (page.Items.Count == 0)
+        {
+            return page;
+        }
+        var byId = page.Items.ToDictionary(e => e.Id);
+        await using var variants = new NpgsqlCommand(VariantFigures, connection, transaction);
+        variants.Parameters.AddWithValue("ids", page.Items.Select(e => Guid.Parse(e.Id)).ToArray());
+        await using var reader = await variants.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var experiment = byId[reader.GetGuid(0).ToString()];
+            experiment.Variants.Add(ReadVariant(reader, experiment.Platform));
+        }
+        return page;
+    }
+
+    private static Experiment ReadExperiment(NpgsqlDataReader reader)
+    {
+        var experiment = new Experiment
+        {
+            Id = reader.GetGuid(0).ToString(),
+            WorkspaceId = reader.GetGuid(1).ToString(),
+            ChannelId = reader.GetGuid(2).ToString(),
+            Platform = Vocabulary.ToPlatform(reader.GetString(3)),
+            Name = reader.GetString(4),
+            Seed = reader.GetInt64(5),
+            TestShare = reader.GetDouble(6),
+            HoldoutRecipients = { reader.GetFieldValue<string[]>(7) },
+            WinnerAfter = Duration.FromTimeSpan(reader.GetTimeSpan(8)),
+            FinishTime = Timestamp.FromDateTimeOffset(reader.GetFieldValue<DateTimeOffset>(9)),
+            State = reader.IsDBNull(10) ? ExperimentState.Running : ExperimentState.Finished,
+            WinnerLabel = reader.IsDBNull(11) ? "" : reader.GetString(11),
+            WinnerPostId = reader.IsDBNull(12) ? "" : reader.GetGuid(12).ToString(),
+            SampleTooSmall = reader.GetBoolean(13),
+            CreateTime = Timestamp.FromDateTimeOffset(reader.GetFieldValue<DateTimeOffset>(14)),
+            CreatedBy = reader.GetGuid(15).ToString(),
+        };
+        if (!reader.IsDBNull(10))
+        {
+            experiment.FinishedTime = Timestamp.FromDateTimeOffset(reader.GetFieldValue<DateTimeOffset>(10));
+        }
+        return experiment;
+    }
+
+    /// <summary>
+    /// Each variant's post and figures: WhatsApp counted per recipient (a post with media sends several messages to
+    /// each) from delivery_statuses; Instagram from the post's latest insights snapshot.
+    /// </summary>
+    private const string VariantFigures = """
+        select v.experiment_id, v.label, p.id, p.status, p.publish_at, coalesce(p.recipients, '{}'),
+               coalesce(w.sent, 0), coalesce(w.delivered, 0), coalesce(w.read, 0), coalesce(w.failed, 0),
+               coalesce(i.reach, 0)::bigint, coalesce(i.likes, 0)::bigint, coalesce(i.comments, 0)::bigint, coalesce(i.shares, 0)::bigint,
+               coalesce(i.saved, 0)::bigint, coalesce(i.total_interactions, 0)::bigint, coalesce(i.views, 0)::bigint
+        from experiment_variants v
+        join scheduled_posts p on p.id = v.post_id
+        left join lateral (
+            select count(distinct d.recipient_id) filter (where d.sent_at is not null or d.delivered_at is not null or d.read_at is not null) as sent,
+                   count(distinct d.recipient_id) filter (where d.delivered_at is not null or d.read_at is not null) as delivered,
+                   count(distinct d.recipient_id) filter (where d.read_at is not null) as read,
+                   count(distinct d.recipient_id) filter (where d.failed_at is not null) as failed
+            from delivery_statuses d where d.post_id = p.id) w on true
+        left join lateral (
+            select sum(s.value) filter (where s.metric = 'reach') as reach, sum(s.value) filter (where s.metric = 'likes') as likes,
+                   sum(s.value) filter (where s.metric = 'comments') as comments, sum(s.value) filter (where s.metric = 'shares') as shares,
+                   sum(s.value) filter (where s.metric = 'saved') as saved,
+                   sum(s.value) filter (where s.metric = 'total_interactions') as total_interactions,
+                   sum(s.value) filter (where s.metric = 'views') as views
+            from engagement_snapshots s
+            where s.post_id = p.id and s.snapshot = (select max(x.snapshot) from engagement_snapshots x where x.post_id = p.id)) i on true
+        where v.experiment_id = any(@ids)
+        order by v.experiment_id, v.label
+        """;
+
+    private static ExperimentVariant ReadVariant(NpgsqlDataReader reader, Platform platform)
+    {
+        var recipients = reader.GetFieldValue<string[]>(5);
+        var variant = new ExperimentVariant
+        {
+            Label = reader.GetString(1),
+            PostId = reader.GetGuid(2).ToString(),
+            Status = Vocabulary.ToPostStatus(reader.GetString(3)),
+            PublishAt = Timestamp.FromDateTimeOffset(reader.GetFieldValue<DateTimeOffset>(4)),
+            Recipients = { recipients },
+            Sent = reader.GetInt64(6),
+            Delivered = reader.GetInt64(7),
+            Read = reader.GetInt64(8),
+            Failed = reader.GetInt64(9),
+            Reach = reader.GetInt64(10),
+            Likes = reader.GetInt64(11),
+            Comments = reader.GetInt64(12),
+            Shares = reader.GetInt64(13),
+            Saved = reader.GetInt64(14),
+            TotalInteractions = reader.GetInt64(15),
+            Views = reader.GetInt64(16),
+        };
+        variant.SampleSize = platform == Platform.Whatsapp ? recipients.Length : variant.Reach;
+        variant.ReadRate = platform == Platform.Whatsapp ? ExperimentRules.Rate(variant.Read, variant.SampleSize) : 0;
+        variant.EngagementRate = platform == Platform.Instagram ? ExperimentRules.Rate(variant.TotalInteractions, variant.Reach) : 0;
+        return variant;
+    }
+}
