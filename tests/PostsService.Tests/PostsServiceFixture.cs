@@ -32,6 +32,8 @@ public class PostsServiceFixture : IAsyncLifetime
     public DeliveriesInternalService.DeliveriesInternalServiceClient Deliveries => new(_channel!);
     public PostDeliveryService.PostDeliveryServiceClient PostDeliveries => new(_channel!);
     public PostStatisticsService.PostStatisticsServiceClient Statistics => new(_channel!);
+    public ExperimentService.ExperimentServiceClient Experiments => new(_channel!);
+    public WebhookEndpointService.WebhookEndpointServiceClient WebhookEndpoints => new(_channel!);
 
     /// <summary>The API's own role, under row-level security.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)
