@@ -115,8 +115,8 @@ public sealed class ExperimentStore(PostsDatabase database, ExperimentOptions op
             cancellationToken);
 
     /// <summary>
-    /// Finishes one due experiment, if any: its window passed and every variant post settled (gone out, failed,
-    /// cancelled...). The row is claimed with <c>for update skip locked</c> and only while unfinished, so replicas
+    /// Finishes one due experiment, if any: every variant post settled (gone out, failed, cancelled...) and the window
+    /// passed, both after the last publish time and after the last variant actually settled. The row is claimed with <c>for update skip locked</c> and only while unfinished, so replicas
     /// finishing at once each take another, and a second run finds nothing to do: one winner post, one event. In one
     /// transaction: the result, the winner post for the holdout, and the <c>experiment.finished</c> webhook deliveries.
     /// </summary>
@@ -130,6 +130,10 @@ public sealed class ExperimentStore(PostsDatabase database, ExperimentOptions op
             where e.finished_at is null and e.finishes_at <= @now
               and not exists (select 1 from experiment_variants v join scheduled_posts p on p.id = v.post_id
                               where v.experiment_id = e.id and p.status = any(@unsettled))
+              -- The window also runs from when the last variant actually went out (or settled otherwise): a late
+              -- publish still gets its statuses and snapshots measured for the whole window.
+              and (select max(coalesce(p.published_at, p.updated_at)) from experiment_variants v join scheduled_posts p on p.id = v.post_id
+                   where v.experiment_id = e.id) + e.winner_after <= @now
             order by e.finishes_at limit 1
             for update of e skip locked
             """, connection, transaction))

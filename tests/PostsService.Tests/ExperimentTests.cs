@@ -147,7 +147,7 @@ public sealed class ExperimentTests(PostsServiceFixture fixture)
         // B's three recipients all read it, A's one: B wins.
         await RecordAsync(experiment.Variants[0], read: 1);
         await RecordAsync(experiment.Variants[1], read: 3);
-        await fixture.OwnerScalarAsync("update experiments set finishes_at = now() - interval '1 second' where id = @id", ("id", Guid.Parse(experiment.Id)));
+        await fixture.OwnerScalarAsync("update experiments set finishes_at = now() - interval '1 second', winner_after = interval '1 millisecond' where id = @id", ("id", Guid.Parse(experiment.Id)));
 
         await using var dataSource = NpgsqlDataSource.Create(fixture.ConnectionString);
         await using var database = new PostsDatabase(dataSource, new ConfigurationBuilder()
