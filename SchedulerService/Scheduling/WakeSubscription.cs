@@ -12,6 +12,10 @@ public sealed partial class WakeSubscription(IConnectionMultiplexer redis, Dispa
     ILogger<WakeSubscription> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once Redis has confirmed the subscription.</summary>
+    public Task Subscribed => _subscribed.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -22,6 +26,7 @@ public sealed partial class WakeSubscription(IConnectionMultiplexer redis, Dispa
             try
             {
                 await subscriber.SubscribeAsync(index.WakeChannel, onWake);
+                _subscribed.TrySetResult();
                 return;
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
