@@ -12,6 +12,9 @@ public sealed record Claim(Guid PostId, int Attempt, string Platform, Guid Chann
 {
     /// <summary>The post's own WhatsApp recipients; empty means the channel's.</summary>
     public string[] Recipients { get; init; } = [];
+
+    /// <summary>With <see cref="NeedsReconciliation"/>: the attempt of the post's latest run, the one that may have reached the platform.</summary>
+    public int? InDoubtAttempt { get; init; }
 }
 
 /// <summary>A post's id and the version of the row a claim found.</summary>
@@ -78,12 +81,14 @@ public sealed class ClaimStore(PostsDatabase database)
                 dispatch_late_ms = (extract(epoch from (@now - p.due_at)) * 1000)::bigint
             from targets t where p.id = t.id and p.due_at >= @oldest
             returning p.id, p.attempt, p.platform, p.channel_id, p.content_json::text as content, p.traceparent,
-                p.needs_reconciliation, p.platform_state::text as platform_state, p.version, p.dispatch_late_ms, p.recipients)
+                p.needs_reconciliation, p.platform_state::text as platform_state, p.version, p.dispatch_late_ms, p.recipients,
+                case when p.needs_reconciliation then (select max(r.attempt) from post_runs r where r.scheduled_post_id = p.id) end
+                    as in_doubt_attempt)
         select id, attempt, platform, channel_id, content, traceparent, needs_reconciliation, platform_state, version, dispatch_late_ms, false, false,
-            recipients
+            recipients, in_doubt_attempt
         from claimed
         union all
-        select id, 0, null, null, null, null, false, null, version, 0, true, recurring, null from missed
+        select id, 0, null, null, null, null, false, null, version, 0, true, recurring, null, null from missed
         """;
 
     /// <summary>
@@ -151,6 +156,7 @@ public sealed class ClaimStore(PostsDatabase database)
                     version, reader.GetInt64(9))
                 {
                     Recipients = reader.IsDBNull(12) ? [] : reader.GetFieldValue<string[]>(12),
+                    InDoubtAttempt = reader.IsDBNull(13) ? null : reader.GetInt32(13),
                 });
             }
         }

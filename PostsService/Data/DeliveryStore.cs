@@ -140,9 +140,11 @@ public sealed class DeliveryStore(PostsDatabase database)
     }
 
     /// <summary>
-    /// Publishes the posts whose lost send is among <paramref name="reports"/>, fenced by attempt: still unconfirmed
-    /// at that attempt, or queued for the automatic resend and not yet claimed (the resend is then not needed). The
-    /// attempt's run, closed as unconfirmed, becomes a success.
+    /// Publishes the posts whose lost send is among <paramref name="reports"/>: the very send the post is unconfirmed
+    /// for (its callback reference names post, attempt and send, so a status of any other send or attempt changes
+    /// nothing), while still unconfirmed, or queued for the automatic resend and not yet claimed (the resend is then
+    /// not needed). The lost send may be of an earlier attempt than the post's, when a reconciling attempt found it in
+    /// doubt. The post's latest run, closed as unconfirmed, becomes a success.
     /// </summary>
     private static async Task<IReadOnlyList<Guid>> ConfirmAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<DeliveryReport> reports, CancellationToken cancellationToken)
@@ -153,7 +155,7 @@ public sealed class DeliveryStore(PostsDatabase database)
                     status = 'published', platform_post_id = coalesce(p.platform_post_id, u.wamid),
                     published_at = u.at, error_message = null, needs_reconciliation = false, unconfirmed_send = null
                 from unnest(@ids, @attempts, @refs, @wamids, @ats) as u(id, attempt, ref, wamid, at)
-                where p.id = u.id and p.attempt = u.attempt and p.unconfirmed_send = u.ref
+                where p.id = u.id and p.unconfirmed_send = u.ref
                   and (p.status = 'unconfirmed' or (p.status = 'queued' and p.delivery_resent))
                 returning p.id, p.attempt)
             , runs as (

@@ -60,9 +60,10 @@ public sealed class OutcomeStore(PostsDatabase database)
     }
 
     /// <summary>
-    /// The sends of the claimed attempts that Meta already reported (callback reference to wamid). A status webhook can
-    /// arrive before the outcome that says the send's answer was lost; <see cref="DeliveryStore"/> locks the post's
-    /// row before it records one, so under this batch's locks the list is complete.
+    /// The sends of the claimed posts that Meta already reported (callback reference to wamid), of this attempt or an
+    /// earlier one in doubt (a reference names its attempt, so an outcome can only match the send it names). A status
+    /// webhook can arrive before the outcome that says the send's answer was lost; <see cref="DeliveryStore"/> locks
+    /// the post's row before it records one, so under this batch's locks the list is complete.
     /// </summary>
     private static async Task<Dictionary<(Guid PostId, string CallbackRef), string>> ReportedSendsAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, Dictionary<Guid, CurrentClaim> claims, CancellationToken cancellationToken)
@@ -74,7 +75,7 @@ public sealed class OutcomeStore(PostsDatabase database)
         }
         await using var command = new NpgsqlCommand("""
             select d.post_id, d.callback_ref, min(d.wamid)
-            from delivery_statuses d join unnest(@ids, @attempts) as c(id, attempt) on d.post_id = c.id and d.attempt = c.attempt
+            from delivery_statuses d join unnest(@ids, @attempts) as c(id, attempt) on d.post_id = c.id and d.attempt <= c.attempt
             where d.callback_ref is not null
             group by d.post_id, d.callback_ref
             """, connection, transaction);

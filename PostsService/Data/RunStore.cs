@@ -12,6 +12,9 @@ namespace SocialSync.PostsService.Data;
 /// </summary>
 public sealed record OpenedRun(Guid PostId, int Attempt, Guid? RunId, ChannelAccess Channel);
 
+/// <summary>An attempt to start, with the run id its handling chose (the same on a retried call of that handling).</summary>
+public sealed record RunRequest(Guid PostId, int Attempt, Guid RunId);
+
 /// <summary>
 /// Post runs: the record of each attempt to publish. A run is opened before the platform is called (so an attempt
 /// that may have reached the platform is never forgotten) and closed by the attempt's outcome
@@ -22,15 +25,25 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
     /// <summary>A call that starts with less than this share of the lease left on its claim renews the lease.</summary>
     private const double LeaseRenewedBelow = 0.9;
 
+    // Locks the attempts' posts first, in one order, so that a concurrent handling of the same attempt has either
+    // committed its run before the statement below takes its snapshot, or waits for this transaction.
+    private const string LockAttempts = """
+        select 1 from scheduled_posts where id = any(@ids) and status = 'publishing' order by id for no key update
+        """;
+
     private const string OpenRuns = """
         with started as (
             -- Locked, not updated: a lease recovery (which skips locked rows) cannot requeue the claim until the run
             -- is committed, and from then on the run itself says the platform may have been called.
-            select p.id, p.attempt, p.channel_id, p.user_id, p.workspace_id, p.dispatch_late_ms
+            select p.id, p.attempt, p.channel_id, p.user_id, p.workspace_id, p.dispatch_late_ms, r.run_id
             from scheduled_posts p
-            join unnest(@ids, @attempts) as r(run_post_id, run_attempt) on p.id = r.run_post_id and p.attempt = r.run_attempt
+            join unnest(@ids, @attempts, @run_ids) as r(run_post_id, run_attempt, run_id) on p.id = r.run_post_id and p.attempt = r.run_attempt
             -- "p.id = any" lets even a generic plan look the rows up by key instead of scanning the table.
             where p.id = any(@ids) and p.status = 'publishing'
+              -- Another handling of this attempt opened a run: it may have called the platform already (a dispatch
+              -- retried after the replica that had it died). Only the lease's expiry and a reconciling attempt may
+              -- follow it; a retry of the same handling names the same run and goes on.
+              and not exists (select 1 from post_runs o where o.scheduled_post_id = p.id and o.attempt = p.attempt and o.id <> r.run_id)
             for no key update of p),
         extended as (
             -- The claim's lease is renewed only when the call starts late in it: each update writes every index.
@@ -38,23 +51,23 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
             from started s
             where p.id = s.id and p.lease_expires_at < @now + @lease * @renew_below),
         runs as (
-            insert into post_runs (scheduled_post_id, user_id, workspace_id, attempt, started_at, dispatch_late_ms)
-            select s.id, s.user_id, s.workspace_id, s.attempt, @now, s.dispatch_late_ms
+            insert into post_runs (id, scheduled_post_id, user_id, workspace_id, attempt, started_at, dispatch_late_ms)
+            select s.run_id, s.id, s.user_id, s.workspace_id, s.attempt, @now, s.dispatch_late_ms
             from started s join channels c on c.id = s.channel_id
             where not holds_posts(c.state)
-            returning id as run_id, scheduled_post_id)
-        select s.id, s.attempt, runs.run_id, c.id, c.platform, c.account_id, c.access_token_encrypted, c.settings::text, c.state,
-            c.rate_limited_until
+            on conflict (id) do nothing)
+        select s.id, s.attempt, case when not holds_posts(c.state) then s.run_id end, c.id, c.platform, c.account_id,
+            c.access_token_encrypted, c.settings::text, c.state, c.rate_limited_until
         from started s
         join channels c on c.id = s.channel_id
-        left join runs on runs.scheduled_post_id = s.id
         """;
 
     /// <summary>
-    /// Opens each attempt's run and renews a lease running short, all in one statement; attempts that are no longer
-    /// the current claim are left out of the answer. The post itself is not read again: the claim handed it over.
+    /// Opens each attempt's run and renews a lease running short, in one transaction; attempts that are no longer
+    /// the current claim, or whose run another handling opened, are left out of the answer. The post itself is not
+    /// read again: the claim handed it over.
     /// </summary>
-    public async Task<Dictionary<Guid, OpenedRun>> OpenAsync(IReadOnlyCollection<(Guid PostId, int Attempt)> wanted, DateTimeOffset now,
+    public async Task<Dictionary<Guid, OpenedRun>> OpenAsync(IReadOnlyCollection<RunRequest> wanted, DateTimeOffset now,
         TimeSpan lease, CancellationToken cancellationToken)
     {
         var opened = new Dictionary<Guid, OpenedRun>(wanted.Count);
@@ -63,14 +76,30 @@ public sealed class RunStore(PostsDatabase database, AccessTokenProtector protec
         {
             return opened;
         }
-        await using var command = database.Owner.CreateCommand(OpenRuns);
-        command.Parameters.AddWithValue("ids", distinct.Select(w => w.PostId).ToArray());
-        command.Parameters.AddWithValue("attempts", distinct.Select(w => w.Attempt).ToArray());
-        command.Parameters.AddWithValue("now", now);
-        command.Parameters.AddWithValue("lease", lease);
-        command.Parameters.AddWithValue("renew_below", LeaseRenewedBelow);
-        var channels = new Dictionary<Guid, ChannelAccess>();
+        var ids = distinct.Select(w => w.PostId).ToArray();
+        await using var connection = await database.Owner.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(LockAttempts) { Parameters = { new NpgsqlParameter("ids", ids) } },
+                new NpgsqlBatchCommand(OpenRuns)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter("ids", ids),
+                        new NpgsqlParameter("attempts", distinct.Select(w => w.Attempt).ToArray()),
+                        new NpgsqlParameter("run_ids", distinct.Select(w => w.RunId).ToArray()),
+                        new NpgsqlParameter("now", now),
+                        new NpgsqlParameter("lease", lease),
+                        new NpgsqlParameter("renew_below", LeaseRenewedBelow),
+                    },
+                },
+            },
+        };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        var channels = new Dictionary<Guid, ChannelAccess>();
         while (await reader.ReadAsync(cancellationToken))
         {
             var channelId = reader.GetGuid(3);

@@ -28,12 +28,14 @@ public sealed partial class PublisherRpcHandler(
     public async Task<StartRunsResponse> StartRuns(StartRunsRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations();
-        var wanted = new List<(Guid PostId, int Attempt)>(request.Runs.Count);
+        var wanted = new List<RunRequest>(request.Runs.Count);
         for (var i = 0; i < request.Runs.Count; i++)
         {
-            if (RequestFields.ParseId(request.Runs[i].PostId, $"runs[{i}].post_id", violations) is { } id)
+            var id = RequestFields.ParseId(request.Runs[i].PostId, $"runs[{i}].post_id", violations);
+            var runId = request.Runs[i].RunId.Length == 0 ? Guid.NewGuid() : RequestFields.ParseId(request.Runs[i].RunId, $"runs[{i}].run_id", violations);
+            if (id is not null && runId is not null)
             {
-                wanted.Add((id, request.Runs[i].Attempt));
+                wanted.Add(new RunRequest(id.Value, request.Runs[i].Attempt, runId.Value));
             }
         }
         if (request.Runs.Count > MaxBatch)
@@ -44,7 +46,7 @@ public sealed partial class PublisherRpcHandler(
 
         var opened = await runs.OpenAsync(wanted, time.GetUtcNow(), retryPolicy.Options.Lease, context.CancellationToken);
         var response = new StartRunsResponse();
-        foreach (var (postId, attempt) in wanted)
+        foreach (var (postId, attempt, _) in wanted)
         {
             var started = opened.TryGetValue(postId, out var run) && run.Attempt == attempt;
             response.Runs.Add(new StartedRun
@@ -56,7 +58,8 @@ public sealed partial class PublisherRpcHandler(
             });
         }
         // Each channel once, however many of the batch's posts it carries.
-        response.Channels.AddRange(opened.Values.Where(r => wanted.Contains((r.PostId, r.Attempt))).Select(r => r.Channel).Distinct());
+        var attempts = wanted.Select(w => (w.PostId, w.Attempt)).ToHashSet();
+        response.Channels.AddRange(opened.Values.Where(r => attempts.Contains((r.PostId, r.Attempt))).Select(r => r.Channel).Distinct());
         return response;
     }
 

@@ -143,6 +143,7 @@ public sealed partial class SchedulerRpcHandler(
             NeedsReconciliation = c.NeedsReconciliation,
             PlatformStateJson = c.PlatformStateJson ?? "",
             Recipients = { c.Recipients },
+            InDoubtAttempt = c.InDoubtAttempt ?? 0,
         }));
         response.NotDue.AddRange(result.NotDue.Select(ToQueuedPost));
         // Every post whose place in the index is settled: claimed, missed, no longer queued, or held by its channel.

@@ -9,8 +9,10 @@ public static class InternalGrpcClients
 {
     /// <summary>
     /// A client for another SocialSync service, found by service discovery at http://_grpc.{service} (its HTTP/2
-    /// endpoint), carrying a service token. It retries only UNAVAILABLE (the call never reached a handler); every
-    /// other failure is the caller's to decide, since our internal calls change state.
+    /// endpoint), carrying a service token. It retries only UNAVAILABLE; every other failure is the caller's to
+    /// decide, since our internal calls change state. UNAVAILABLE also ends a call whose server died while handling
+    /// it, so a retried call may be the second handling of the same request: every internal RPC must be safe to repeat
+    /// (claims and outcomes are fenced by attempt; StartRuns by the run ids the publisher names).
     /// </summary>
     public static IHttpClientBuilder AddInternalGrpcClient<TClient>(this IServiceCollection services, string service)
         where TClient : class =>

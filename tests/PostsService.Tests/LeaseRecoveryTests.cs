@@ -46,6 +46,43 @@ public sealed class LeaseRecoveryTests(PostsServiceFixture fixture)
         Assert.InRange(await LeaseAsync(late.Id) - DateTime.UtcNow, TimeSpan.FromSeconds(100), TimeSpan.FromSeconds(121));
     }
 
+    [Fact]
+    public async Task A_second_handling_of_a_started_attempt_is_refused_while_a_retry_of_the_same_handling_gets_its_run_back()
+    {
+        var (post, _, claim) = await ClaimTwoDuePostsAsync();
+        var attempt = claim.Claimed.Single(c => c.PostId == post.Id).Attempt;
+        var first = new RunToStart { PostId = post.Id, Attempt = attempt, RunId = Guid.NewGuid().ToString() };
+
+        var opened = Assert.Single((await StartAsync(first)).Runs);
+        Assert.True(opened.Started);
+        Assert.Equal(first.RunId, opened.RunId);
+
+        // The same StartRuns again (a gRPC retry whose first answer was lost): the same run, not a second one.
+        var retried = Assert.Single((await StartAsync(first)).Runs);
+        Assert.True(retried.Started);
+        Assert.Equal(first.RunId, retried.RunId);
+
+        // The scheduler's dispatch retried on another publisher after the first one died, maybe after it sent the
+        // post: that handling names another run and must not publish; nor may one that names none.
+        var other = Assert.Single((await StartAsync(new RunToStart { PostId = post.Id, Attempt = attempt, RunId = Guid.NewGuid().ToString() })).Runs);
+        Assert.False(other.Started);
+        var unnamed = Assert.Single((await StartAsync(new RunToStart { PostId = post.Id, Attempt = attempt })).Runs);
+        Assert.False(unnamed.Started);
+
+        Assert.Equal("publishing|False|running", await StateAsync(post.Id));
+    }
+
+    [Fact]
+    public async Task A_run_id_that_is_not_a_uuid_is_invalid_argument_naming_it()
+    {
+        var (post, _, claim) = await ClaimTwoDuePostsAsync();
+        var attempt = claim.Claimed.Single(c => c.PostId == post.Id).Attempt;
+        await Expect.BadFields(() => StartAsync(new RunToStart { PostId = post.Id, Attempt = attempt, RunId = "run-1" }), "runs[0].run_id");
+    }
+
+    private async Task<StartRunsResponse> StartAsync(RunToStart run) =>
+        await fixture.Internal.StartRunsAsync(new StartRunsRequest { Runs = { run } }, _service);
+
     /// <summary>Two posts of one new user, made due now and claimed together.</summary>
     private async Task<(ScheduledPost First, ScheduledPost Second, ClaimDuePostsResponse Claim)> ClaimTwoDuePostsAsync()
     {

@@ -129,8 +129,9 @@ public sealed class DispatchLoopTests(RedisFixture redis) : IClassFixture<RedisF
     public async Task A_wake_up_published_by_another_replica_wakes_the_loop()
     {
         await ScheduleAsync("late", T0.AddMinutes(30));
-        var subscription = new WakeSubscription(redis.Connection, _index, _wake);
+        var subscription = new WakeSubscription(redis.Connection, _index, _wake, TimeProvider.System, NullLogger<WakeSubscription>.Instance);
         await subscription.StartAsync(CancellationToken.None);
+        await subscription.Subscribed.WaitAsync(TimeSpan.FromSeconds(30));
         await StartAndParkAsync();
         var passes = _state.DispatchPasses;
 

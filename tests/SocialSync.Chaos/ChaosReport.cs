@@ -21,7 +21,7 @@ public sealed record ChaosReportInput(
 /// <summary>The run's report in Markdown: the verdict first, then the counts and timings behind it.</summary>
 public static class ChaosReport
 {
-    private const int ListedPerProblem = 10;
+    internal const int ListedPerProblem = 10;
 
     public static string Write(ChaosReportInput run)
     {
@@ -65,6 +65,15 @@ public static class ChaosReport
                 }
                 s.AppendLine();
             }
+        }
+        if (v.RunsOfDuplicates.Count > 0)
+        {
+            s.AppendLine("Attempts of the duplicated posts (times after publish_at):");
+            foreach (var (id, runs) in v.RunsOfDuplicates)
+            {
+                s.AppendLine(CultureInfo.InvariantCulture, $"- {id}: {string.Join("; ", runs)}");
+            }
+            s.AppendLine();
         }
 
         s.AppendLine("## Final states");

@@ -80,6 +80,7 @@ public static class ChaosRun
         var converged = await WaitForConvergenceAsync(system, injector, runTag, options.ConvergenceBound, log, cancellationToken);
         var (posts, effects) = await ChaosVerdict.CollectAsync(system, runTag, cancellationToken);
         var verdict = ChaosVerdict.Judge(posts, effects);
+        await verdict.LoadRunsAsync(system.PostsConnectionString, ChaosReport.ListedPerProblem, cancellationToken);
         var report = ChaosReport.Write(new ChaosReportInput(options, command, runTag, clock.Elapsed, startup, windowStart, converged,
             platforms, notes, workload, injector.Faults, verdict));
 

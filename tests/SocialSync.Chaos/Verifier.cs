@@ -27,6 +27,12 @@ public sealed class ChaosVerdict
     public List<string> SentButFailed { get; } = [];
     public List<TimeSpan> Lateness { get; } = [];
 
+    /// <summary>The duplicated posts, whose attempts the report lists to show how a second send came about.</summary>
+    public List<Guid> DuplicatedIds { get; } = [];
+
+    /// <summary>Each listed duplicated post's attempts (post_runs), one line each; filled by <see cref="LoadRunsAsync"/>.</summary>
+    public Dictionary<Guid, List<string>> RunsOfDuplicates { get; } = [];
+
     public bool Passed => Lost.Count + Duplicates.Count + Early.Count + CancelledButPublished.Count + WithoutReason.Count + UnknownEffects.Count == 0;
 
     public static ChaosVerdict Judge(IReadOnlyList<PostRow> posts, IReadOnlyList<PlatformEffect> effects)
@@ -48,7 +54,9 @@ public sealed class ChaosVerdict
             }
             if (sent.Count > 1)
             {
-                verdict.Duplicates.Add($"{post.Marker} ({post.Id}, {post.Status}) reached the platform {sent.Count} times");
+                var times = string.Join(", ", sent.Select(e => $"{(e.Time - post.PublishAt).TotalSeconds:+0.0;-0.0} s ({e.Kind})"));
+                verdict.Duplicates.Add($"{post.Marker} ({post.Id}, {post.Platform}, {post.Status}) reached the platform {sent.Count} times, after publish_at: {times}");
+                verdict.DuplicatedIds.Add(post.Id);
             }
             if (sent.Count > 0 && sent[0].Time < post.PublishAt)
             {
@@ -119,6 +127,36 @@ public sealed class ChaosVerdict
                 reader.GetFieldValue<DateTimeOffset>(4), reader.GetString(5), reader.GetString(6), reader.GetInt32(7)));
         }
         return rows;
+    }
+
+    /// <summary>Loads the attempts of up to <paramref name="max"/> duplicated posts into <see cref="RunsOfDuplicates"/>.</summary>
+    public async Task LoadRunsAsync(string connectionString, int max, CancellationToken cancellationToken)
+    {
+        if (DuplicatedIds.Count == 0)
+        {
+            return;
+        }
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var query = new NpgsqlCommand("""
+            select r.scheduled_post_id, r.attempt, r.status, r.started_at - p.publish_at, r.finished_at - p.publish_at,
+                   coalesce(r.error_class, ''), coalesce(r.error, '')
+            from post_runs r join scheduled_posts p on p.id = r.scheduled_post_id
+            where r.scheduled_post_id = any(@ids) order by r.scheduled_post_id, r.started_at
+            """, connection);
+        query.Parameters.AddWithValue("ids", DuplicatedIds.Take(max).ToArray());
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var finished = reader.IsDBNull(4) ? "open" : $"{reader.GetTimeSpan(4).TotalSeconds:+0.0;-0.0} s";
+            var line = $"attempt {reader.GetInt32(1)}: {reader.GetString(2)}, {reader.GetTimeSpan(3).TotalSeconds:+0.0;-0.0} s → {finished} {reader.GetString(5)} {reader.GetString(6)}".TrimEnd();
+            var id = reader.GetGuid(0);
+            if (!RunsOfDuplicates.TryGetValue(id, out var lines))
+            {
+                RunsOfDuplicates[id] = lines = [];
+            }
+            lines.Add(line);
+        }
     }
 
     public static Regex MarkerPattern(string runTag) => new($"chaos-{Regex.Escape(runTag)}-[0-9]{{5}}", RegexOptions.CultureInvariant);

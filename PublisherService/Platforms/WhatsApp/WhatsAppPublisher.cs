@@ -25,8 +25,15 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, IPlatformSta
         {
             if (!ResendsOnce(job) || state.Resent)
             {
+                // When the one send the earlier attempt left in doubt is the post's last, its status webhook (naming
+                // that attempt and send) proves the post complete: PostsService then publishes it.
+                var pending = PendingSends(job, state);
+                var settledByStatus = pending.Count == 1 && job.Post.InDoubtAttempt > 0
+                    ? WhatsAppCallback.Format(job.Post.PostId, job.Post.InDoubtAttempt, pending[0].Key)
+                    : null;
                 return Task.FromResult(Reconciliation.Settled(new UnconfirmedResult(
-                    "An earlier attempt may have sent this post; WhatsApp cannot tell. Check the chat, then cancel or reschedule.", state.ToJson())));
+                    "An earlier attempt may have sent this post; WhatsApp cannot tell. Check the chat, then cancel or reschedule.", state.ToJson(),
+                    settledByStatus)));
             }
             state.Resent = true;
             LogResending(job.Post.PostId);
@@ -38,11 +45,7 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, IPlatformSta
     {
         var state = WhatsAppState.Parse(job.PlatformStateJson);
         var resendOnce = ResendsOnce(job);
-        var sends = Recipients(job)
-            .SelectMany(recipient => WhatsAppMessages.Build(job.Post.Content, job.Channel.Settings, recipient)
-                .Select((message, step) => (Key: $"{recipient}#{step}", Recipient: recipient, Message: message)))
-            .Where(send => !state.Sent.ContainsKey(send.Key))
-            .ToList();
+        var sends = PendingSends(job, state);
         for (var i = 0; i < sends.Count; i++)
         {
             var (key, recipient, message) = sends[i];
@@ -91,6 +94,14 @@ public sealed partial class WhatsAppPublisher(GraphApiClient graph, IPlatformSta
         var first = state.Sent.Values.FirstOrDefault() ?? "";
         return new PublishedResult(first, null, state.ToJson());
     }
+
+    /// <summary>Every message of the post, in order, that the platform state does not list as sent.</summary>
+    private static List<(string Key, string Recipient, object Message)> PendingSends(PublishJob job, WhatsAppState state) =>
+        Recipients(job)
+            .SelectMany(recipient => WhatsAppMessages.Build(job.Post.Content, job.Channel.Settings, recipient)
+                .Select((message, step) => (Key: $"{recipient}#{step}", Recipient: recipient, Message: message)))
+            .Where(send => !state.Sent.ContainsKey(send.Key))
+            .ToList();
 
     /// <summary>The post's own recipients when it names some, else the channel's.</summary>
     private static IReadOnlyList<string> Recipients(PublishJob job) =>
