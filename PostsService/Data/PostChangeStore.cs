@@ -153,6 +153,7 @@ public sealed class PostChangeStore(PostsDatabase database)
         "edited" => PostChangeKind.Edited,
         "status_changed" => PostChangeKind.StatusChanged,
         "deleted" => PostChangeKind.Deleted,
+        "delivery_updated" => PostChangeKind.DeliveryUpdated,
         _ => PostChangeKind.Unspecified,
     };
 }

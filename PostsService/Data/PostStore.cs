@@ -37,13 +37,19 @@ public sealed class PostStore(PostsDatabase database)
             return await PostRows.ReadSingleAsync(query, cancellationToken);
         }, cancellationToken);
 
-    /// <summary>The caller's posts, newest publish_at first; <see cref="Page{T}.Total"/> counts every match.</summary>
+    /// <summary>
+    /// The caller's posts, newest publish_at first, each with its latest run's error class; <see cref="Page{T}.Total"/>
+    /// counts every match.
+    /// </summary>
     public Task<Page<ScheduledPost>> ListAsync(Guid userId, PostFilter filter, int pageSize, int offset, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             // No membership filter here: row-level security limits the rows to the caller's workspaces.
             await using var query = new NpgsqlCommand($"""
-                select {PostRows.Columns}, count(*) over () from scheduled_posts
+                select {PostRows.Columns}, count(*) over (),
+                       (select r.error_class from post_runs r where r.scheduled_post_id = scheduled_posts.id
+                        order by r.started_at desc limit 1)
+                from scheduled_posts
                 where (@status::text is null or status = @status)
                   and (@platform::text is null or platform = @platform)
                   and (@channel::uuid is null or channel_id = @channel)
@@ -73,7 +79,9 @@ public sealed class PostStore(PostsDatabase database)
                     more = true;
                     break;
                 }
-                posts.Add(PostRows.Read(reader));
+                var post = PostRows.Read(reader);
+                post.LastErrorClass = reader.IsDBNull(PostRows.ColumnCount + 1) ? "" : reader.GetString(PostRows.ColumnCount + 1);
+                posts.Add(post);
             }
             return new Page<ScheduledPost>(posts, total, more);
         }, cancellationToken);

@@ -25,13 +25,8 @@ namespace SocialSync.PostsService.Domain;
 /// </summary>
 public static class PostLifecycle
 {
-    /// <summary>
-    /// The statuses a user may still change, by an edit or a cancel: every one but a post being published (its
-    /// attempt's outcome must land first) and the final ones.
-    /// </summary>
-    public static readonly IReadOnlyList<PostStatus> Editable =
-        [PostStatus.Queued, PostStatus.Failed, PostStatus.Missed, PostStatus.Unconfirmed,
-         PostStatus.Draft, PostStatus.PendingApproval, PostStatus.Rejected, PostStatus.Expired];
+    /// <summary>The statuses a user may still change, by an edit or a cancel (the web app offers "Edit" by the same list).</summary>
+    public static readonly IReadOnlyList<PostStatus> Editable = PostEditing.Editable;
 
     /// <summary>An edit and a cancel are refused in the same statuses.</summary>
     public static readonly IReadOnlyList<PostStatus> Cancellable = Editable;
@@ -99,14 +94,9 @@ public static class PostLifecycle
     public static string[] Words(IEnumerable<PostStatus> statuses) => [.. statuses.Select(s => s.ToDb())];
 
     /// <summary>Refuses an edit of a post in <paramref name="status"/> unless the lifecycle allows it; says whether it requeues.</summary>
-    public static bool CheckEdit(PostStatus status) => IsEditable(status)
-        ? EditRequeues(status)
-        : throw status switch
-        {
-            PostStatus.Publishing => new FailedPreconditionException("The post is being published; it can be edited once the attempt finishes."),
-            PostStatus.Published => new FailedPreconditionException("A published post cannot be edited."),
-            _ => new FailedPreconditionException($"A {status.ToDb()} post cannot be edited."),
-        };
+    public static bool CheckEdit(PostStatus status) => PostEditing.WhyNotEditable(status) is { } refusal
+        ? throw new FailedPreconditionException(refusal)
+        : EditRequeues(status);
 
     /// <summary>Why a cancel found the post in <paramref name="status"/> at <paramref name="version"/> did not apply.</summary>
     public static DomainException CancelRefused(PostStatus status, int version, int? etag) =>

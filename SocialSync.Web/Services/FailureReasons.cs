@@ -12,11 +12,12 @@ public static class FailureReasons
     /// <summary>A reason in words and the advice that goes with it.</summary>
     public sealed record Reason(string Title, string Advice);
 
-    public static Reason For(ScheduledPost post, PostRun? lastRun) => post.Status switch
+    /// <summary>Why <paramref name="post"/> did not go out, from its status and its latest run's error class (ListPosts fills <c>last_error_class</c>).</summary>
+    public static Reason For(ScheduledPost post, string? lastErrorClass) => post.Status switch
     {
         PostStatus.Unconfirmed => Unconfirmed,
         PostStatus.Missed => Missed,
-        _ => ForClass(ErrorClassOf(lastRun?.ErrorClass)),
+        _ => ForClass(ErrorClassOf(lastErrorClass)),
     };
 
     /// <summary>The words of an error class (a run's <c>error_class</c>); an unknown or empty one reads as "not known".</summary>

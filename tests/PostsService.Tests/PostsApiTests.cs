@@ -402,6 +402,28 @@ public sealed class PostsApiTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task ListPosts_gives_each_post_the_error_class_of_its_latest_run()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var retried = await fixture.CreatePostAsync(user, channel);
+        var fresh = await fixture.CreatePostAsync(user, channel);
+        // Transient first, then refused for good: the latest run's class is the one that says why.
+        foreach (var (attempt, errorClass) in new[] { (1, "transient"), (2, "permanent") })
+        {
+            await fixture.OwnerScalarAsync("""
+                insert into post_runs (scheduled_post_id, user_id, workspace_id, attempt, started_at, finished_at, status, error, error_code, error_class)
+                values (@id, @u, @u, @a, now() - make_interval(mins => 10 - @a), now(), 'failed', 'refused', 131026, @c)
+                """, ("id", Guid.Parse(retried.Id)), ("u", user.Id), ("a", attempt), ("c", errorClass));
+        }
+
+        var posts = (await fixture.Posts.ListPostsAsync(new ListPostsRequest(), user.Headers)).Posts.ToDictionary(p => p.Id);
+
+        Assert.Equal("permanent", posts[retried.Id].LastErrorClass);
+        Assert.Equal("", posts[fresh.Id].LastErrorClass);
+    }
+
+    [Fact]
     public async Task GetPostStatistics_counts_by_status_and_computes_the_24h_figures_per_user()
     {
         var user = fixture.NewUser();

@@ -167,6 +167,34 @@ public sealed class WatchPostsTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task A_recorded_delivery_status_reaches_the_workspaces_watchers_once_and_a_repeated_one_does_not()
+    {
+        var owner = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner);
+        var post = await fixture.CreatePostAsync(owner, channel, "delivered live");
+        await using var watch = Watcher.Start(fixture, owner, new WatchPostsRequest());
+        await watch.FirstTokenAsync();
+        var service = SocialSync.Testing.TestTokens.ForService();
+        DeliveryStatus Reported(DeliveryState state) => new()
+        {
+            PostId = post.Id, Attempt = 1, CallbackRef = $"socialsync:{post.Id}:1:+16505551234#0", Wamid = "wamid.live",
+            RecipientId = "16505551234", State = state, StatusTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        };
+        static bool IsDelivery(PostChange change) => change.Kind == PostChangeKind.DeliveryUpdated;
+
+        await fixture.Deliveries.RecordDeliveryStatusesAsync(new RecordDeliveryStatusesRequest { Statuses = { Reported(DeliveryState.Sent) } }, service);
+        var first = (await watch.UntilAsync(changes => changes.Any(IsDelivery), "the delivery change")).Single(IsDelivery);
+        Assert.Equal((post.Id, channel.WorkspaceId, PostStatus.Queued), (first.PostId, first.WorkspaceId, first.Status));
+
+        // The same status again (reported later: the earliest time is kept) changes nothing; a further one is one more change.
+        await fixture.Deliveries.RecordDeliveryStatusesAsync(new RecordDeliveryStatusesRequest { Statuses = { Reported(DeliveryState.Sent) } }, service);
+        await fixture.Deliveries.RecordDeliveryStatusesAsync(new RecordDeliveryStatusesRequest { Statuses = { Reported(DeliveryState.Read) } }, service);
+        await watch.UntilAsync(changes => changes.Count(IsDelivery) >= 2, "the read status's change");
+        await Task.Delay(1500);
+        Assert.Equal(2, watch.Changes.Count(IsDelivery));
+    }
+
+    [Fact]
     public async Task A_token_older_than_the_retained_history_is_FAILED_PRECONDITION_and_keep_alives_carry_newer_tokens()
     {
         var user = fixture.NewUser();

@@ -5,7 +5,7 @@ namespace SocialSync.Web.Tests;
 /// <summary>
 /// The Failures, Post detail and Statistics pages (issue 19): a failed post says why in words and can be retried, an
 /// unconfirmed one cannot be retried from the list; a published post's detail shows its runs, history, WhatsApp
-/// deliveries and trace link; the statistics count what the user published.
+/// deliveries and trace link; the statistics count what the user published, over chosen days and workspaces.
 /// </summary>
 [Collection(StudioCollection.Name)]
 public sealed class FailuresAndPostDetailTests(BrowserFixture fixture)
@@ -116,6 +116,47 @@ public sealed class FailuresAndPostDetailTests(BrowserFixture fixture)
         await Assertions.Expect(page.GetByRole(AriaRole.Figure, new() { Name = "Success rate per platform, last 7 days" }))
             .ToContainTextAsync("WhatsApp: 50%");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "statistics.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Statistics_over_chosen_days_and_one_workspace_are_in_the_pages_link_and_the_link_shows_the_same_figures()
+    {
+        await using var context = await fixture.NewContextAsync();
+        var (page, _, channelId) = await SignedUpWithChannelAsync(context, "range");
+        var post = await PostSoonAsync(context, channelId, "Counted today");
+        await WaitForStatusAsync(context, post, "PUBLISHED");
+        await StudioSession.PostAsync(context, "/api/workspaces", new { name = "Empty team" });
+        var today = PlanningSteps.TodayInNewYork;
+        var finished = page.GetByRole(AriaRole.Definition).Nth(3);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Statistics" }).ClickAsync();
+        await page.GetByLabel("Range").SelectOptionAsync(new SelectOptionValue { Label = "custom dates" });
+        // Days well before the post: nothing finished in them.
+        await page.GetByLabel("From").FillAsync($"{today.AddDays(-10):yyyy-MM-dd}");
+        await page.GetByLabel("To", new() { Exact = true }).FillAsync($"{today.AddDays(-3):yyyy-MM-dd}");
+        await Assertions.Expect(page.GetByRole(AriaRole.Figure, new() { Name = $"Success rate per platform, {today.AddDays(-10):d MMM yyyy} to {today.AddDays(-3):d MMM yyyy}" })).ToBeVisibleAsync();
+        await Assertions.Expect(finished).ToHaveTextAsync("0");
+        // Yesterday and today hold it.
+        await page.GetByLabel("From").FillAsync($"{today.AddDays(-1):yyyy-MM-dd}");
+        await page.GetByLabel("To", new() { Exact = true }).FillAsync($"{today:yyyy-MM-dd}");
+        var label = $"{today.AddDays(-1):d MMM yyyy} to {today:d MMM yyyy}";
+        await Assertions.Expect(page.GetByRole(AriaRole.Figure, new() { Name = $"Success rate per platform, {label}" })).ToContainTextAsync("WhatsApp: 100%");
+        await Assertions.Expect(finished).ToHaveTextAsync("1");
+        // The team the user made has no channel: its figures are empty.
+        await page.GetByLabel("Workspace").SelectOptionAsync(new SelectOptionValue { Label = "Empty team" });
+        await Assertions.Expect(finished).ToHaveTextAsync("0");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"from={today.AddDays(-1):yyyy-MM-dd}.*to={today:yyyy-MM-dd}.*workspace="));
+
+        // The link, opened anew, shows the same choice and figures; then all workspaces again hold the post.
+        var shared = await context.NewPageAsync();
+        await shared.GotoAsync(page.Url);
+        await Assertions.Expect(shared.GetByLabel("Range")).ToHaveValueAsync("custom");
+        await Assertions.Expect(shared.GetByLabel("From")).ToHaveValueAsync($"{today.AddDays(-1):yyyy-MM-dd}");
+        await Assertions.Expect(shared.GetByRole(AriaRole.Figure, new() { Name = $"Success rate per platform, {label}" })).ToBeVisibleAsync();
+        await Assertions.Expect(shared.GetByRole(AriaRole.Definition).Nth(3)).ToHaveTextAsync("0");
+        await shared.GetByLabel("Workspace").SelectOptionAsync(new SelectOptionValue { Label = "all my workspaces" });
+        await Assertions.Expect(shared.GetByRole(AriaRole.Definition).Nth(3)).ToHaveTextAsync("1");
+        await shared.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "statistics-range.png"), FullPage = true });
     }
 
     private sealed record ScheduledSoon(string Id, DateTime LocalTime);
