@@ -66,8 +66,8 @@ public static class Preload
             insert into workspace_members (workspace_id, user_id, role) select id, id, 'owner' from preload_users;
             -- Channel n belongs to user n % users, so consecutive posts spread over users and channels alike.
             create temp table preload_channels as
-                select n, gen_random_uuid() as id, u.id as user_id
-                from generate_series(0, @channels - 1) n join preload_users u on u.n = n % @users;
+                select g.n, gen_random_uuid() as id, u.id as user_id
+                from generate_series(0, @channels - 1) g (n) join preload_users u on u.n = g.n % @users;
             create unique index on preload_channels (n);
             analyze preload_channels;
             insert into channels (id, user_id, workspace_id, platform, account_id, display_name, access_token_encrypted, settings)
