@@ -124,8 +124,9 @@ case "$cmd" in
     ;;
   bench)
     ensure_prerequisites
-    # The soak (--soak) and the web app's figures (--studio) run SocialSync alone; only the full benchmark measures BullMQ.
-    case " $* " in *" --soak "*|*" --studio "*) ;; *) ensure_bullmq ;; esac
+    # The soak (--soak), the web app's figures (--studio) and the million-post comparison (--million) run SocialSync
+    # alone; only the full benchmark measures BullMQ.
+    case " $* " in *" --soak "*|*" --studio "*|*" --million "*) ;; *) ensure_bullmq ;; esac
     dotnet build tests/SocialSync.Benchmarks -c Release -nologo -v quiet
     exec dotnet run --project tests/SocialSync.Benchmarks -c Release --no-build -- "$@"
     ;;
@@ -144,7 +145,7 @@ case "$cmd" in
     Auth__Users__SigningKey=$key exec dotnet run --project PostsService -v quiet -- mint-token "$@"
     ;;
   *)
-    echo "usage: ./build.sh run | test | protos | chaos [--posts N] | bench | token [user-uuid | --identity --email E --password P [--issuer URL]]" >&2
+    echo "usage: ./build.sh run | test | protos | chaos [--posts N] | bench [--quick | --soak | --studio | --million [--posts N]] | token [user-uuid | --identity --email E --password P [--issuer URL]]" >&2
     exit 2
     ;;
 esac

@@ -24,14 +24,14 @@ public sealed class StatisticsStore(PostsDatabase database)
     public Task<List<PlatformCounts>> CountAsync(Guid userId, DateTimeOffset since, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            // No user_id filter: row-level security limits the rows to the caller's.
+            // Row-level security limits the rows to the caller's; the workspaces named too let an index find them.
             await using var query = new NpgsqlCommand($"""
                 with posts as (
                     select platform, status, retry_count,
                            {FinishedIn} as finished,
                            case when status = 'published' and published_at >= @since
                                 then extract(epoch from published_at - publish_at) end as delay
-                    from scheduled_posts)
+                    from scheduled_posts where workspace_id in {WorkspaceAccess.CallerWorkspaces})
                 select platform, count(*),
                        count(*) filter (where status = 'queued'),
                        count(*) filter (where status = 'publishing'),
@@ -75,10 +75,11 @@ public sealed class StatisticsStore(PostsDatabase database)
         CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            // No user_id filter: row-level security limits the rows to the caller's workspaces.
+            // Row-level security limits the rows to the caller's workspaces; naming them too lets an index find them.
             await using var query = new NpgsqlCommand($"""
                 with finished as (
-                    select channel_id, status, retry_count, published_at, publish_at from scheduled_posts where {FinishedIn})
+                    select channel_id, status, retry_count, published_at, publish_at from scheduled_posts
+                    where workspace_id in {WorkspaceAccess.CallerWorkspaces} and {FinishedIn})
                 select c.id, c.platform, coalesce(c.display_name, ''),
                        count(*),
                        count(*) filter (where p.status = 'published'),

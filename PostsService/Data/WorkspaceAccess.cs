@@ -12,6 +12,14 @@ namespace SocialSync.PostsService.Data;
 /// </summary>
 public static class WorkspaceAccess
 {
+    /// <summary>
+    /// The caller's workspaces (any role may read), as SQL for "workspace_id in ...". Row-level security alone keeps
+    /// other workspaces' rows out, but its policies on scheduled_posts are OR'ed with the group commit's (a text
+    /// "user/workspace" match), which no index serves: a read narrowed only by them scans the whole table
+    /// (bench/million.md). Naming the workspaces as well lets PostgreSQL use a workspace_id index.
+    /// </summary>
+    public const string CallerWorkspaces = "(select workspace_id from workspace_members where user_id = app_user_id())";
+
     /// <summary>Makes the caller's personal workspace (whose id is the caller's) unless it exists.</summary>
     public static async Task EnsurePersonalAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {

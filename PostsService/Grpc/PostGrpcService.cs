@@ -78,12 +78,16 @@ public sealed class PostGrpcService(
     public override async Task<ListPostsResponse> ListPosts(ListPostsRequest request, ServerCallContext context)
     {
         var userId = context.UserId();
-        var (filter, pageSize, offset) = PostRequests.ParseList(request, context.QueryNames("limit"));
-        var page = await posts.ListAsync(userId, filter, pageSize, offset, context.CancellationToken);
-        var response = new ListPostsResponse { Posts = { page.Items }, TotalSize = page.Total };
+        var (filter, pageRequest, tokenTotal) = PostRequests.ParseList(request, context.QueryNames("limit"));
+        var page = await posts.ListAsync(userId, filter, pageRequest, context.CancellationToken);
+        // Counted on the first page only; later pages repeat the count their token carries (see total_size).
+        var total = tokenTotal ?? page.Total;
+        var response = new ListPostsResponse { Posts = { page.Items }, TotalSize = total };
         if (page.More)
         {
-            response.NextPageToken = PageTokens.Encode(offset + pageSize);
+            var last = page.Items[^1];
+            var after = new PostPosition(last.PublishAt.ToDateTimeOffset(), Guid.Parse(last.Id));
+            response.NextPageToken = PostPageTokens.Encode(after, PostPageTokens.FingerprintOf(request), total);
         }
         return response;
     }

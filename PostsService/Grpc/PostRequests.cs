@@ -98,11 +98,12 @@ public static class PostRequests
     }
 
     /// <summary>
-    /// A ListPosts request: its filters, page size and the offset it starts at. <c>page_size</c> follows AIP-158 (0
+    /// A ListPosts request: its filters, the page to read (after a page token's position, or from the start and an
+    /// offset), and the count a page token carries from its first page. <c>page_size</c> follows AIP-158 (0
     /// means the default); the original REST contract's <c>limit</c> is 1-100 when given, so <paramref name="limitSent"/>
     /// (a REST query that names it) makes an explicit 0 a bad value.
     /// </summary>
-    public static (PostFilter Filter, int PageSize, int Offset) ParseList(ListPostsRequest request, bool limitSent = false)
+    public static (PostFilter Filter, PostPageRequest Page, int? TokenTotal) ParseList(ListPostsRequest request, bool limitSent = false)
     {
         var violations = new FieldViolations();
         var status = ParseFilter(request.Status, "status", Vocabulary.ToPostStatus,
@@ -119,7 +120,8 @@ public static class PostRequests
         {
             violations.Add("offset", "must not be negative");
         }
-        var offset = PageTokens.Parse(request.PageToken, violations, start: request.Offset);
+        // A page token wins over an offset: the original REST contract's ?offset= reads from the start.
+        var (after, tokenTotal) = PostPageTokens.Parse(request, violations);
         var from = request.PublishTimeStart?.ToDateTimeOffset();
         var before = request.PublishTimeEnd?.ToDateTimeOffset();
         if (from is { } start && before is { } end && start >= end)
@@ -127,7 +129,11 @@ public static class PostRequests
             violations.Add("publish_time_end", "must be after publish_time_start");
         }
         violations.ThrowIfAny();
-        return (new PostFilter(status, platform, channelId) { WorkspaceId = workspaceId, PublishFrom = from, PublishBefore = before }, pageSize, offset);
+        var filter = new PostFilter(status, platform, channelId) { WorkspaceId = workspaceId, PublishFrom = from, PublishBefore = before };
+        var page = after is null
+            ? new PostPageRequest(pageSize, Offset: request.Offset, CountTotal: true)
+            : new PostPageRequest(pageSize, After: after);
+        return (filter, page, tokenTotal);
     }
 
     /// <summary>A list filter given either as a word of the original REST contract (?status=queued) or as the proto enum.</summary>

@@ -193,6 +193,87 @@ public sealed class PostsApiTests(PostsServiceFixture fixture)
     }
 
     [Fact]
+    public async Task ListPosts_pages_through_25_posts_ten_at_a_time_each_once_in_order_even_when_a_post_is_created_between_pages()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var created = new List<ScheduledPost>();
+        for (var i = 1; i <= 25; i++)
+        {
+            created.Add(await fixture.CreatePostAsync(user, channel, $"post {i}", TimeSpan.FromHours(i)));
+        }
+
+        var request = new ListPostsRequest { PageSize = 10 };
+        var first = await fixture.Posts.ListPostsAsync(request, user.Headers);
+        // Newer than every post listed: with an offset, it would push the first page's last post onto the second.
+        var newest = await fixture.CreatePostAsync(user, channel, "created between pages", TimeSpan.FromHours(30));
+        request.PageToken = first.NextPageToken;
+        var second = await fixture.Posts.ListPostsAsync(request, user.Headers);
+        request.PageToken = second.NextPageToken;
+        var third = await fixture.Posts.ListPostsAsync(request, user.Headers);
+
+        Assert.Equal([10, 10, 5], new[] { first.Posts.Count, second.Posts.Count, third.Posts.Count });
+        Assert.Equal("", third.NextPageToken);
+        var listed = first.Posts.Concat(second.Posts).Concat(third.Posts).Select(p => p.Id).ToList();
+        Assert.Equal(created.AsEnumerable().Reverse().Select(p => p.Id), listed);
+        Assert.DoesNotContain(newest.Id, listed);
+        Assert.Equal([25, 25, 25], new[] { first.TotalSize, second.TotalSize, third.TotalSize });
+    }
+
+    [Fact]
+    public async Task ListPosts_pages_a_member_of_two_workspaces_through_both_in_one_publish_time_order()
+    {
+        var user = fixture.NewUser();
+        var personal = await fixture.CreateWhatsAppChannelAsync(user);
+        var team = await fixture.Workspaces.CreateWorkspaceAsync(new CreateWorkspaceRequest { Name = "Keyset" }, user.Headers);
+        var teamChannel = await fixture.CreateWhatsAppChannelAsync(user, workspace: team);
+        var created = new List<ScheduledPost>();
+        for (var i = 1; i <= 7; i++)
+        {
+            created.Add(await fixture.CreatePostAsync(user, i % 2 == 0 ? personal : teamChannel, $"post {i}", TimeSpan.FromHours(i)));
+        }
+
+        var listed = new List<string>();
+        var request = new ListPostsRequest { PageSize = 3 };
+        do
+        {
+            var page = await fixture.Posts.ListPostsAsync(request, user.Headers);
+            listed.AddRange(page.Posts.Select(p => p.Id));
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
+
+        Assert.Equal(created.AsEnumerable().Reverse().Select(p => p.Id), listed);
+    }
+
+    [Fact]
+    public async Task ListPosts_answers_a_page_token_it_did_not_issue_or_issued_for_other_filters_with_INVALID_ARGUMENT()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        for (var i = 1; i <= 3; i++)
+        {
+            await fixture.CreatePostAsync(user, channel, $"post {i}", TimeSpan.FromHours(i));
+        }
+        var first = await fixture.Posts.ListPostsAsync(new ListPostsRequest { PageSize = 2, Status = "queued" }, user.Headers);
+        Assert.NotEqual("", first.NextPageToken);
+
+        // Not base64, an offset token of the list's earlier form, cut short, and too long.
+        foreach (var token in new[] { "bogus!", "bzE6Mg==", first.NextPageToken[..^4], first.NextPageToken + "AAAA" })
+        {
+            await Expect.BadFields(() => fixture.Posts.ListPostsAsync(new ListPostsRequest { PageSize = 2, Status = "queued", PageToken = token }, user.Headers).ResponseAsync,
+                "page_token");
+        }
+        await Expect.BadFields(() => fixture.Posts.ListPostsAsync(new ListPostsRequest { PageSize = 2, Status = "cancelled", PageToken = first.NextPageToken }, user.Headers).ResponseAsync,
+            "page_token");
+        await Expect.BadFields(() => fixture.Posts.ListPostsAsync(new ListPostsRequest { PageSize = 2, PageToken = first.NextPageToken }, user.Headers).ResponseAsync,
+            "page_token");
+        // The page size may change between pages (AIP-158).
+        var rest = await fixture.Posts.ListPostsAsync(new ListPostsRequest { PageSize = 5, Status = "queued", PageToken = first.NextPageToken }, user.Headers);
+        Assert.Single(rest.Posts);
+    }
+
+    [Fact]
     public async Task ListPosts_keeps_the_posts_due_in_a_publish_time_range_with_its_end_excluded()
     {
         var user = fixture.NewUser();

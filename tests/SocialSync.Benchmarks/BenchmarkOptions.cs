@@ -26,6 +26,19 @@ public sealed record BenchmarkOptions
     public const int SoakRate = 500;
     public const int SoakSeconds = 600;
 
+    /// <summary>
+    /// Runs only the million-post comparison (bench/million.md): every figure on the empty table, then again after
+    /// a preload of <see cref="PreloadPosts"/> scheduled posts (and as many published ones with three runs each).
+    /// </summary>
+    public bool Million { get; init; }
+
+    public int PreloadPosts { get; init; } = 1_000_000;
+    public int PreloadUsers { get; init; } = 1000;
+    public int PreloadChannels { get; init; } = 5000;
+
+    /// <summary>The posts of the user whose lists are timed (first and 50th page).</summary>
+    public int ListUserPosts { get; init; } = 10_000;
+
     public static BenchmarkOptions Parse(string[] args)
     {
         var options = new BenchmarkOptions();
@@ -49,9 +62,23 @@ public sealed record BenchmarkOptions
                 "--soak-seconds" => options with { TrickleSeconds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--create-ahead" => options with { SoakCreateAhead = true },
                 "--sample-seconds" => options with { SampleSeconds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
+                "--million" => options with { Million = true },
+                "--posts" => options with { PreloadPosts = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
+                "--users" => options with { PreloadUsers = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
+                "--preload-channels" => options with { PreloadChannels = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--quick" => options with { CreatePosts = 1000, BurstPosts = 2000, TrickleSeconds = 10 },
                 _ => throw new ArgumentException(
-                    $"unknown option {args[i]}; options: --create N --concurrency N --burst N --trickle-rate N --trickle-seconds N --channels N --warmup N --out DIR --quick; --studio; --soak [--trickle-rate N] [--trickle-seconds N | --soak-seconds N] [--sample-seconds N] [--create-ahead]"),
+                    $"unknown option {args[i]}; options: --create N --concurrency N --burst N --trickle-rate N --trickle-seconds N --channels N --warmup N --out DIR --quick; --studio; --million [--posts N] [--users N] [--preload-channels N]; --soak [--trickle-rate N] [--trickle-seconds N | --soak-seconds N] [--sample-seconds N] [--create-ahead]"),
+            };
+        }
+        if (options.Million)
+        {
+            // Each phase runs twice (empty table, then preloaded): smaller phases keep the run near half an hour.
+            options = options with
+            {
+                CreatePosts = given.Overlaps(["--create", "--quick"]) ? options.CreatePosts : 2000,
+                BurstPosts = given.Overlaps(["--burst", "--quick"]) ? options.BurstPosts : 5000,
+                TrickleSeconds = given.Overlaps(["--trickle-seconds", "--quick"]) ? options.TrickleSeconds : 30,
             };
         }
         if (options.Soak)

@@ -41,10 +41,7 @@ public static class BenchmarkRun
         log.WriteLine($"create in batches of {BatchSize}: {report.BatchCreateRate:F0} posts/s");
 
         // 2. Burst: every post due at the same instant.
-        var createSeconds = options.BurstPosts / Math.Max(report.BatchCreateRate, 100);
-        var burstAt = DateTimeOffset.UtcNow.AddSeconds(createSeconds * 2 + 5);
-        await workload.CreatePostsBatchedAsync("burst", Enumerable.Repeat(burstAt, options.BurstPosts).ToList(), 8, BatchSize);
-        var messagesBefore = await workload.WhatsAppMessagesAsync();
+        var (burstAt, messagesBefore) = await LoadPhases.ScheduleBurstAsync(workload, "burst", options.BurstPosts, report.BatchCreateRate);
         log.WriteLine($"burst: {options.BurstPosts} posts due at {burstAt:HH:mm:ss.fff}");
         var sampler = new ResourceSampler(new Dictionary<string, int>
         {
@@ -52,35 +49,19 @@ public static class BenchmarkRun
             ["scheduler-service"] = system.Schedulers[0].ProcessId!.Value,
             ["publisher-service"] = system.Publisher.ProcessId!.Value,
         });
-        // The emulator's counter first, then PostgreSQL, slowly: that poll scans the table, and would take CPU from the
-        // burst it measures. The burst's end is read from the rows, not from when a poll saw it.
-        await WaitUntilAsync(async () => await workload.WhatsAppMessagesAsync() >= messagesBefore + options.BurstPosts, "the burst to reach the emulator");
-        await WaitUntilAsync(async () => (await workload.PersistedAsync("burst")).Published >= options.BurstPosts, "the burst to be published",
-            pollInterval: TimeSpan.FromMilliseconds(250));
+        var burst = await LoadPhases.AwaitBurstAsync(workload, "burst", options.BurstPosts, burstAt, messagesBefore);
         report.Resources = await sampler.StopAsync();
-        var burst = await workload.ReceivedAsync("burst");
-        var (_, lastPersisted) = await workload.PersistedAsync("burst");
-        report.BurstLateness = burst.Select(r => (r.Received - r.Due).TotalMilliseconds).ToList();
-        report.BurstReceived = burst.Count;
-        report.BurstDistinct = burst.Select(r => r.Index).Distinct().Count();
-        var lastReceived = burst.Max(r => r.Received);
-        report.BurstSeconds = ((lastPersisted > lastReceived ? lastPersisted!.Value : lastReceived) - burstAt).TotalSeconds;
+        report.BurstLateness = burst.Lateness;
+        report.BurstReceived = burst.Received;
+        report.BurstDistinct = burst.Distinct;
+        report.BurstSeconds = burst.Seconds;
         log.WriteLine($"burst: all {options.BurstPosts} published and persisted {report.BurstSeconds:F2} s after the due instant; lateness {Distribution.Of(report.BurstLateness)}");
 
         // 3. Trickle: a steady rate of posts, each due at its own random instant.
-        var random = new Random(42);
-        var total = options.TrickleRate * options.TrickleSeconds;
-        var trickleStart = DateTimeOffset.UtcNow.AddSeconds(total / Math.Max(report.BatchCreateRate, 100) * 2 + 5);
-        var dueTimes = Enumerable.Range(0, total)
-            .Select(i => trickleStart.AddMilliseconds((i + random.NextDouble()) * 1000.0 / options.TrickleRate)).ToList();
-        await workload.CreatePostsBatchedAsync("trickle", dueTimes, 8, BatchSize);
-        log.WriteLine($"trickle: {total} posts at {options.TrickleRate}/s from {trickleStart:HH:mm:ss}");
-        await WaitUntilAsync(async () => (await workload.PersistedAsync("trickle")).Published >= total, "the trickle to be published",
-            TimeSpan.FromSeconds(options.TrickleSeconds) + CompletionTimeout);
-        var trickle = await workload.ReceivedAsync("trickle");
-        report.TrickleLateness = trickle.Select(r => (r.Received - r.Due).TotalMilliseconds).ToList();
-        report.TrickleReceived = trickle.Count;
-        report.TrickleDistinct = trickle.Select(r => r.Index).Distinct().Count();
+        var trickle = await LoadPhases.TrickleAsync(workload, "trickle", options.TrickleRate, options.TrickleSeconds, report.BatchCreateRate, log);
+        report.TrickleLateness = trickle.Lateness;
+        report.TrickleReceived = trickle.Received;
+        report.TrickleDistinct = trickle.Distinct;
         log.WriteLine($"trickle: lateness {Distribution.Of(report.TrickleLateness)}");
 
         // 4. Raw limits of the same servers, measured now.
@@ -100,7 +81,7 @@ public static class BenchmarkRun
     /// Runs every measured path at volume (unary and batch create, a burst published) until JIT tiering is done: with
     /// dynamic PGO a hot method is compiled three times (tier 0, instrumented, optimized), so one round is not enough.
     /// </summary>
-    private static async Task WarmUpAsync(Workload workload, BenchmarkOptions options, TextWriter log)
+    internal static async Task WarmUpAsync(Workload workload, BenchmarkOptions options, TextWriter log)
     {
         for (var round = 1; round <= WarmupRounds; round++)
         {
@@ -117,7 +98,7 @@ public static class BenchmarkRun
 
     public const int WarmupRounds = 3;
 
-    private static async Task<long> UsedMemoryAsync(ConnectionMultiplexer redis, SocialSyncSystem system)
+    internal static async Task<long> UsedMemoryAsync(ConnectionMultiplexer redis, SocialSyncSystem system)
     {
         var info = await redis.GetServer(system.Redis.ConnectionString).InfoAsync("memory");
         return long.Parse(info.SelectMany(g => g).First(p => p.Key == "used_memory").Value, System.Globalization.CultureInfo.InvariantCulture);

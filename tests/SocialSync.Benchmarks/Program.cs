@@ -7,6 +7,12 @@ if (options.Studio)
     Console.WriteLine($"report: {await studio.WriteAsync(options.OutputDirectory)}");
     return 0;
 }
+if (options.Million)
+{
+    var million = await MillionRun.RunAsync(options, Console.Out);
+    Console.WriteLine($"report: {await million.WriteAsync(options.OutputDirectory)}");
+    return 0;
+}
 if (options.Soak)
 {
     var soak = await SoakRun.RunAsync(options, Console.Out);

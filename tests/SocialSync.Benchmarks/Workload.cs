@@ -131,9 +131,13 @@ public sealed class Workload : IDisposable
     {
         await using var connection = new NpgsqlConnection(_system.PostsConnectionString);
         await connection.OpenAsync();
-        await using var query = new NpgsqlCommand(
-            "select count(*), max(published_at) from scheduled_posts where status = 'published' and content_json->>'text' like @label",
-            connection);
+        // Only this workload's channels: on a preloaded table (--million) a scan of every post would load the
+        // PostgreSQL it measures.
+        await using var query = new NpgsqlCommand("""
+            select count(*), max(published_at) from scheduled_posts
+            where channel_id = any(@channels) and status = 'published' and content_json->>'text' like @label
+            """, connection);
+        query.Parameters.AddWithValue("channels", _channels.Select(c => Guid.Parse(c.ChannelId)).ToArray());
         query.Parameters.AddWithValue("label", label + "|%");
         await using var reader = await query.ExecuteReaderAsync();
         await reader.ReadAsync();
