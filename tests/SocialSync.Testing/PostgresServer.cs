@@ -38,9 +38,20 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public static async Task<PostgresServer> StartAsync(bool durable = false, bool synchronousReplication = false)
     {
-        var server = new PostgresServer(NewDataDirectory(), Ports.Free(), durable, primary: null, synchronousReplication);
-        await server.WaitReadyAsync();
-        return server;
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new PostgresServer(NewDataDirectory(), Ports.Free(), durable, primary: null, synchronousReplication);
+            try
+            {
+                await server.WaitReadyAsync();
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && server._process.OutputContains("Address already in use"))
+            {
+                // Test suites run side by side: another process took the free port between our check and the bind.
+                await server._process.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>
