@@ -62,27 +62,17 @@ public sealed partial class ChannelGrpcService(ChannelStore channels, RetryPolic
     {
         var userId = context.UserId();
         var violations = new FieldViolations();
-        var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
-        if (pageSize is < 1 or > MaxPageSize)
-        {
-            violations.Add("page_size", $"must be between 1 and {MaxPageSize}");
-        }
         if (request.PlatformFilter != Platform.Unspecified && !System.Enum.IsDefined(request.PlatformFilter))
         {
             violations.Add("platform_filter", "is not a known platform");
         }
-        var offset = PageTokens.Parse(request.PageToken, violations);
+        var (pageSize, offset) = PageTokens.ParsePage(request.PageSize, request.PageToken, violations, DefaultPageSize, MaxPageSize);
         var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations, required: false);
         violations.ThrowIfAny();
 
         var platform = request.PlatformFilter == Platform.Unspecified ? (Platform?)null : request.PlatformFilter;
         var page = await channels.ListAsync(userId, workspaceId, platform, pageSize, offset, context.CancellationToken);
-        var response = new ListChannelsResponse { Channels = { page.Items } };
-        if (page.More)
-        {
-            response.NextPageToken = PageTokens.Encode(offset + pageSize);
-        }
-        return response;
+        return new ListChannelsResponse { Channels = { page.Items }, NextPageToken = PageTokens.Next(page.More, offset, pageSize) };
     }
 
     public override async Task<Channel> UpdateChannel(UpdateChannelRequest request, ServerCallContext context)

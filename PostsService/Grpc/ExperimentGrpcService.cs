@@ -49,15 +49,10 @@ public sealed class ExperimentGrpcService(
     {
         var violations = new FieldViolations();
         var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations, required: false);
-        var pageSize = request.PageSize == 0 ? PostRequests.DefaultPageSize : request.PageSize;
-        if (pageSize is < 1 or > PostRequests.MaxPageSize)
-        {
-            violations.Add("page_size", $"must be between 1 and {PostRequests.MaxPageSize} (0 means {PostRequests.DefaultPageSize})");
-        }
-        var offset = PageTokens.Parse(request.PageToken, violations);
+        var (pageSize, offset) = PageTokens.ParsePage(request.PageSize, request.PageToken, violations);
         violations.ThrowIfAny();
         var page = await experiments.ListAsync(context.UserId(), workspaceId, pageSize, offset, context.CancellationToken);
-        return new ListExperimentsResponse { Experiments = { page.Items }, NextPageToken = page.More ? PageTokens.Encode(offset + pageSize) : "" };
+        return new ListExperimentsResponse { Experiments = { page.Items }, NextPageToken = PageTokens.Next(page.More, offset, pageSize) };
     }
 
     /// <summary>Everything a create needs checked without the channel; what the channel's platform needs is <see cref="ExperimentRules.CheckFor"/>'s.</summary>

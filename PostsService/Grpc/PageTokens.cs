@@ -38,4 +38,22 @@ public static class PageTokens
         violations.Add("page_token", "is not a token this API issued");
         return -1;
     }
+
+    /// <summary>
+    /// A list request's page: its size (0 asks for <paramref name="defaultSize"/>) and the offset its token carries;
+    /// a size outside 1..<paramref name="maxSize"/> is a violation of page_size, a foreign token of page_token.
+    /// </summary>
+    public static (int Size, int Offset) ParsePage(int pageSize, string pageToken, FieldViolations violations,
+        int defaultSize = PostRequests.DefaultPageSize, int maxSize = PostRequests.MaxPageSize)
+    {
+        var size = pageSize == 0 ? defaultSize : pageSize;
+        if (size is < 1 || size > maxSize)
+        {
+            violations.Add("page_size", $"must be between 1 and {maxSize} (0 means {defaultSize})");
+        }
+        return (size, Parse(pageToken, violations));
+    }
+
+    /// <summary>The token of the page after one read at <paramref name="offset"/>, or "" when it was the last.</summary>
+    public static string Next(bool more, int offset, int size) => more ? Encode(offset + size) : "";
 }

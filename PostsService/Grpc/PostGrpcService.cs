@@ -204,20 +204,10 @@ public sealed class PostGrpcService(
     {
         var violations = new FieldViolations();
         var id = RequestFields.ParseId(request.Id, "id", violations);
-        var pageSize = request.PageSize == 0 ? 50 : request.PageSize;
-        if (pageSize is < 1 or > 100)
-        {
-            violations.Add("page_size", "must be between 1 and 100");
-        }
-        var offset = PageTokens.Parse(request.PageToken, violations);
+        var (pageSize, offset) = PageTokens.ParsePage(request.PageSize, request.PageToken, violations, defaultSize: 50, maxSize: 100);
         violations.ThrowIfAny();
         var page = await events.ListAsync(context.UserId(), id!.Value, pageSize, offset, context.CancellationToken)
             ?? throw new NotFoundException("post", request.Id);
-        var response = new ListPostEventsResponse { Events = { page.Items } };
-        if (page.More)
-        {
-            response.NextPageToken = PageTokens.Encode(offset + pageSize);
-        }
-        return response;
+        return new ListPostEventsResponse { Events = { page.Items }, NextPageToken = PageTokens.Next(page.More, offset, pageSize) };
     }
 }

@@ -45,20 +45,10 @@ public sealed class TemplateGrpcService(
     {
         var violations = new FieldViolations();
         var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations, required: false);
-        var pageSize = request.PageSize == 0 ? PostRequests.DefaultPageSize : request.PageSize;
-        if (pageSize is < 1 or > PostRequests.MaxPageSize)
-        {
-            violations.Add("page_size", $"must be between 1 and {PostRequests.MaxPageSize} (0 means {PostRequests.DefaultPageSize})");
-        }
-        var offset = PageTokens.Parse(request.PageToken, violations);
+        var (pageSize, offset) = PageTokens.ParsePage(request.PageSize, request.PageToken, violations);
         violations.ThrowIfAny();
         var page = await templates.ListAsync(context.UserId(), workspaceId, pageSize, offset, context.CancellationToken);
-        var response = new ListTemplatesResponse { Templates = { page.Items } };
-        if (page.More)
-        {
-            response.NextPageToken = PageTokens.Encode(offset + pageSize);
-        }
-        return response;
+        return new ListTemplatesResponse { Templates = { page.Items }, NextPageToken = PageTokens.Next(page.More, offset, pageSize) };
     }
 
     /// <summary>Replaces the fields of the mask; the template as it would then be is checked whole, so content may use a variable the same update declares.</summary>

@@ -38,10 +38,10 @@ public sealed class WebhookEndpointGrpcService(WebhookEndpointStore endpoints, W
     {
         var violations = new FieldViolations();
         var workspaceId = RequestFields.ParseId(request.WorkspaceId, "workspace_id", violations, required: false);
-        var (pageSize, offset) = ParsePage(request.PageSize, request.PageToken, violations);
+        var (pageSize, offset) = PageTokens.ParsePage(request.PageSize, request.PageToken, violations);
         violations.ThrowIfAny();
         var page = await endpoints.ListAsync(context.UserId(), workspaceId, pageSize, offset, context.CancellationToken);
-        return new ListWebhookEndpointsResponse { Endpoints = { page.Items }, NextPageToken = page.More ? PageTokens.Encode(offset + pageSize) : "" };
+        return new ListWebhookEndpointsResponse { Endpoints = { page.Items }, NextPageToken = PageTokens.Next(page.More, offset, pageSize) };
     }
 
     /// <summary>Without a mask, the fields sent change (enabled only when sent true: disabling needs the mask).</summary>
@@ -98,10 +98,10 @@ public sealed class WebhookEndpointGrpcService(WebhookEndpointStore endpoints, W
     {
         var violations = new FieldViolations();
         var endpointId = RequestFields.ParseId(request.EndpointId, "endpoint_id", violations);
-        var (pageSize, offset) = ParsePage(request.PageSize, request.PageToken, violations);
+        var (pageSize, offset) = PageTokens.ParsePage(request.PageSize, request.PageToken, violations);
         violations.ThrowIfAny();
         var page = await endpoints.ListAttemptsAsync(context.UserId(), endpointId!.Value, pageSize, offset, context.CancellationToken);
-        return new ListWebhookDeliveriesResponse { Attempts = { page.Items }, NextPageToken = page.More ? PageTokens.Encode(offset + pageSize) : "" };
+        return new ListWebhookDeliveriesResponse { Attempts = { page.Items }, NextPageToken = PageTokens.Next(page.More, offset, pageSize) };
     }
 
     public override async Task<Empty> RedeliverWebhook(RedeliverWebhookRequest request, ServerCallContext context)
@@ -115,15 +115,5 @@ public sealed class WebhookEndpointGrpcService(WebhookEndpointStore endpoints, W
         violations.ThrowIfAny();
         await endpoints.RedeliverAsync(context.UserId(), endpointId!.Value, request.EventId, time.GetUtcNow(), context.CancellationToken);
         return new Empty();
-    }
-
-    private static (int PageSize, int Offset) ParsePage(int pageSize, string pageToken, FieldViolations violations)
-    {
-        var size = pageSize == 0 ? PostRequests.DefaultPageSize : pageSize;
-        if (size is < 1 or > PostRequests.MaxPageSize)
-        {
-            violations.Add("page_size", $"must be between 1 and {PostRequests.MaxPageSize} (0 means {PostRequests.DefaultPageSize})");
-        }
-        return (size, PageTokens.Parse(pageToken, violations));
     }
 }
