@@ -97,7 +97,9 @@ public static class PostInserts
     public static async Task<InsertResult[][]> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<(Guid UserId, IReadOnlyList<NewPost> Posts, IReadOnlyDictionary<Guid, PostingChannel> Channels)> users, CancellationToken cancellationToken)
     {
-        var rows = users.SelectMany((user, index) => user.Posts.Select((post, i) => new PostRow(index, i, user.UserId, post, user.Channels[post.ChannelId], Guid.NewGuid())))
+        // Time-ordered ids (UUIDv7): a new post's primary-key entry goes beside the last ones made instead of into a
+        // random page of the index, which at millions of posts no longer stays in PostgreSQL's buffers (bench/million.md).
+        var rows = users.SelectMany((user, index) => user.Posts.Select((post, i) => new PostRow(index, i, user.UserId, post, user.Channels[post.ChannelId], Guid.CreateVersion7())))
             .ToList();
         var byId = rows.ToDictionary(r => r.Id);
         var created = users.Select(u => new InsertResult[u.Posts.Count]).ToArray();

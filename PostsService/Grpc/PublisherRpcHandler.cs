@@ -32,7 +32,7 @@ public sealed partial class PublisherRpcHandler(
         for (var i = 0; i < request.Runs.Count; i++)
         {
             var id = RequestFields.ParseId(request.Runs[i].PostId, $"runs[{i}].post_id", violations);
-            var runId = request.Runs[i].RunId.Length == 0 ? Guid.NewGuid() : RequestFields.ParseId(request.Runs[i].RunId, $"runs[{i}].run_id", violations);
+            var runId = request.Runs[i].RunId.Length == 0 ? Guid.CreateVersion7() : RequestFields.ParseId(request.Runs[i].RunId, $"runs[{i}].run_id", violations);
             if (id is not null && runId is not null)
             {
                 wanted.Add(new RunRequest(id.Value, request.Runs[i].Attempt, runId.Value));

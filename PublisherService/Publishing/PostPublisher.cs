@@ -33,8 +33,9 @@ public sealed partial class PostPublisher(
     {
         var request = new StartRunsRequest();
         // One run id per attempt of this call: a retry of this call (the same request) gets its runs back, while any
-        // other handling of the same attempts is refused, since this one may call the platform.
-        request.Runs.AddRange(batch.Select(p => new RunToStart { PostId = p.PostId, Attempt = p.Attempt, RunId = Guid.NewGuid().ToString() }));
+        // other handling of the same attempts is refused, since this one may call the platform. Time-ordered (UUIDv7),
+        // so the runs table's primary key grows at its end rather than at random pages.
+        request.Runs.AddRange(batch.Select(p => new RunToStart { PostId = p.PostId, Attempt = p.Attempt, RunId = Guid.CreateVersion7().ToString() }));
         var response = await posts.StartRunsAsync(request, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(30), cancellationToken: cancellationToken);
         var channels = response.Channels.ToDictionary(c => c.ChannelId);
         var claims = batch.GroupBy(p => p.PostId).ToDictionary(g => g.Key, g => g.First());

@@ -124,6 +124,10 @@ public sealed class BenchmarkReport(BenchmarkOptions options)
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0 / 1024.0;
     }
 
+    /// <summary>The machine's 1-minute load average (/proc/loadavg): what else ran beside a measured phase.</summary>
+    internal static double LoadAverage() =>
+        double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+
     internal static string Git(string arguments)
     {
         try

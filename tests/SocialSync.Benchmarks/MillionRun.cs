@@ -23,6 +23,8 @@ public sealed record PhaseFigures
 
     /// <summary>The statistics of a preloaded user (1,000 scheduled and 1,000 published posts, 3,000 runs); none on the empty table.</summary>
     public (Distribution Posts, Distribution Channels)? HistoryUserStatistics { get; init; }
+    /// <summary>The 1-minute load average when the phase started and when it ended (the benchmark's own processes included).</summary>
+    public (double Start, double End) LoadAverage { get; init; }
     public double RebuildSeconds { get; init; }
     public long IndexedPosts { get; init; }
     public long RedisUsedMemory { get; init; }
@@ -99,6 +101,7 @@ public static class MillionRun
         ListUser lister, BenchmarkOptions options, TextWriter log, Metadata? historyUser = null)
     {
         log.WriteLine($"== {phase} table");
+        var loadAtStart = BenchmarkReport.LoadAverage();
         // 1. The index rebuilt from PostgreSQL after FLUSHALL, and what it then holds in Redis.
         var (rebuildSeconds, indexed, emptyMemory) = await RebuildAfterFlushAllAsync(system, redis);
         var usedMemory = await BenchmarkRun.UsedMemoryAsync(redis, system);
@@ -135,6 +138,7 @@ public static class MillionRun
 
         return new PhaseFigures
         {
+            LoadAverage = (loadAtStart, BenchmarkReport.LoadAverage()),
             CreateRate = createRate,
             BatchCreateRate = batchRate,
             Burst = burst,
