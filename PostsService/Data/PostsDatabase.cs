@@ -17,6 +17,24 @@ public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configu
     /// </summary>
     public const bool NoSessionState = true;
 
+    /// <summary>
+    /// The settings of both pools' connections (the owner's, built by the host, and the app role's, derived from it):
+    /// statements prepared once per connection, no reset on return (<see cref="NoSessionState"/>), and PostgreSQL's JIT
+    /// compiler off. Our statements are short and planned for indexes, but one over tables not yet analyzed (the
+    /// one-row webhook feed position) is estimated at billions of rows, and JIT then compiled it for 0.8–2.2 s on each
+    /// run: the webhook fan-out, once a second, took most of a core during the benchmark's burst (docs/scale.md).
+    /// </summary>
+    public static void ConfigureConnections(NpgsqlConnectionStringBuilder connections)
+    {
+        connections.MaxAutoPrepare = AutoPreparedStatements;
+        connections.AutoPrepareMinUsages = 2;
+        connections.NoResetOnClose = NoSessionState;
+        if (connections.Options?.Contains("jit=off", StringComparison.Ordinal) != true)
+        {
+            connections.Options = string.IsNullOrWhiteSpace(connections.Options) ? "-c jit=off" : $"{connections.Options} -c jit=off";
+        }
+    }
+
     private readonly Lazy<NpgsqlDataSource> _app = new(() => CreateAppDataSource(owner, configuration));
 
     public NpgsqlDataSource Owner { get; } = owner;
@@ -57,11 +75,8 @@ public sealed class PostsDatabase(NpgsqlDataSource owner, IConfiguration configu
         {
             Username = AppRole,
             Password = configuration[AppPasswordSetting],
-            // The API runs a handful of statements over and over: prepare them once per connection.
-            MaxAutoPrepare = AutoPreparedStatements,
-            AutoPrepareMinUsages = 2,
-            NoResetOnClose = NoSessionState,
         };
+        ConfigureConnections(builder);
         return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
     }
 

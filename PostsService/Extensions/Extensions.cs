@@ -18,12 +18,7 @@ public static class Extensions
     public static void AddApplicationServices(this WebApplicationBuilder builder)
     {
         builder.UseGrpcAndHttpEndpoints();
-        builder.AddNpgsqlDataSource("postsdb", configureDataSourceBuilder: dataSource =>
-        {
-            dataSource.ConnectionStringBuilder.MaxAutoPrepare = PostsDatabase.AutoPreparedStatements;
-            dataSource.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
-            dataSource.ConnectionStringBuilder.NoResetOnClose = PostsDatabase.NoSessionState;
-        });
+        builder.AddNpgsqlDataSource("postsdb", configureDataSourceBuilder: dataSource => PostsDatabase.ConfigureConnections(dataSource.ConnectionStringBuilder));
         builder.AddSocialSyncAuthentication(acceptUserTokens: true);
         builder.RequirePostsSecrets();
 
