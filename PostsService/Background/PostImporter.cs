@@ -77,7 +77,8 @@ public sealed partial class PostImporter(ImportOperationStore operations, UserRa
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        await Task.WhenAll([.. running, resuming]);
+        running.Add(resuming);
+        await Task.WhenAll(running);
     }
 
     /// <summary>At start-up and every <see cref="ImportOptions.ResumeInterval"/>: takes over the operations whose writer died, and prunes ended ones.</summary>
@@ -144,8 +145,10 @@ public sealed partial class PostImporter(ImportOperationStore operations, UserRa
                 scheduleChanges.Pulse();
                 processed = written.ProcessedRows;
             }
-            await operations.FinishAsync(import.Id, _instance, null, time.GetUtcNow(), stoppingToken);
-            LogImported(import.Name, import.TotalRows);
+            if (await operations.FinishAsync(import.Id, _instance, null, time.GetUtcNow(), stoppingToken))
+            {
+                LogImported(import.Name, import.TotalRows);
+            }
         }
         catch (DomainException refused)
         {

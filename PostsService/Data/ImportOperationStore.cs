@@ -55,8 +55,8 @@ public readonly record struct WrittenImportChunk(ImportChunkResult Chunk, int Pr
 
 /// <summary>
 /// The SQL of import operations (0040_import_operations.sql): created with their checked rows, read by their user from
-/// any replica, written chunk by chunk under a lease by one <see cref="Background.PostImporter"/> at a time, and taken
-/// over by another when that lease runs out.
+/// any replica, written chunk by chunk under a lease by one process's import worker at a time, and taken over by
+/// another when that lease runs out.
 /// </summary>
 public sealed class ImportOperationStore(PostsDatabase database)
 {

@@ -469,9 +469,11 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
     /// </summary>
     private sealed class Replica(ServiceProcess process, GrpcChannel channel) : IAsyncDisposable
     {
+        private readonly GrpcChannel _channel = channel;
+
         public ServiceProcess Process { get; } = process;
 
-        public PostTransferService.PostTransferServiceClient Transfer { get; } = new(channel);
+        public PostTransferService.PostTransferServiceClient Transfer => new(_channel);
 
         public static async Task<Replica> StartAsync(PostsServiceFixture fixture)
         {
@@ -495,7 +497,7 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
 
         public async ValueTask DisposeAsync()
         {
-            channel.Dispose();
+            _channel.Dispose();
             await Process.DisposeAsync();
         }
     }
