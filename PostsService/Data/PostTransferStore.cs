@@ -21,18 +21,20 @@ public sealed class PostTransferStore(PostsDatabase database)
             (await PostInserts.LoadChannelsAsync(connection, transaction, [(userId, channelIds)], cancellationToken))[0], cancellationToken);
 
     /// <summary>
-    /// Writes one chunk of an import in one transaction: its channels are checked again (one may have gone since the
-    /// file was checked), and a row whose request_id an earlier import used yields that import's post.
+    /// Writes one chunk of an import in the caller's transaction (one that sees only <paramref name="userId"/>'s rows,
+    /// <see cref="ImportOperationStore.WriteChunkAsync"/>, which records the chunk's progress in it too): its channels
+    /// are checked again (one may have gone since the file was checked), and a row whose request_id an earlier import
+    /// used yields that import's post.
     /// </summary>
-    public Task<ImportChunkResult> WriteChunkAsync(Guid userId, IReadOnlyList<NewPost> posts, CancellationToken cancellationToken) =>
-        database.InUserTransactionAsync(userId, async (connection, transaction) =>
-        {
-            var channels = await PostInserts.LoadCheckedChannelsAsync(connection, transaction, userId, posts, cancellationToken);
-            var results = (await PostInserts.InsertAsync(connection, transaction, [(userId, posts, channels)], cancellationToken))[0];
-            var created = results.Where(r => !r.Repeated).Select(r => r.PostOrThrow()).ToList();
-            var existing = results.Count(r => r.Repeated && r.Post is not null);
-            return new ImportChunkResult(created, existing);
-        }, cancellationToken);
+    public static async Task<ImportChunkResult> WriteChunkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId,
+        IReadOnlyList<NewPost> posts, CancellationToken cancellationToken)
+    {
+        var channels = await PostInserts.LoadCheckedChannelsAsync(connection, transaction, userId, posts, cancellationToken);
+        var results = (await PostInserts.InsertAsync(connection, transaction, [(userId, posts, channels)], cancellationToken))[0];
+        var created = results.Where(r => !r.Repeated).Select(r => r.PostOrThrow()).ToList();
+        var existing = results.Count(r => r.Repeated && r.Post is not null);
+        return new ImportChunkResult(created, existing);
+    }
 
     /// <summary>
     /// The user's posts that match the filters, by publish_at, for export: of a recurring series only its first post,

@@ -80,6 +80,9 @@ public static class Extensions
         services.AddSingleton<ChannelTokenRpcHandler>();
         services.AddSingleton<CreatePostBatcher>();
         services.AddSingleton<PostTransferStore>();
+        // Import operations live in PostgreSQL: readable from every replica, taken over when their writer dies (docs/planning.md).
+        services.AddSingleton(builder.Configuration.GetSection(ImportOptions.SectionName).Get<ImportOptions>() ?? new ImportOptions());
+        services.AddSingleton<ImportOperationStore>();
         services.AddSingleton<PostImporter>();
         services.AddHostedService(provider => provider.GetRequiredService<PostImporter>());
         services.AddMediaInspector();

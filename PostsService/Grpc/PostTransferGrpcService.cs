@@ -104,8 +104,7 @@ public sealed class PostTransferGrpcService(PostTransferStore store, TemplateSto
         }
         ThrowFirstViolations(violations);
 
-        var job = importer.Start(userId, Convert.ToHexStringLower(fileHash), parsed);
-        return job.Snapshot();
+        return await importer.StartAsync(userId, Convert.ToHexStringLower(fileHash), parsed, context.CancellationToken);
     }
 
     /// <summary>
@@ -161,8 +160,8 @@ public sealed class PostTransferGrpcService(PostTransferStore store, TemplateSto
     /// <summary>The most bad cells one answer names.</summary>
     public const int MaxReportedViolations = 100;
 
-    public override Task<ImportOperation> GetImportOperation(GetImportOperationRequest request, ServerCallContext context) =>
-        Task.FromResult(importer.Find(context.UserId(), request.Name)?.Snapshot() ?? throw new NotFoundException("operation", request.Name));
+    public override async Task<ImportOperation> GetImportOperation(GetImportOperationRequest request, ServerCallContext context) =>
+        await importer.FindAsync(context.UserId(), request.Name, context.CancellationToken) ?? throw new NotFoundException("operation", request.Name);
 
     public override async Task<ExportPostsResponse> ExportPosts(ExportPostsRequest request, ServerCallContext context)
     {

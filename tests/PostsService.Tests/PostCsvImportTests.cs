@@ -5,9 +5,11 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
+using Grpc.Net.Client;
 using Npgsql;
 using SocialSync.Posts.V1;
 using SocialSync.PostsService.Domain;
+using SocialSync.Testing;
 
 namespace SocialSync.PostsService.Tests;
 
@@ -275,24 +277,8 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
         var channel = await fixture.CreateWhatsAppChannelAsync(user);
         var file = File(Enumerable.Range(0, 3000).Select(i => GoodRow(channel.Id, i)));
 
-        // The import is held in its last chunk, so its progress is read while it runs however fast the machine is:
-        // an uncommitted post under the request_id of the file's last row makes that row's insert wait (the unique
-        // index on user and request_id) until this transaction ends.
-        var lastRowRequestId = "import-" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(file.Span))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_') + "-2999";
-        await using var holder = new NpgsqlConnection(fixture.ConnectionString);
-        await holder.OpenAsync();
-        await using var hold = await holder.BeginTransactionAsync();
-        await using (var insert = new NpgsqlCommand("""
-            insert into scheduled_posts (id, user_id, workspace_id, status, channel_id, platform, content_json, publish_at, due_at, request_id)
-            values (gen_random_uuid(), @user, @user, 'draft', @channel, 'whatsapp', '{}', now() + interval '2 days', now() + interval '2 days', @request)
-            """, holder, hold))
-        {
-            insert.Parameters.AddWithValue("user", user.Id);
-            insert.Parameters.AddWithValue("channel", Guid.Parse(channel.Id));
-            insert.Parameters.AddWithValue("request", lastRowRequestId);
-            await insert.ExecuteNonQueryAsync();
-        }
+        // The import is held in its last chunk, so its progress is read while it runs however fast the machine is.
+        await using var hold = await HoldRowAsync(user, channel, file, 2999);
 
         var operation = await fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = file }, user.Headers);
         Assert.StartsWith("operations/", operation.Name);
@@ -313,7 +299,7 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
         Assert.False(operation.Done);
         Assert.InRange(operation.Metadata.ProcessedRows, 1, 2999);
 
-        await hold.RollbackAsync();
+        await hold.ReleaseAsync();
         while (!operation.Done)
         {
             Assert.True(DateTime.UtcNow < deadline, $"import {operation.Name} did not end: {operation}");
@@ -364,5 +350,155 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
         Assert.Equal(HttpStatusCode.OK, export.StatusCode);
         var csv = Convert.FromBase64String(System.Text.Json.JsonDocument.Parse(await export.Content.ReadAsStringAsync()).RootElement.GetProperty("csv").GetString()!);
         Assert.StartsWith(Header + ",whatsapp_template\n" + channel.Id + ",", Encoding.UTF8.GetString(csv));
+    }
+
+    [Fact]
+    public async Task An_import_started_on_one_PostsService_is_read_with_its_progress_through_a_second_one_on_the_same_database()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var file = File(Enumerable.Range(0, 3000).Select(i => GoodRow(channel.Id, i)));
+        await using var second = await Replica.StartAsync(fixture);
+        await using var hold = await HoldRowAsync(user, channel, file, 2999);
+
+        var operation = await fixture.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = file }, user.Headers);
+
+        var read = await WaitForAsync(second.Transfer, user, operation.Name, o => o.Metadata.ProcessedRows > 0, "wrote no chunk");
+        Assert.False(read.Done);
+        Assert.Equal(3000, read.Metadata.TotalRows);
+        Assert.Equal(operation.Metadata.FileSha256, read.Metadata.FileSha256);
+        Assert.InRange(read.Metadata.ProcessedRows, 1, 2999);
+        Assert.Equal(read.Metadata.ProcessedRows, read.Response.CreatedPosts);
+        await Expect.Status(StatusCode.NotFound,
+            () => second.Transfer.GetImportOperationAsync(new GetImportOperationRequest { Name = operation.Name }, fixture.NewUser().Headers).ResponseAsync);
+
+        await hold.ReleaseAsync();
+        var done = await WaitForAsync(second.Transfer, user, operation.Name, o => o.Done, "did not end");
+        Assert.Null(done.Error);
+        Assert.Equal((3000, 3000, 0), (done.Metadata.ProcessedRows, done.Response.CreatedPosts, done.Response.ExistingPosts));
+    }
+
+    [Fact]
+    public async Task An_import_whose_PostsService_is_killed_mid_file_is_taken_over_after_its_lease_and_writes_every_row_exactly_once()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var file = File(Enumerable.Range(0, 3000).Select(i => GoodRow(channel.Id, i)));
+        await using var doomed = await Replica.StartAsync(fixture);
+        await using var survivor = await Replica.StartAsync(fixture);
+        // Held in its fourth chunk (rows 1500-1999): the first three are written when the process dies.
+        await using var hold = await HoldRowAsync(user, channel, file, 1700);
+
+        var operation = await doomed.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = file }, user.Headers);
+        var midFile = await WaitForAsync(survivor.Transfer, user, operation.Name, o => o.Metadata.ProcessedRows >= 1500, "did not reach its fourth chunk");
+        Assert.Equal((1500, false), (midFile.Metadata.ProcessedRows, midFile.Done));
+        doomed.Process.Kill();
+        // The killed process's chunk transaction, waiting on the held row, ends with it (rolled back, never committed).
+        await hold.ReleaseAsync();
+
+        var done = await WaitForAsync(survivor.Transfer, user, operation.Name, o => o.Done, "was not taken over and ended");
+        Assert.Null(done.Error);
+        Assert.Equal((3000, 3000, 0), (done.Metadata.ProcessedRows, done.Response.CreatedPosts, done.Response.ExistingPosts));
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("""
+            select count(*), count(distinct request_id) from scheduled_posts where user_id = @user and request_id like @prefix
+            """, connection);
+        count.Parameters.AddWithValue("user", user.Id);
+        count.Parameters.AddWithValue("prefix", RequestIdBase(file) + "-%");
+        await using var reader = await count.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal((3000L, 3000L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    private static async Task<ImportOperation> WaitForAsync(PostTransferService.PostTransferServiceClient transfer, TestUser user, string name,
+        Func<ImportOperation, bool> until, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var operation = await transfer.GetImportOperationAsync(new GetImportOperationRequest { Name = name }, user.Headers);
+            if (until(operation))
+            {
+                return operation;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"import {name} {failure}: {operation}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static string RequestIdBase(ByteString file) =>
+        "import-" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(file.Span)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>
+    /// Holds an import at row <paramref name="row"/> of <paramref name="file"/> until released: an uncommitted post under
+    /// that row's request_id makes the row's insert wait (the unique index on user and request_id).
+    /// </summary>
+    private async Task<HeldRow> HoldRowAsync(TestUser user, Channel channel, ByteString file, int row)
+    {
+        var holder = new NpgsqlConnection(fixture.ConnectionString);
+        await holder.OpenAsync();
+        var hold = await holder.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand("""
+            insert into scheduled_posts (id, user_id, workspace_id, status, channel_id, platform, content_json, publish_at, due_at, request_id)
+            values (gen_random_uuid(), @user, @user, 'draft', @channel, 'whatsapp', '{}', now() + interval '2 days', now() + interval '2 days', @request)
+            """, holder, hold))
+        {
+            insert.Parameters.AddWithValue("user", user.Id);
+            insert.Parameters.AddWithValue("channel", Guid.Parse(channel.Id));
+            insert.Parameters.AddWithValue("request", $"{RequestIdBase(file)}-{row}");
+            await insert.ExecuteNonQueryAsync();
+        }
+        return new HeldRow(holder, hold);
+    }
+
+    private sealed class HeldRow(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public Task ReleaseAsync() => transaction.RollbackAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Another PostsService process on the fixture's database, as with SocialSync:Replicas=2: leases of 2 s, looked
+    /// for every 250 ms, so one process takes over what another left within seconds.
+    /// </summary>
+    private sealed class Replica(ServiceProcess process, GrpcChannel channel) : IAsyncDisposable
+    {
+        private readonly GrpcChannel _channel = channel;
+
+        public ServiceProcess Process { get; } = process;
+
+        public PostTransferService.PostTransferServiceClient Transfer => new(_channel);
+
+        public static async Task<Replica> StartAsync(PostsServiceFixture fixture)
+        {
+            var process = new ServiceProcess("posts-service-replica", "PostsService", new Dictionary<string, string?>
+            {
+                ["ConnectionStrings__postsdb"] = fixture.ConnectionString,
+                ["Import__LeaseDuration"] = "00:00:02",
+                ["Import__ResumeInterval"] = "00:00:00.250",
+            });
+            try
+            {
+                await process.StartAsync();
+            }
+            catch
+            {
+                await process.DisposeAsync();
+                throw;
+            }
+            return new Replica(process, GrpcChannel.ForAddress(process.GrpcAddress));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _channel.Dispose();
+            await Process.DisposeAsync();
+        }
     }
 }
