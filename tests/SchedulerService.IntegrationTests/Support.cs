@@ -159,7 +159,9 @@ public static class Database
     /// </summary>
     public static async Task<bool> MoveAsync(SocialSyncSystem system, string id, DateTimeOffset to)
     {
-        await using var connection = new NpgsqlConnection(system.PostsConnectionString);
+        // The move race opens up to 200 of these at once, each a new PostgreSQL backend with a password exchange: on a
+        // machine running other suites beside this one, that took longer than the harness's 5 s to connect (CI).
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(system.PostsConnectionString) { Timeout = 60 }.ConnectionString);
         await connection.OpenAsync();
         await using var move = new NpgsqlCommand(
             "update scheduled_posts set publish_at = @to, due_at = @to where id = @id and status = 'queued'", connection);
