@@ -169,6 +169,18 @@ public static class Database
         move.Parameters.AddWithValue("to", to);
         return await move.ExecuteNonQueryAsync() == 1;
     }
+
+    /// <summary>Moves every listed queued post to one time in a single statement; returns how many moved.</summary>
+    public static async Task<int> MoveAllAsync(SocialSyncSystem system, IEnumerable<string> ids, DateTimeOffset to)
+    {
+        await using var connection = new NpgsqlConnection(system.PostsConnectionString);
+        await connection.OpenAsync();
+        await using var move = new NpgsqlCommand(
+            "update scheduled_posts set publish_at = @to, due_at = @to where id = any(@ids) and status = 'queued'", connection);
+        move.Parameters.AddWithValue("ids", ids.Select(Guid.Parse).ToArray());
+        move.Parameters.AddWithValue("to", to);
+        return await move.ExecuteNonQueryAsync();
+    }
 }
 
 /// <summary>Per-message checks shared by the tests: each text sent exactly once, never before its time.</summary>

@@ -82,6 +82,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async Task StartAsync(TimeSpan? timeout = null)
     {
         var assembly = _assembly ?? RepositoryPaths.ServiceAssembly(_project);
+        Ports.Renew(GrpcPort);
+        Ports.Renew(HttpPort);
         _process = ManagedProcess.Start(Name, "dotnet", [assembly], _environment, Path.GetDirectoryName(assembly), OnOutputLine);
         await WaitHealthyAsync(timeout ?? TimeSpan.FromSeconds(60));
     }
