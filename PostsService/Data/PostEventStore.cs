@@ -7,7 +7,7 @@ namespace SocialSync.PostsService.Data;
 
 /// <summary>
 /// A post's history as its workspace's members read it (under row-level security): its creation, from the post row,
-/// then every change the database recorded (record_post_event, migration 0017_post_events.sql).
+/// then every change the database recorded (record_post_events, migrations 0017 and 0042).
 /// </summary>
 public sealed class PostEventStore(PostsDatabase database)
 {
