@@ -15,7 +15,7 @@ public sealed class ImportOptions
 
     /// <summary>
     /// How long an operation stays with the process writing it without a sign of life (renewed with every chunk and
-    /// before every wait for the create bucket): after it, another process takes the operation over.
+    /// every third of this while a chunk waits for the create bucket): after it, another process takes the operation over.
     /// </summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -124,13 +124,14 @@ public sealed partial class PostImporter(ImportOperationStore operations, UserRa
             while (processed < import.TotalRows)
             {
                 var rows = Math.Min(limits.Options.MaxBatchCreate, import.TotalRows - processed);
-                // The lease covers the wait for the bucket too, so a slow refill does not hand the operation over.
-                if (!await operations.RenewLeaseAsync(import.Id, _instance, time.GetUtcNow() + options.LeaseDuration, stoppingToken))
+                // The lease is renewed before each chunk and every third of a lease while the create bucket refills
+                // (500 rows at 20 a second wait 25 s), so a slow refill does not hand the operation over.
+                if (!await RenewLeaseAsync(import, stoppingToken)
+                    || !await limits.TakeCreatesWaitingAsync(import.UserId, rows, options.LeaseDuration / 3, token => RenewLeaseAsync(import, token), time, stoppingToken))
                 {
                     LogTakenOver(import.Name);
                     return;
                 }
-                await limits.TakeCreatesWaitingAsync(import.UserId, rows, time, stoppingToken);
                 var now = time.GetUtcNow();
                 if (await operations.WriteChunkAsync(import.Id, import.UserId, rows, _instance, now, now + options.LeaseDuration, stoppingToken)
                     is not { } written)
@@ -168,6 +169,9 @@ public sealed partial class PostImporter(ImportOperationStore operations, UserRa
             _writing.TryRemove(import.Id, out _);
         }
     }
+
+    private Task<bool> RenewLeaseAsync(StoredImport import, CancellationToken cancellationToken) =>
+        operations.RenewLeaseAsync(import.Id, _instance, time.GetUtcNow() + options.LeaseDuration, cancellationToken);
 
     private async Task FailAsync(StoredImport import, RpcException failure, string reason)
     {

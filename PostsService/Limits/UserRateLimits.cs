@@ -31,20 +31,28 @@ public sealed class UserRateLimits : IDisposable
 
     /// <summary>
     /// Takes <paramref name="posts"/> creates (at most <see cref="RateLimitOptions.MaxBatchCreate"/>) for work that
-    /// runs on after its call has been answered (an import's chunks): waits for the bucket to refill instead of refusing.
+    /// runs on after its call has been answered (an import's chunks): waits for the bucket to refill instead of
+    /// refusing. A refill can take longer than the work may go without a sign of life (an import's lease), so the wait
+    /// is cut into pieces of at most <paramref name="maxWait"/>, each preceded by <paramref name="keepWaiting"/>
+    /// (which renews the lease). False, with nothing taken, when <paramref name="keepWaiting"/> answers false.
     /// </summary>
-    public async Task TakeCreatesWaitingAsync(Guid userId, int posts, TimeProvider time, CancellationToken cancellationToken)
+    public async Task<bool> TakeCreatesWaitingAsync(Guid userId, int posts, TimeSpan maxWait, Func<CancellationToken, Task<bool>> keepWaiting,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         while (true)
         {
             try
             {
                 TakeCreates(userId, posts);
-                return;
+                return true;
             }
             catch (RateLimitExceededException refused)
             {
-                await Task.Delay(refused.RetryAfter, time, cancellationToken);
+                if (!await keepWaiting(cancellationToken))
+                {
+                    return false;
+                }
+                await Task.Delay(refused.RetryAfter < maxWait ? refused.RetryAfter : maxWait, time, cancellationToken);
             }
         }
     }

@@ -411,6 +411,32 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
         Assert.Equal((3000L, 3000L), (reader.GetInt64(0), reader.GetInt64(1)));
     }
 
+    [Fact]
+    public async Task An_import_waiting_longer_than_its_lease_for_the_create_bucket_keeps_its_operation()
+    {
+        var user = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+        var file = File(Enumerable.Range(0, 300).Select(i => GoodRow(channel.Id, i)));
+        // Chunks of 100 from a bucket of 100 that regains 40 a second: the second and third chunks each wait 2.5 s for
+        // the refill, longer than the replica's lease of 2 s, which its look for abandoned imports (every 250 ms) would
+        // find run out and take over, were the lease not renewed during the wait.
+        await using var replica = await Replica.StartAsync(fixture, new Dictionary<string, string?>
+        {
+            ["RateLimits__Period"] = "00:00:01",
+            ["RateLimits__CreatesPerPeriod"] = "40",
+            ["RateLimits__CreateBurst"] = "100",
+            ["RateLimits__MaxBatchCreate"] = "100",
+        });
+
+        var operation = await replica.Transfer.ImportPostsAsync(new ImportPostsRequest { Csv = file }, user.Headers);
+        var done = await WaitForAsync(replica.Transfer, user, operation.Name, o => o.Done, "did not end");
+
+        Assert.Null(done.Error);
+        Assert.Equal((300, 300), (done.Metadata.ProcessedRows, done.Response.CreatedPosts));
+        Assert.False(replica.Process.RecentOutput.Contains("taken over after its writer's lease ran out", StringComparison.Ordinal),
+            replica.Process.RecentOutput);
+    }
+
     private static async Task<ImportOperation> WaitForAsync(PostTransferService.PostTransferServiceClient transfer, TestUser user, string name,
         Func<ImportOperation, bool> until, string failure)
     {
@@ -475,14 +501,19 @@ public sealed class PostCsvImportTests(PostsServiceFixture fixture)
 
         public PostTransferService.PostTransferServiceClient Transfer => new(_channel);
 
-        public static async Task<Replica> StartAsync(PostsServiceFixture fixture)
+        public static async Task<Replica> StartAsync(PostsServiceFixture fixture, IReadOnlyDictionary<string, string?>? settings = null)
         {
-            var process = new ServiceProcess("posts-service-replica", "PostsService", new Dictionary<string, string?>
+            var environment = new Dictionary<string, string?>
             {
                 ["ConnectionStrings__postsdb"] = fixture.ConnectionString,
                 ["Import__LeaseDuration"] = "00:00:02",
                 ["Import__ResumeInterval"] = "00:00:00.250",
-            });
+            };
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            {
+                environment[key] = value;
+            }
+            var process = new ServiceProcess("posts-service-replica", "PostsService", environment);
             try
             {
                 await process.StartAsync();
