@@ -6,8 +6,9 @@ namespace SocialSync.PostsService.Telemetry;
 
 /// <summary>
 /// Samples what only PostgreSQL knows, every few seconds, for observable gauges: posts due but not dispatched
-/// (queued with due_at in the past: a dead or stuck dispatcher shows here first), queued and publishing posts,
-/// and the schedule outbox backlog and its oldest row's age (a stuck relay), from <see cref="StatisticsStore"/>.
+/// (queued with due_at in the past: a dead or stuck dispatcher shows here first), publishing posts, and the schedule
+/// outbox backlog and its oldest row's age (a stuck relay), from <see cref="StatisticsStore"/>. The queued total is
+/// counted apart and less often when counting it is dear: it grows with the queue, while the rest stay small.
 /// </summary>
 public sealed partial class PostsGauges : BackgroundService
 {
@@ -18,6 +19,8 @@ public sealed partial class PostsGauges : BackgroundService
     private readonly AlertThresholds _thresholds;
     private PostsSnapshot? _last;
     private AlertFigures? _alerts;
+    private long? _queued;
+    private DateTimeOffset _nextQueuedCount = DateTimeOffset.MinValue;
 
     public PostsGauges(StatisticsStore statistics, PostsMetrics metrics, AlertThresholds thresholds, IConfiguration configuration,
         TimeProvider time, ILogger<PostsGauges> log)
@@ -30,7 +33,8 @@ public sealed partial class PostsGauges : BackgroundService
         var meter = metrics.Meter;
         meter.CreateObservableGauge("socialsync.posts.due_not_dispatched", () => Observe(s => s.DueNotDispatched), "{post}",
             "Queued posts whose due time has passed (not yet claimed by a scheduler)");
-        meter.CreateObservableGauge("socialsync.posts.queued", () => Observe(s => s.Queued), "{post}", "Posts waiting for their time");
+        meter.CreateObservableGauge("socialsync.posts.queued", ObserveQueued,
+            "{post}", "Posts waiting for their time (counted at most every Telemetry:GaugeInterval, and less often when a count is slow)");
         meter.CreateObservableGauge("socialsync.posts.publishing", () => Observe(s => s.Publishing), "{post}", "Posts claimed and being published");
         meter.CreateObservableGauge("socialsync.outbox.pending", () => Observe(s => s.OutboxPending), "{change}",
             "Schedule changes not yet relayed to the scheduler's index");
@@ -53,6 +57,9 @@ public sealed partial class PostsGauges : BackgroundService
     private IEnumerable<Measurement<double>> ObserveAlert(Func<AlertFigures, double> value) =>
         _alerts is { } a ? [new Measurement<double>(value(a))] : [];
 
+    private IEnumerable<Measurement<long>> ObserveQueued() =>
+        _queued is { } queued ? [new Measurement<long>(queued)] : [];
+
     private IEnumerable<Measurement<double>> ObserveAge() =>
         _last is { } s ? [new Measurement<double>(s.OutboxOldestAge.TotalSeconds)] : [];
 
@@ -66,16 +73,35 @@ public sealed partial class PostsGauges : BackgroundService
                 var now = _time.GetUtcNow();
                 _last = await _statistics.SampleAsync(now, stoppingToken);
                 _alerts = await _statistics.AlertFiguresAsync(now, _thresholds, stoppingToken);
+                if (_time.GetUtcNow() is var countedAt && countedAt >= _nextQueuedCount)
+                {
+                    var started = _time.GetTimestamp();
+                    _queued = await _statistics.CountQueuedAsync(stoppingToken);
+                    _nextQueuedCount = NextQueuedCount(countedAt, _time.GetElapsedTime(started), _interval);
+                }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 _last = null;
                 _alerts = null;
+                _queued = null;
+                _nextQueuedCount = DateTimeOffset.MinValue;
                 LogSampleFailed(ex.Message);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    /// <summary>
+    /// When the queued total may be counted again after a count that began at <paramref name="countedAt"/> and took
+    /// <paramref name="took"/>: never sooner than the gauges' interval, and late enough that counting takes at most
+    /// 1/<see cref="QueuedCountShare"/> of one PostgreSQL backend's time (a million queued posts took 350 ms a count,
+    /// docs/scale.md, so they are counted every 7 s; ten million every 70 s).
+    /// </summary>
+    public static DateTimeOffset NextQueuedCount(DateTimeOffset countedAt, TimeSpan took, TimeSpan interval) =>
+        countedAt + (took * QueuedCountShare > interval ? took * QueuedCountShare : interval);
+
+    public const int QueuedCountShare = 20;
 
     [LoggerMessage(1, LogLevel.Debug, "Sampling the posts gauges failed: {Reason}")]
     private partial void LogSampleFailed(string reason);

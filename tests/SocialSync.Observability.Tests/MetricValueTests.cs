@@ -77,4 +77,37 @@ public sealed class MetricValueTests
         Assert.NotEmpty(used);
         Assert.All(used, name => Assert.Contains($"\n{name}{{", "\n" + posts.Text, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task The_backlog_gauges_count_queued_overdue_and_publishing_posts_and_the_outbox()
+    {
+        // No scheduler: nothing claims a due post or relays the outbox, so every figure holds still once sampled.
+        await using var system = await SocialSyncSystem.StartAsync(new SystemOptions
+        {
+            SchedulerReplicas = 0,
+            Settings = new Dictionary<string, string?>
+            {
+                ["Telemetry__PrometheusEndpoint"] = "true",
+                ["Telemetry__GaugeInterval"] = "00:00:01",
+            },
+        });
+        var channel = await TestChannel.CreateAsync(system);
+        for (var i = 0; i < 2; i++)
+        {
+            await channel.PostAsync($"due soon {i}", DateTimeOffset.UtcNow.AddSeconds(2));
+        }
+        for (var i = 0; i < 3; i++)
+        {
+            await channel.PostAsync($"tomorrow {i}", DateTimeOffset.UtcNow.AddDays(1));
+        }
+
+        var gauges = await Polling.UntilAsync(() => PrometheusText.ScrapeAsync(system.Posts),
+            scrape => scrape.Sum("socialsync_posts_due_not_dispatched") == 2, TimeSpan.FromSeconds(60),
+            "the two posts due soon to be counted as due and not dispatched");
+        Assert.Equal(5, gauges.Sum("socialsync_posts_queued"));
+        Assert.Equal(0, gauges.Sum("socialsync_posts_publishing"));
+        // One schedule change per create, none relayed.
+        Assert.Equal(5, gauges.Sum("socialsync_outbox_pending"));
+        Assert.True(gauges.Sum("socialsync_outbox_oldest_age_seconds") > 0);
+    }
 }
