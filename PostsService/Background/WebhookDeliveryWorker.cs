@@ -13,7 +13,8 @@ namespace SocialSync.PostsService.Background;
 /// deliveries and POSTs each, signed per Standard Webhooks, and records the attempt: delivered on a 2xx, otherwise
 /// retried on the schedule of <see cref="WebhookOptions.RetryDelays"/>, and the endpoint disabled by the rule of
 /// <see cref="WebhookOptions.DisableAfterFailures"/>. All state is in PostgreSQL, so a restart loses nothing: an
-/// attempt whose result was never recorded is made again once its claim's lease passes (at least once).
+/// attempt whose result was never recorded is made again once its claim's lease passes (at least once). Ended
+/// deliveries are deleted after <see cref="WebhookOptions.DeliveryRetention"/>.
 /// </summary>
 public sealed partial class WebhookDeliveryWorker(
     WebhookDeliveryStore deliveries, IHttpClientFactory clients, WebhookOptions options, TimeProvider time, IMeterFactory meters,
@@ -21,6 +22,8 @@ public sealed partial class WebhookDeliveryWorker(
 {
     public const string HttpClientName = "webhooks";
     private const int BatchSize = 100;
+    private const int PruneBatchSize = 1000;
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
     private const int MaxErrorLength = 500;
 
     private readonly Counter<long> _attempts = meters.Create(PostsMetrics.MeterName)
@@ -52,6 +55,7 @@ public sealed partial class WebhookDeliveryWorker(
         // surely ended without a record, as after a crash.
         var lease = options.RequestTimeout * 2;
         var failures = 0;
+        var nextPrune = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -73,6 +77,11 @@ public sealed partial class WebhookDeliveryWorker(
                         async (delivery, cancellationToken) => await DeliverAsync(delivery, cancellationToken));
                 }
                 while (due.Count == BatchSize);
+                if (time.GetUtcNow() is var now && now >= nextPrune)
+                {
+                    await PruneAsync(now, stoppingToken);
+                    nextPrune = now + (options.DeliveryRetention < PruneInterval ? options.DeliveryRetention : PruneInterval);
+                }
                 failures = 0;
                 await Task.Delay(options.PollInterval, time, stoppingToken);
             }
@@ -83,6 +92,21 @@ public sealed partial class WebhookDeliveryWorker(
                 await Task.Delay(options.PollInterval * Math.Min(failures, 30), time, stoppingToken);
             }
         }
+    }
+
+    /// <summary>Deletes the deliveries that ended more than the retention ago, a batch at a time so no statement runs long.</summary>
+    private async Task PruneAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        int pruned;
+        do
+        {
+            pruned = await deliveries.PruneEndedAsync(now - options.DeliveryRetention, PruneBatchSize, cancellationToken);
+            if (pruned > 0)
+            {
+                LogPruned(pruned, options.DeliveryRetention);
+            }
+        }
+        while (pruned == PruneBatchSize);
     }
 
     private async Task DeliverAsync(DueWebhook delivery, CancellationToken cancellationToken)
@@ -168,4 +192,7 @@ public sealed partial class WebhookDeliveryWorker(
 
     [LoggerMessage(7, LogLevel.Warning, "Webhook endpoint {EndpointId} of workspace {WorkspaceId} disabled after persistent failure (the last: {Error})")]
     private partial void LogEndpointDisabled(Guid endpointId, Guid workspaceId, string? error);
+
+    [LoggerMessage(8, LogLevel.Information, "Deleted {Count} webhook deliveries that ended more than {Retention} ago, with their attempts")]
+    private partial void LogPruned(int count, TimeSpan retention);
 }

@@ -160,4 +160,21 @@ public sealed class WebhookDeliveryStore(PostsDatabase database, AccessTokenProt
         await transaction.CommitAsync(cancellationToken);
         return disabled;
     }
+
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> deliveries, with their attempts' log, that ended (delivered, or given
+    /// up) before <paramref name="endedBefore"/>; pending ones are kept whatever their age. Returns how many went.
+    /// </summary>
+    public async Task<int> PruneEndedAsync(DateTimeOffset endedBefore, int limit, CancellationToken cancellationToken)
+    {
+        await using var prune = database.Owner.CreateCommand("""
+            delete from webhook_deliveries where id in (
+                select id from webhook_deliveries
+                where state <> 'pending' and coalesce(delivered_at, next_attempt_at) < @ended_before
+                order by coalesce(delivered_at, next_attempt_at) limit @limit)
+            """);
+        prune.Parameters.AddWithValue("ended_before", endedBefore);
+        prune.Parameters.AddWithValue("limit", limit);
+        return await prune.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

@@ -45,6 +45,12 @@ public sealed class WebhookOptions
     /// </summary>
     public TimeSpan DisableAfterFailingFor { get; set; } = TimeSpan.FromDays(2);
 
+    /// <summary>
+    /// How long a delivered or given-up event stays in the endpoint's log (ListWebhookDeliveries) and can be sent again
+    /// (RedeliverWebhook); then it is deleted with its attempts. Pending events are kept until they end.
+    /// </summary>
+    public TimeSpan DeliveryRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>How long the secret before a rotation still signs.</summary>
     public TimeSpan RotationGracePeriod { get; set; } = TimeSpan.FromHours(24);
 
