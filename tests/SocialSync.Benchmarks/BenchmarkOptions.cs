@@ -2,7 +2,11 @@ namespace SocialSync.Benchmarks;
 
 public sealed record BenchmarkOptions
 {
-    public int CreatePosts { get; init; } = 5000;
+    /// <summary>
+    /// Posts per create phase. 20,000 makes each phase last several seconds: 5,000 lasted 2–3 s, and runs minutes
+    /// apart on the same code differed by a third (a checkpoint or an autovacuum falling inside it weighs on it all).
+    /// </summary>
+    public int CreatePosts { get; init; } = 20_000;
     public int CreateConcurrency { get; init; } = 32;
     public int BurstPosts { get; init; } = 10_000;
     public int TrickleRate { get; init; } = 50;
