@@ -27,7 +27,8 @@ public static class Extensions
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<AccessTokenProtector>();
         services.AddSingleton<PostsMetrics>();
-        services.AddHostedService<PostsGauges>();
+        services.AddSingleton<PostsGauges>();
+        services.AddHostedService(provider => provider.GetRequiredService<PostsGauges>());
         services.AddSingleton(builder.Configuration.GetSection(RetryOptions.SectionName).Get<RetryOptions>() ?? new RetryOptions());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton(builder.Configuration.GetSection(AlertThresholds.SectionName).Get<AlertThresholds>() ?? new AlertThresholds());

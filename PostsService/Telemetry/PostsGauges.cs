@@ -19,6 +19,7 @@ public sealed partial class PostsGauges : BackgroundService
     private readonly AlertThresholds _thresholds;
     private PostsSnapshot? _last;
     private AlertFigures? _alerts;
+    private DateTimeOffset _alertsAt;
     private long? _queued;
     private DateTimeOffset _nextQueuedCount = DateTimeOffset.MinValue;
 
@@ -51,6 +52,12 @@ public sealed partial class PostsGauges : BackgroundService
             "Failed posts among those that ended (published or failed) over Alerts:Window (an hour)");
     }
 
+    /// <summary>
+    /// The alerts' figures of the last sample, when it is at most two intervals old (else null): /health reads them
+    /// instead of asking PostgreSQL per probe, as the figures count a whole window of runs.
+    /// </summary>
+    public AlertFigures? RecentAlerts(DateTimeOffset now) => _alerts is { } alerts && now - _alertsAt <= 2 * _interval ? alerts : null;
+
     private IEnumerable<Measurement<long>> Observe(Func<PostsSnapshot, long> value) =>
         _last is { } s ? [new Measurement<long>(value(s))] : [];
 
@@ -73,6 +80,7 @@ public sealed partial class PostsGauges : BackgroundService
                 var now = _time.GetUtcNow();
                 _last = await _statistics.SampleAsync(now, stoppingToken);
                 _alerts = await _statistics.AlertFiguresAsync(now, _thresholds, stoppingToken);
+                _alertsAt = now;
                 if (_time.GetUtcNow() is var countedAt && countedAt >= _nextQueuedCount)
                 {
                     var started = _time.GetTimestamp();
