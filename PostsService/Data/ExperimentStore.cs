@@ -25,6 +25,10 @@ public sealed class ExperimentStore(PostsDatabase database, ExperimentOptions op
     public Task<Experiment> CreateAsync(Guid userId, ExperimentPlan plan, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
+            if (plan.RequestId is { } requestId && await FindRepeatAsync(connection, transaction, userId, requestId, plan.RequestHash, cancellationToken) is { } first)
+            {
+                return first;
+            }
             var channels = (await PostInserts.LoadChannelsAsync(connection, transaction, [(userId, [plan.ChannelId])], cancellationToken))[0];
             if (!channels.TryGetValue(plan.ChannelId, out var target))
             {
@@ -68,8 +72,9 @@ public sealed class ExperimentStore(PostsDatabase database, ExperimentOptions op
                 BatchCommands =
                 {
                     new NpgsqlBatchCommand("""
-                        insert into experiments (id, workspace_id, channel_id, platform, name, created_by, seed, test_share, holdout, winner_after, finishes_at)
-                        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                        insert into experiments (id, workspace_id, channel_id, platform, name, created_by, seed, test_share, holdout, winner_after, finishes_at,
+                                                 request_id, request_hash)
+                        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                         """)
                     {
                         Parameters =
@@ -77,6 +82,8 @@ public sealed class ExperimentStore(PostsDatabase database, ExperimentOptions op
                             new() { Value = id }, new() { Value = workspaceId }, new() { Value = plan.ChannelId }, new() { Value = platform.ToDb() },
                             new() { Value = plan.Name }, new() { Value = userId }, new() { Value = plan.Seed }, new() { Value = plan.TestShare },
                             new() { Value = split.Holdout.ToArray() }, new() { Value = plan.WinnerAfter }, new() { Value = plan.FinishesAt },
+                            new() { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = (object?)plan.RequestId ?? DBNull.Value },
+                            new() { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea, Value = (object?)plan.RequestHash ?? DBNull.Value },
                         },
                     },
                     new NpgsqlBatchCommand("""
@@ -98,6 +105,43 @@ public sealed class ExperimentStore(PostsDatabase database, ExperimentOptions op
             }
             return (await ExperimentReads.ReadAsync(connection, transaction, "e.id = @id", q => q.Parameters.AddWithValue("id", id), 1, 0, cancellationToken)).Items[0];
         }, cancellationToken);
+
+    /// <summary>
+    /// The experiment an earlier create of the caller's made under <paramref name="requestId"/>: returned when it was
+    /// made by the same request (a retry), refused with ALREADY_EXISTS when by another, null when there is none. Holds
+    /// a transaction lock on the caller's request_id first, so concurrent repeats wait and find the first one made.
+    /// </summary>
+    private static async Task<Experiment?> FindRepeatAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, string requestId,
+        byte[]? requestHash, CancellationToken cancellationToken)
+    {
+        await using (var lockRequest = new NpgsqlCommand("select pg_advisory_xact_lock(hashtextextended(@key, 0))", connection, transaction))
+        {
+            lockRequest.Parameters.AddWithValue("key", $"experiment-request/{userId}/{requestId}");
+            await lockRequest.ExecuteNonQueryAsync(cancellationToken);
+        }
+        Guid id;
+        byte[]? storedHash;
+        await using (var find = new NpgsqlCommand("select id, request_hash from experiments where created_by = @user and request_id = @request_id",
+            connection, transaction))
+        {
+            find.Parameters.AddWithValue("user", userId);
+            find.Parameters.AddWithValue("request_id", requestId);
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+            id = reader.GetGuid(0);
+            storedHash = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
+        }
+        if (storedHash is not null && requestHash is not null && !storedHash.AsSpan().SequenceEqual(requestHash))
+        {
+            throw new RequestIdReusedException("request_id", requestId, id.ToString(), "experiment");
+        }
+        // Made by this caller, but in a workspace they may since have left: then it is not theirs to see.
+        return (await ExperimentReads.ReadAsync(connection, transaction, "e.id = @id", q => q.Parameters.AddWithValue("id", id), 1, 0, cancellationToken))
+            .Items.FirstOrDefault() ?? throw new NotFoundException("experiment", id.ToString());
+    }
 
     /// <summary>The experiment with its figures so far, as the caller sees it; null when it is not visible.</summary>
     public Task<Experiment?> GetAsync(Guid userId, Guid id, CancellationToken cancellationToken) =>

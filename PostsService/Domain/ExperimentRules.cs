@@ -19,6 +19,15 @@ public sealed record ExperimentPlan(
     Guid ChannelId, Guid? WorkspaceId, string Name, IReadOnlyList<(Content Content, DateTimeOffset? PublishAt)> Variants,
     DateTimeOffset? PublishAt, IReadOnlyList<string> Recipients, double TestShare, TimeSpan WinnerAfter, bool Draft, long Seed)
 {
+    /// <summary>The request_id the create came with (AIP-155), or null.</summary>
+    public string? RequestId { get; init; }
+
+    /// <summary>
+    /// A SHA-256 of the request without its request_id, stored with the experiment: the same request_id with another
+    /// request is told apart from a retry, as for posts (<see cref="NewPost.RequestHash"/>).
+    /// </summary>
+    public byte[]? RequestHash { get; init; }
+
     /// <summary>When the variants' window closes: the last variant's publish time + <see cref="WinnerAfter"/>.</summary>
     public DateTimeOffset FinishesAt => Variants.Max(v => v.PublishAt ?? PublishAt!.Value) + WinnerAfter;
 }

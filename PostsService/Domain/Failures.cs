@@ -46,17 +46,22 @@ public sealed class ConcurrentChangeException(string message) : DomainException(
 }
 
 /// <summary>
-/// A request_id that an earlier create of the caller's used with a different request (ALREADY_EXISTS: a post was
-/// already made under it). A retry of the same request gets the first post instead; a new post needs a new
-/// request_id. <see cref="Field"/> names the request_id (e.g. "requests[3].request_id").
+/// A request_id that an earlier create of the caller's used with a different request (ALREADY_EXISTS: a post or an
+/// experiment was already made under it). A retry of the same request gets the first result instead; a new one needs
+/// a new request_id. <see cref="Field"/> names the request_id (e.g. "requests[3].request_id").
 /// </summary>
-public sealed class RequestIdReusedException(string field, string requestId, string postId)
-    : DomainException($"{field} '{requestId}' was used by an earlier create with a different request (post '{postId}'); " +
-        "a retry must repeat that request exactly, and a new post needs a new request_id.")
+public sealed class RequestIdReusedException(string field, string requestId, string resourceId, string resource = "post")
+    : DomainException($"{field} '{requestId}' was used by an earlier create with a different request ({resource} '{resourceId}'); " +
+        $"a retry must repeat that request exactly, and a new {resource} needs a new request_id.")
 {
     public string Field { get; } = field;
     public string RequestId { get; } = requestId;
-    public string PostId { get; } = postId;
+
+    /// <summary>What the earlier create made: "post" or "experiment".</summary>
+    public string Resource { get; } = resource;
+
+    /// <summary>The id of what the earlier create made.</summary>
+    public string ResourceId { get; } = resourceId;
 }
 
 /// <summary>The service is shutting down and took no action (UNAVAILABLE; retry on another replica).</summary>

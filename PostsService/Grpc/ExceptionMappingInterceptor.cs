@@ -89,14 +89,14 @@ public sealed partial class ExceptionMappingInterceptor(ILogger<ExceptionMapping
     private static RpcException Plain(StatusCode code, DomainException exception) =>
         new(new global::Grpc.Core.Status(code, exception.Message));
 
-    /// <summary>ALREADY_EXISTS, with a google.rpc.ErrorInfo naming the request_id field and the post made under it.</summary>
+    /// <summary>ALREADY_EXISTS, with a google.rpc.ErrorInfo naming the request_id field and what was made under it (post_id or experiment_id).</summary>
     private static RpcException RequestIdReused(RequestIdReusedException reused)
     {
         var info = new ErrorInfo
         {
             Reason = "REQUEST_ID_REUSED",
             Domain = "posts.socialsync",
-            Metadata = { ["field"] = reused.Field, ["request_id"] = reused.RequestId, ["post_id"] = reused.PostId },
+            Metadata = { ["field"] = reused.Field, ["request_id"] = reused.RequestId, [reused.Resource + "_id"] = reused.ResourceId },
         };
         var status = new Google.Rpc.Status
         {

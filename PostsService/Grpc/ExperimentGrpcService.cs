@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using SocialSync.Contracts;
 using Microsoft.AspNetCore.Authorization;
@@ -88,9 +89,26 @@ public sealed class ExperimentGrpcService(
         {
             violations.Add("name", $"must be at most {ExperimentRules.MaxNameLength} characters");
         }
+        if (request.RequestId.Length > 64)
+        {
+            violations.Add("request_id", "must be at most 64 characters");
+        }
         violations.ThrowIfAny();
         return new ExperimentPlan(channelId!.Value, workspaceId, request.Name, variants, publishAt, [.. request.Recipients], testShare, winnerAfter,
-            request.Draft, ExperimentSplit.NewSeed());
+            request.Draft, ExperimentSplit.NewSeed())
+        {
+            RequestId = request.RequestId.Length > 0 ? request.RequestId : null,
+            RequestHash = request.RequestId.Length > 0 ? CanonicalHash(request, channelId.Value) : null,
+        };
+    }
+
+    /// <summary>The request's protobuf encoding without its request_id and with its channel id as stored (field order, no maps: equal requests, equal bytes).</summary>
+    private static byte[] CanonicalHash(CreateExperimentRequest request, Guid channelId)
+    {
+        var canonical = request.Clone();
+        canonical.RequestId = "";
+        canonical.ChannelId = channelId.ToString();
+        return System.Security.Cryptography.SHA256.HashData(canonical.ToByteArray());
     }
 
     /// <summary>An optional time that must lie in the publish window when given (the platform decides whether it is needed).</summary>

@@ -195,6 +195,48 @@ public sealed class ExperimentTests(PostsServiceFixture fixture)
         await fixture.Deliveries.RecordDeliveryStatusesAsync(new RecordDeliveryStatusesRequest { Statuses = { statuses } }, TestTokens.ForService());
     }
 
+    [Fact]
+    public async Task A_create_repeated_with_its_request_id_returns_the_first_experiment_and_schedules_its_variants_once()
+    {
+        var owner = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner);
+        var request = WhatsApp(channel, TenRecipients);
+        request.RequestId = "launch-test-1";
+
+        var first = await fixture.Experiments.CreateExperimentAsync(request, owner.Headers);
+        // A retry, and four more at once (a client retrying on several connections).
+        var repeats = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => fixture.Experiments.CreateExperimentAsync(request, owner.Headers).ResponseAsync));
+
+        Assert.All(repeats, repeat => Assert.Equal(first.Id, repeat.Id));
+        Assert.All(repeats, repeat => Assert.Equal(first.Variants.Select(v => v.PostId), repeat.Variants.Select(v => v.PostId)));
+        Assert.Equal(2L, await fixture.OwnerScalarAsync("select count(*) from scheduled_posts where channel_id = @c", ("c", Guid.Parse(channel.Id))));
+        Assert.Equal(1L, await fixture.OwnerScalarAsync("select count(*) from experiments where channel_id = @c", ("c", Guid.Parse(channel.Id))));
+    }
+
+    [Fact]
+    public async Task A_request_id_sent_again_with_another_request_is_already_exists_naming_the_first_experiment()
+    {
+        var owner = fixture.NewUser();
+        var channel = await fixture.CreateWhatsAppChannelAsync(owner);
+        var request = WhatsApp(channel, TenRecipients);
+        request.RequestId = "launch-test-2";
+        var first = await fixture.Experiments.CreateExperimentAsync(request, owner.Headers);
+
+        var other = request.Clone();
+        other.Variants[0].Content.Text = "Another variant";
+        var refused = await Expect.Status(StatusCode.AlreadyExists, () => fixture.Experiments.CreateExperimentAsync(other, owner.Headers).ResponseAsync);
+
+        var info = refused.GetRpcStatus()?.GetDetail<Google.Rpc.ErrorInfo>();
+        Assert.NotNull(info);
+        Assert.Equal(("request_id", "launch-test-2", first.Id), (info.Metadata["field"], info.Metadata["request_id"], info.Metadata["experiment_id"]));
+        Assert.Equal(1L, await fixture.OwnerScalarAsync("select count(*) from experiments where channel_id = @c", ("c", Guid.Parse(channel.Id))));
+        // Another user's same request_id is theirs alone.
+        var stranger = fixture.NewUser();
+        var theirs = WhatsApp(await fixture.CreateWhatsAppChannelAsync(stranger), TenRecipients);
+        theirs.RequestId = "launch-test-2";
+        Assert.NotEqual(first.Id, (await fixture.Experiments.CreateExperimentAsync(theirs, stranger.Headers)).Id);
+    }
+
     private static CreateExperimentRequest WhatsApp(Channel channel, string[] recipients, int variants = 2, double testShare = 0,
         TimeSpan? winnerAfter = null) => new()
     {
