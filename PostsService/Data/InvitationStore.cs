@@ -85,7 +85,7 @@ public sealed class InvitationStore(PostsDatabase database)
     /// The caller joins the invitation's workspace with its role. Unknown, used or expired tokens are NOT_FOUND alike
     /// (nothing tells a guesser which); a member already is refused and the invitation stays unused.
     /// </summary>
-    public Task<WorkspaceMember> AcceptAsync(Guid userId, string token, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<WorkspaceMember> AcceptAsync(Guid userId, string token, DateTimeOffset now, string? email, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
             Guid joinedWorkspace;
@@ -104,6 +104,7 @@ public sealed class InvitationStore(PostsDatabase database)
                 }
                 joinedWorkspace = reader.GetGuid(1);
             }
+            await WorkspaceStore.RecordEmailAsync(connection, transaction, joinedWorkspace, email, cancellationToken);
             await using var member = new NpgsqlCommand(
                 $"select {WorkspaceStore.MemberColumns} from workspace_members where workspace_id = @workspace and user_id = app_user_id()", connection, transaction);
             member.Parameters.AddWithValue("workspace", joinedWorkspace);

@@ -13,19 +13,38 @@ namespace SocialSync.PostsService.Data;
 public sealed class WorkspaceStore(PostsDatabase database)
 {
     private const string WorkspaceColumns = "w.id, w.name, w.personal, m.role, w.created_at, w.version, w.requires_approval";
-    internal const string MemberColumns = "workspace_id, user_id, role, created_at";
+    internal const string MemberColumns = "workspace_id, user_id, role, created_at, email";
 
     /// <summary>The database's name for the rule that a workspace keeps an owner (the trigger in 0013_workspaces.sql).</summary>
     private const string KeepsAnOwner = "workspace_keeps_an_owner";
 
-    public Task<Workspace> CreateAsync(Guid userId, string name, CancellationToken cancellationToken) =>
+    /// <summary>Creates a workspace owned by the caller, recording <paramref name="email"/> as the owner's address when known.</summary>
+    public Task<Workspace> CreateAsync(Guid userId, string name, string? email, CancellationToken cancellationToken) =>
         database.InUserTransactionAsync(userId, async (connection, transaction) =>
         {
-            await using var create = new NpgsqlCommand("select create_workspace(@name)", connection, transaction);
-            create.Parameters.AddWithValue("name", name);
-            var id = (Guid)(await create.ExecuteScalarAsync(cancellationToken))!;
+            Guid id;
+            await using (var create = new NpgsqlCommand("select create_workspace(@name)", connection, transaction))
+            {
+                create.Parameters.AddWithValue("name", name);
+                id = (Guid)(await create.ExecuteScalarAsync(cancellationToken))!;
+            }
+            await RecordEmailAsync(connection, transaction, id, email, cancellationToken);
             return (await LoadAsync(connection, transaction, id, cancellationToken))!;
         }, cancellationToken);
+
+    /// <summary>Records the caller's own address on their membership of <paramref name="workspaceId"/> (0047), when known.</summary>
+    internal static async Task RecordEmailAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId, string? email,
+        CancellationToken cancellationToken)
+    {
+        if (email is null)
+        {
+            return;
+        }
+        await using var record = new NpgsqlCommand("select record_member_email(@workspace, @email)", connection, transaction);
+        record.Parameters.AddWithValue("workspace", workspaceId);
+        record.Parameters.AddWithValue("email", email);
+        await record.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     /// <summary>The caller's workspaces, the personal one first (made now when it was not yet).</summary>
     public Task<List<Workspace>> ListAsync(Guid userId, CancellationToken cancellationToken) =>
@@ -211,6 +230,7 @@ public sealed class WorkspaceStore(PostsDatabase database)
         UserId = reader.GetGuid(1).ToString(),
         Role = WorkspaceRoles.FromDb(reader.GetString(2)),
         JoinedAt = Timestamp.FromDateTime(reader.GetDateTime(3)),
+        Email = reader.IsDBNull(4) ? "" : reader.GetString(4),
     };
 
 }

@@ -12,6 +12,10 @@ public static class RequestFields
         context.GetHttpContext().User.GetUserId()
         ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "A user token with a UUID 'sub' claim is required."));
 
+    /// <summary>The caller's e-mail address from their token's email claim, when it carries a plausible one.</summary>
+    public static string? UserEmail(this ServerCallContext context) =>
+        context.GetHttpContext().User.FindFirst("email")?.Value is { Length: > 2 and <= 320 } email && email.Contains('@') ? email : null;
+
     /// <summary>
     /// Whether a REST call names <paramref name="name"/> in its query string. JSON transcoding binds <c>?limit=0</c>
     /// to a proto3 int32 that reads 0 whether it was sent or not, so the original REST contract's ranges need this

@@ -24,7 +24,7 @@ public sealed class WorkspaceGrpcService(WorkspaceStore workspaces, InvitationSt
         var violations = new FieldViolations();
         var name = ParseName(request.Name, violations);
         violations.ThrowIfAny();
-        return await workspaces.CreateAsync(context.UserId(), name, context.CancellationToken);
+        return await workspaces.CreateAsync(context.UserId(), name, context.UserEmail(), context.CancellationToken);
     }
 
     public override async Task<Workspace> GetWorkspace(GetWorkspaceRequest request, ServerCallContext context)
@@ -123,7 +123,7 @@ public sealed class WorkspaceGrpcService(WorkspaceStore workspaces, InvitationSt
         {
             throw FieldViolations.Single("token", "is required (the invitation's token, as CreateInvitation gave it)");
         }
-        return await invitations.AcceptAsync(context.UserId(), request.Token, time.GetUtcNow(), context.CancellationToken);
+        return await invitations.AcceptAsync(context.UserId(), request.Token, time.GetUtcNow(), context.UserEmail(), context.CancellationToken);
     }
 
     private static string ParseName(string name, FieldViolations violations)

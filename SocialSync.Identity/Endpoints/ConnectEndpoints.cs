@@ -96,8 +96,9 @@ public static class ConnectEndpoints
     }
 
     /// <summary>
-    /// Who the tokens are for: <c>sub</c> = the user's id, <c>aud</c> = the API. Nothing else reaches the access
-    /// token: no role, so no token of ours can pass for a service.
+    /// Who the tokens are for: <c>sub</c> = the user's id, <c>aud</c> = the API; with the email scope, the address in
+    /// both tokens (PostsService shows it to the user's teammates on the Members page). No role reaches the access
+    /// token, so no token of ours can pass for a service.
     /// </summary>
     private static ClaimsPrincipal CreatePrincipal(IdentityUser<Guid> user, IEnumerable<string> scopes, string audience)
     {
@@ -109,7 +110,7 @@ public static class ConnectEndpoints
         identity.SetDestinations(claim => claim.Type switch
         {
             Claims.Subject => [Destinations.AccessToken, Destinations.IdentityToken],
-            Claims.Email when identity.HasScope(Scopes.Email) => [Destinations.IdentityToken],
+            Claims.Email when identity.HasScope(Scopes.Email) => [Destinations.AccessToken, Destinations.IdentityToken],
             _ => [],
         });
         return new ClaimsPrincipal(identity);

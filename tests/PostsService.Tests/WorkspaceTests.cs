@@ -3,6 +3,7 @@ using System.Text.Json;
 using Grpc.Core;
 using Npgsql;
 using SocialSync.Posts.V1;
+using SocialSync.Testing;
 
 namespace SocialSync.PostsService.Tests;
 
@@ -10,6 +11,33 @@ namespace SocialSync.PostsService.Tests;
 [Collection(PostsServiceCollection.Name)]
 public sealed class WorkspaceTests(PostsServiceFixture fixture)
 {
+    [Fact]
+    public async Task Members_are_listed_with_the_address_their_token_carried_when_they_created_or_joined_the_workspace()
+    {
+        var owner = fixture.NewUser();
+        var contributor = fixture.NewUser();
+        var withoutAddress = fixture.NewUser();
+        var workspace = await fixture.Workspaces.CreateWorkspaceAsync(new CreateWorkspaceRequest { Name = "Team" },
+            WithEmail(owner, "owner@example.test"));
+        var invitation = await fixture.Workspaces.CreateInvitationAsync(
+            new CreateInvitationRequest { WorkspaceId = workspace.Id, Role = WorkspaceRole.Contributor }, owner.Headers);
+        await fixture.Workspaces.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invitation.Token }, WithEmail(contributor, "maria@example.test"));
+        var second = await fixture.Workspaces.CreateInvitationAsync(
+            new CreateInvitationRequest { WorkspaceId = workspace.Id, Role = WorkspaceRole.Viewer }, owner.Headers);
+        await fixture.Workspaces.AcceptInvitationAsync(new AcceptInvitationRequest { Token = second.Token }, withoutAddress.Headers);
+
+        // Every member sees the others' addresses, a contributor too (it may not change membership rows itself).
+        var members = (await fixture.Workspaces.ListMembersAsync(new ListMembersRequest { WorkspaceId = workspace.Id }, contributor.Headers)).Members;
+        Assert.Equal(
+            [(owner.Id.ToString(), "owner@example.test"), (contributor.Id.ToString(), "maria@example.test"), (withoutAddress.Id.ToString(), "")],
+            members.Select(m => (m.UserId, m.Email)));
+    }
+
+    /// <summary>The user's token with an email claim, as the identity provider issues it with the email scope.</summary>
+    private static Metadata WithEmail(TestUser user, string email) => TestTokens.Bearer(
+        new SocialSync.ServiceDefaults.Security.TokenIssuer(TestTokens.Users, TimeProvider.System).Create(
+            new Dictionary<string, object> { ["sub"] = user.Id.ToString(), ["email"] = email }, TimeSpan.FromHours(1)));
+
     [Fact]
     public async Task A_new_user_has_a_personal_workspace_with_their_own_id_which_calls_without_a_workspace_use()
     {

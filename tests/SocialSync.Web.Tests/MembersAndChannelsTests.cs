@@ -13,7 +13,8 @@ public sealed class MembersAndChannelsTests(BrowserFixture fixture)
         await using var ownerContext = await fixture.NewContextAsync();
         await using var inviteeContext = await fixture.NewContextAsync(width: 390, height: 844);
         var owner = await StudioSession.SignUpAsync(ownerContext, $"team-owner-{Guid.NewGuid():N}@example.test");
-        var invitee = await StudioSession.SignUpAsync(inviteeContext, $"team-member-{Guid.NewGuid():N}@example.test");
+        var inviteeEmail = $"team-member-{Guid.NewGuid():N}@example.test";
+        var invitee = await StudioSession.SignUpAsync(inviteeContext, inviteeEmail);
         var inviteeId = await UserIdAsync(inviteeContext);
 
         await owner.GetByRole(AriaRole.Link, new() { Name = "Members" }).ClickAsync();
@@ -36,15 +37,17 @@ public sealed class MembersAndChannelsTests(BrowserFixture fixture)
         await invitee.GetByRole(AriaRole.Button, new() { Name = "Join workspace" }).ClickAsync();
         await Assertions.Expect(invitee.GetByRole(AriaRole.Alert)).ToHaveTextAsync("This invitation was used, revoked or has expired: ask for a new one.");
 
+        // The owner knows the new member by the address they signed up with.
         await owner.ReloadAsync();
         var row = owner.Locator($"tr[data-user-id='{inviteeId}']");
-        await Assertions.Expect(row.GetByLabel($"Role of {inviteeId}")).ToHaveValueAsync("Contributor");
-        await row.GetByLabel($"Role of {inviteeId}").SelectOptionAsync("Editor");
-        await Assertions.Expect(owner.GetByRole(AriaRole.Status)).ToHaveTextAsync($"{inviteeId} is now editor.");
+        await Assertions.Expect(row.GetByRole(AriaRole.Cell).First).ToHaveTextAsync(inviteeEmail);
+        await Assertions.Expect(row.GetByLabel($"Role of {inviteeEmail}")).ToHaveValueAsync("Contributor");
+        await row.GetByLabel($"Role of {inviteeEmail}").SelectOptionAsync("Editor");
+        await Assertions.Expect(owner.GetByRole(AriaRole.Status)).ToHaveTextAsync($"{inviteeEmail} is now editor.");
         Assert.Equal("WORKSPACE_ROLE_EDITOR", await RoleInDatabaseAsync(inviteeId));
 
-        await row.GetByRole(AriaRole.Button, new() { Name = $"Remove {inviteeId}" }).ClickAsync();
-        await Assertions.Expect(owner.GetByRole(AriaRole.Status)).ToHaveTextAsync($"{inviteeId} was removed.");
+        await row.GetByRole(AriaRole.Button, new() { Name = $"Remove {inviteeEmail}" }).ClickAsync();
+        await Assertions.Expect(owner.GetByRole(AriaRole.Status)).ToHaveTextAsync($"{inviteeEmail} was removed.");
         await Assertions.Expect(row).ToHaveCountAsync(0);
         Assert.Null(await RoleInDatabaseAsync(inviteeId));
         await owner.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, "members.png") });
