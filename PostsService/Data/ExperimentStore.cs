@@ -134,7 +134,7 @@ public sealed class ExperimentStore(PostsDatabase database, ExperimentOptions op
             id = reader.GetGuid(0);
             storedHash = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
         }
-        if (storedHash is not null && requestHash is not null && !storedHash.AsSpan().SequenceEqual(requestHash))
+        if (!RequestHashes.IsRepeat(storedHash, requestHash))
         {
             throw new RequestIdReusedException("request_id", requestId, id.ToString(), "experiment");
         }

@@ -30,13 +30,11 @@ public sealed record NewPost(CreatePostRequest Request, string Prefix, Guid Chan
         canonical.ChannelId = channelId.ToString();
         canonical.TimeZone = timeZone ?? "";
         canonical.Rrule = rrule ?? "";
-        return System.Security.Cryptography.SHA256.HashData(canonical.ToByteArray());
+        return RequestHashes.Of(canonical);
     }
 
     /// <summary>Whether a post stored with <paramref name="storedHash"/> under this request_id was made by this same request.</summary>
-    public bool IsRepeatOf(byte[]? storedHash) =>
-        // Posts created before requests were hashed carry none: such a repeat is taken as the retry it most likely is.
-        storedHash is null || RequestHash is null || storedHash.AsSpan().SequenceEqual(RequestHash);
+    public bool IsRepeatOf(byte[]? storedHash) => RequestHashes.IsRepeat(storedHash, RequestHash);
 
     /// <summary>
     /// Whether the post's channel is among the user's live <paramref name="channels"/> (else the failure to answer)

@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Grpc.Core;
 using SocialSync.Contracts;
 using Microsoft.AspNetCore.Authorization;
@@ -102,13 +101,13 @@ public sealed class ExperimentGrpcService(
         };
     }
 
-    /// <summary>The request's protobuf encoding without its request_id and with its channel id as stored (field order, no maps: equal requests, equal bytes).</summary>
+    /// <summary>The request's hash (<see cref="RequestHashes"/>), with its channel id as stored.</summary>
     private static byte[] CanonicalHash(CreateExperimentRequest request, Guid channelId)
     {
         var canonical = request.Clone();
         canonical.RequestId = "";
         canonical.ChannelId = channelId.ToString();
-        return System.Security.Cryptography.SHA256.HashData(canonical.ToByteArray());
+        return RequestHashes.Of(canonical);
     }
 
     /// <summary>An optional time that must lie in the publish window when given (the platform decides whether it is needed).</summary>

@@ -18,8 +18,8 @@ public sealed partial class PostsGauges : BackgroundService
     private readonly ILogger<PostsGauges> _log;
     private readonly AlertThresholds _thresholds;
     private PostsSnapshot? _last;
-    private AlertFigures? _alerts;
-    private DateTimeOffset _alertsAt;
+    // Figures and their time in one reference, so /health never reads one sample's figures with another's time.
+    private SampledAlerts? _alerts;
     private long? _queued;
     private DateTimeOffset _nextQueuedCount = DateTimeOffset.MinValue;
 
@@ -56,13 +56,13 @@ public sealed partial class PostsGauges : BackgroundService
     /// The alerts' figures of the last sample, when it is at most two intervals old (else null): /health reads them
     /// instead of asking PostgreSQL per probe, as the figures count a whole window of runs.
     /// </summary>
-    public AlertFigures? RecentAlerts(DateTimeOffset now) => _alerts is { } alerts && now - _alertsAt <= 2 * _interval ? alerts : null;
+    public AlertFigures? RecentAlerts(DateTimeOffset now) => _alerts is { } sampled && now - sampled.At <= 2 * _interval ? sampled.Figures : null;
 
     private IEnumerable<Measurement<long>> Observe(Func<PostsSnapshot, long> value) =>
         _last is { } s ? [new Measurement<long>(value(s))] : [];
 
     private IEnumerable<Measurement<double>> ObserveAlert(Func<AlertFigures, double> value) =>
-        _alerts is { } a ? [new Measurement<double>(value(a))] : [];
+        _alerts is { } sampled ? [new Measurement<double>(value(sampled.Figures))] : [];
 
     private IEnumerable<Measurement<long>> ObserveQueued() =>
         _queued is { } queued ? [new Measurement<long>(queued)] : [];
@@ -79,8 +79,7 @@ public sealed partial class PostsGauges : BackgroundService
             {
                 var now = _time.GetUtcNow();
                 _last = await _statistics.SampleAsync(now, stoppingToken);
-                _alerts = await _statistics.AlertFiguresAsync(now, _thresholds, stoppingToken);
-                _alertsAt = now;
+                _alerts = new SampledAlerts(await _statistics.AlertFiguresAsync(now, _thresholds, stoppingToken), now);
                 if (_time.GetUtcNow() is var countedAt && countedAt >= _nextQueuedCount)
                 {
                     var started = _time.GetTimestamp();
@@ -113,4 +112,6 @@ public sealed partial class PostsGauges : BackgroundService
 
     [LoggerMessage(1, LogLevel.Debug, "Sampling the posts gauges failed: {Reason}")]
     private partial void LogSampleFailed(string reason);
+
+    private sealed record SampledAlerts(AlertFigures Figures, DateTimeOffset At);
 }
