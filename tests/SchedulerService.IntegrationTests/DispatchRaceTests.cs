@@ -60,6 +60,7 @@ public sealed class DispatchRaceTests(OneSchedulerSystem fixture)
     {
         var account = await TestAccount.CreateAsync(System);
         var prefix = $"m{Guid.NewGuid():N}"[..12];
+        await Database.WarmMoveConnectionsAsync(System);
         var (posts, due) = await CreateDueSoonAsync(account, prefix);
         var later = due.AddSeconds(3);
 
