@@ -146,25 +146,26 @@ public sealed class StatisticsStore(PostsDatabase database)
     /// <summary>
     /// The figures the alerts are judged on (<see cref="PublishingAlerts"/>), over every user's posts. Runs are counted
     /// by started_at (indexed) over the window: a run lasts seconds, so "started within the last hour" is "ended within
-    /// it" for the purpose. Untraced: /health and the gauges ask every few seconds.
+    /// it" for the purpose. Only a failed run is joined with its post (was it the post's last attempt, and did the post
+    /// fail?): the others are counted from the runs alone, where a join of every run of the hour with its post took
+    /// 250–550 ms a call under load (docs/scale.md). Untraced: the gauges ask every few seconds.
     /// </summary>
     public async Task<AlertFigures> AlertFiguresAsync(DateTimeOffset now, AlertThresholds thresholds, CancellationToken cancellationToken)
     {
         using var quiet = SocialSyncTelemetry.Quiet();
         await using var query = database.Owner.CreateCommand("""
-            with window_runs as (
-                select r.scheduled_post_id, r.attempt, r.status, p.status as post_status, p.attempt as post_attempt
-                from post_runs r join scheduled_posts p on p.id = r.scheduled_post_id
-                where r.started_at >= @window_start)
             select
                 (select count(*) from scheduled_posts where status = 'publishing' and updated_at < @stuck_before),
                 coalesce((select extract(epoch from (@now - min(p.due_at)))
                           from scheduled_posts p join channels c on c.id = p.channel_id
                           where p.status = 'queued' and p.due_at < @now and not holds_posts(c.state)), 0)::float8,
-                (select count(distinct scheduled_post_id) from window_runs),
-                (select count(*) from window_runs where attempt > 1),
-                (select count(*) from window_runs where status = 'success'),
-                (select count(*) from window_runs where status = 'failed' and post_status = 'failed' and attempt = post_attempt)
+                w.posts, w.retries, w.successes,
+                (select count(*)
+                 from post_runs r join scheduled_posts p on p.id = r.scheduled_post_id
+                 where r.started_at >= @window_start and r.status = 'failed' and p.status = 'failed' and p.attempt = r.attempt)
+            from (select count(distinct scheduled_post_id) as posts, count(*) filter (where attempt > 1) as retries,
+                         count(*) filter (where status = 'success') as successes
+                  from post_runs where started_at >= @window_start) w
             """);
         query.Parameters.AddWithValue("now", now);
         query.Parameters.AddWithValue("window_start", now - thresholds.Window);
