@@ -30,12 +30,17 @@ public static class BenchmarkRun
         }
 
         // 1. Create throughput (due far ahead, so nothing fires), and Redis memory per indexed post.
+        // The creates are held to PostgreSQL's own INSERT rate, measured right before and right after them: the
+        // machine's speed drifts over minutes (pgbench alone gave 5,300 to 7,500 a second across runs of one day),
+        // and a rate measured at another moment than the creates compares two different machines.
+        var insertsBefore = await RawLimits.PostgresInsertsPerSecondAsync(system, options.CreateConcurrency, BenchmarkReport.RawInsertSeconds);
         var memoryBefore = await UsedMemoryAsync(redis, system);
         var farAhead = DateTimeOffset.UtcNow.AddDays(7);
         report.CreateRate = await workload.CreatePostsAsync("create", Enumerable.Range(0, options.CreatePosts).Select(i => farAhead.AddMilliseconds(i)).ToList(), options.CreateConcurrency);
         await WaitForIndexAsync(redis, options.CreatePosts);
+        report.PostgresInsertRates = (insertsBefore, await RawLimits.PostgresInsertsPerSecondAsync(system, options.CreateConcurrency, BenchmarkReport.RawInsertSeconds));
         report.RedisBytesPerPost = (await UsedMemoryAsync(redis, system) - memoryBefore) / (double)options.CreatePosts;
-        log.WriteLine($"create: {report.CreateRate:F0} posts/s; Redis {report.RedisBytesPerPost:F0} bytes per indexed post");
+        log.WriteLine($"create: {report.CreateRate:F0} posts/s (pgbench INSERT commits {report.PostgresInsertRates.Before:F0}/s before, {report.PostgresInsertRates.After:F0}/s after); Redis {report.RedisBytesPerPost:F0} bytes per indexed post");
         report.BatchCreateRate = await workload.CreatePostsBatchedAsync("batch", Enumerable.Range(0, options.CreatePosts).Select(i => farAhead.AddMilliseconds(i)).ToList(),
             Math.Min(options.CreateConcurrency, 8), BatchSize);
         log.WriteLine($"create in batches of {BatchSize}: {report.BatchCreateRate:F0} posts/s");
@@ -64,11 +69,10 @@ public static class BenchmarkRun
         report.TrickleDistinct = trickle.Distinct;
         log.WriteLine($"trickle: lateness {Distribution.Of(report.TrickleLateness)}");
 
-        // 4. Raw limits of the same servers, measured now.
-        report.PostgresInsertRate = await RawLimits.PostgresInsertsPerSecondAsync(system, options.CreateConcurrency, 10);
+        // 4. Raw limits of the same servers, measured now (PostgreSQL's beside the creates, above).
         report.RedisZaddRate = await RawLimits.RedisZaddsPerSecondAsync(system, 32, 200_000);
         report.EmulatorRate = await RawLimits.EmulatorRequestsPerSecondAsync(system, 64, TimeSpan.FromSeconds(5));
-        log.WriteLine($"raw: PostgreSQL {report.PostgresInsertRate:F0} single-row INSERT commits/s, Redis {report.RedisZaddRate:F0} ZADD/s, emulator {report.EmulatorRate:F0} requests/s");
+        log.WriteLine($"raw: Redis {report.RedisZaddRate:F0} ZADD/s, emulator {report.EmulatorRate:F0} requests/s");
 
         // 5. The yardstick: BullMQ drains a burst of the same size on the same redis-server, SocialSync idle by now.
         log.WriteLine($"bullmq: {options.BurstPosts} delayed jobs due at one instant, a no-op worker of concurrency {BullMqBurst.Concurrency}, Redis database {BullMqBurst.Database}");
