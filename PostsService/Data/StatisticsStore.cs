@@ -148,7 +148,8 @@ public sealed class StatisticsStore(PostsDatabase database)
     /// by started_at (indexed) over the window: a run lasts seconds, so "started within the last hour" is "ended within
     /// it" for the purpose. Only a failed run is joined with its post (was it the post's last attempt, and did the post
     /// fail?): the others are counted from the runs alone, where a join of every run of the hour with its post took
-    /// 250–550 ms a call under load (docs/scale.md). Untraced: the gauges ask every few seconds.
+    /// 250–550 ms a call under load (docs/scale.md). Untraced: the gauges ask every few seconds, /health when their
+    /// sample is stale.
     /// </summary>
     public async Task<AlertFigures> AlertFiguresAsync(DateTimeOffset now, AlertThresholds thresholds, CancellationToken cancellationToken)
     {
