@@ -49,8 +49,12 @@ public sealed class SchedulerOptions
     /// <summary>Publish calls in flight towards PublisherService at once.</summary>
     public int MaxConcurrentPublishCalls { get; set; } = 16;
 
-    /// <summary>Posts per PublishPosts call.</summary>
-    public int PublishBatchSize { get; set; } = 50;
+    /// <summary>
+    /// Posts per PublishPosts call. Each call opens its runs and records its outcomes in one PostgreSQL transaction
+    /// apiece, so a larger batch spreads that cost: 100 drained the benchmark's burst 15-20 % sooner than 50, back to
+    /// back (docs/scale.md); 200 was no faster.
+    /// </summary>
+    public int PublishBatchSize { get; set; } = 100;
 
     /// <summary>Claimed posts waiting for a publish call; when full, claiming pauses (back-pressure).</summary>
     public int DispatchQueueCapacity { get; set; } = 20_000;
