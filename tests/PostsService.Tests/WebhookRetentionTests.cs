@@ -44,7 +44,12 @@ public sealed class WebhookRetentionTests(WebhookRetentionFixture fixture) : ICl
         await failing.UntilAsync(received => received.Count > 0, "the event's first (failed) attempt");
 
         var deliveredEvent = Assert.Single((await LogAsync(delivered, deliveredOwner)).Attempts).EventId;
-        var deliveredAt = DateTimeOffset.UtcNow;
+        // The retention runs from the delivery PostsService recorded, which can be seconds before this point: the
+        // failing endpoint's first attempt was awaited in between.
+        var deliveredAt = (DateTime)(await Polling.UntilAsync(
+            () => fixture.OwnerScalarAsync("select delivered_at from webhook_deliveries where endpoint_id = @id and event_id = @event",
+                ("id", Guid.Parse(delivered.Id)), ("event", deliveredEvent)),
+            at => at is DateTime, Patience, "the delivery recorded as delivered"))!;
         Assert.Single((await LogAsync(pending, pendingOwner)).Attempts);
         // Disabled, its endpoint's events wait; the one waiting since an hour ago is older than the retention.
         await fixture.Webhooks.UpdateWebhookEndpointAsync(new UpdateWebhookEndpointRequest
@@ -58,7 +63,7 @@ public sealed class WebhookRetentionTests(WebhookRetentionFixture fixture) : ICl
 
         await Polling.UntilAsync(() => LogAsync(delivered, deliveredOwner), log => log.Attempts.Count == 0, Patience,
             "the delivered event to leave the log");
-        Assert.True(DateTimeOffset.UtcNow - deliveredAt >= WebhookRetentionFixture.Retention, "deleted before the retention passed");
+        Assert.True(DateTime.UtcNow - deliveredAt >= WebhookRetentionFixture.Retention, "deleted before the retention passed");
         Assert.Equal(0L, await fixture.OwnerScalarAsync(
             "select count(*) from webhook_delivery_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.event_id = @event",
             ("event", deliveredEvent)));
