@@ -45,7 +45,7 @@ public sealed class WebhookRetentionTests(WebhookRetentionFixture fixture) : ICl
 
         var deliveredEvent = Assert.Single((await LogAsync(delivered, deliveredOwner)).Attempts).EventId;
         // The retention runs from the delivery PostsService recorded, which can be seconds before this point: the
-        // failing endpoint's first attempt was awaited in between.
+        // second endpoint's setup and the failing endpoint's first attempt ran in between.
         var deliveredAt = (DateTime)(await Polling.UntilAsync(
             () => fixture.OwnerScalarAsync("select delivered_at from webhook_deliveries where endpoint_id = @id and event_id = @event",
                 ("id", Guid.Parse(delivered.Id)), ("event", deliveredEvent)),
