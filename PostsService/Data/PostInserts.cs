@@ -42,7 +42,7 @@ public static class PostInserts
                     select {QualifiedChannelColumns}, m.role, m.requires_approval, p.ord
                     from unnest($1::int[], $2::uuid[], $3::uuid[]) as p(ord, poster, channel)
                     join channels c on c.id = p.channel and c.deleted_at is null
-                    cross join lateral app_batch_membership(c.workspace_id, p.poster) m
+                    join app_batch_memberships() m on m.workspace = c.workspace_id and m.member = p.poster
                     for share of c
                     """)
                 {
