@@ -28,24 +28,37 @@ public sealed class OutcomeStore(PostsDatabase database)
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var claims = new Dictionary<Guid, CurrentClaim>();
-            await using (var current = new NpgsqlCommand("""
-                select id, attempt, platform, retry_count, publish_at, channel_id, needs_reconciliation, rrule is not null
-                from scheduled_posts
-                where id = any(@ids) and status = 'publishing'
-                order by id
-                for update
-                """, connection, transaction))
+            // One round trip: the sends are read by the statement after the lock, in the same transaction, so they
+            // are those of the attempts just locked.
+            await using var batch = new NpgsqlBatch(connection, transaction)
             {
-                current.Parameters.AddWithValue("ids", ids.Distinct().ToArray());
-                await using var reader = await current.ExecuteReaderAsync(cancellationToken);
+                BatchCommands =
+                {
+                    new NpgsqlBatchCommand("""
+                        select id, attempt, platform, retry_count, publish_at, channel_id, needs_reconciliation, rrule is not null
+                        from scheduled_posts
+                        where id = any($1) and status = 'publishing'
+                        order by id
+                        for update
+                        """) { Parameters = { new NpgsqlParameter { Value = ids.Distinct().ToArray() } } },
+                    ReportedSendsCommand(ids),
+                },
+            };
+            var claims = new Dictionary<Guid, CurrentClaim>();
+            var reported = new Dictionary<(Guid, string), string>();
+            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+            {
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     claims[reader.GetGuid(0)] = new CurrentClaim(reader.GetInt32(1), reader.GetString(2), reader.GetInt32(3),
                         reader.GetFieldValue<DateTimeOffset>(4), reader.GetGuid(5), reader.GetBoolean(6), reader.GetBoolean(7));
                 }
+                await reader.NextResultAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    reported[(reader.GetGuid(0), reader.GetString(1))] = reader.GetString(2);
+                }
             }
-            var reported = await ReportedSendsAsync(connection, transaction, claims, cancellationToken);
             return new OutcomeBatch(connection, transaction, claims, reported);
         }
         catch
@@ -63,31 +76,15 @@ public sealed class OutcomeStore(PostsDatabase database)
     /// The sends of the claimed posts that Meta already reported (callback reference to wamid), of this attempt or an
     /// earlier one in doubt (a reference names its attempt, so an outcome can only match the send it names). A status
     /// webhook can arrive before the outcome that says the send's answer was lost; <see cref="DeliveryStore"/> locks
-    /// the post's row before it records one, so under this batch's locks the list is complete.
+    /// the post's row before it records one, so read after this batch's locks the list is complete.
     /// </summary>
-    private static async Task<Dictionary<(Guid PostId, string CallbackRef), string>> ReportedSendsAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, Dictionary<Guid, CurrentClaim> claims, CancellationToken cancellationToken)
-    {
-        var reported = new Dictionary<(Guid, string), string>();
-        if (claims.Count == 0)
-        {
-            return reported;
-        }
-        await using var command = new NpgsqlCommand("""
+    private static NpgsqlBatchCommand ReportedSendsCommand(Guid[] ids) =>
+        new("""
             select d.post_id, d.callback_ref, min(d.wamid)
-            from delivery_statuses d join unnest(@ids, @attempts) as c(id, attempt) on d.post_id = c.id and d.attempt <= c.attempt
-            where d.callback_ref is not null
+            from delivery_statuses d join scheduled_posts p on d.post_id = p.id and d.attempt <= p.attempt
+            where p.id = any($1) and p.status = 'publishing' and d.callback_ref is not null
             group by d.post_id, d.callback_ref
-            """, connection, transaction);
-        command.Parameters.AddWithValue("ids", claims.Keys.ToArray());
-        command.Parameters.AddWithValue("attempts", claims.Values.Select(c => c.Attempt).ToArray());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            reported[(reader.GetGuid(0), reader.GetString(1))] = reader.GetString(2);
-        }
-        return reported;
-    }
+            """) { Parameters = { new NpgsqlParameter { Value = ids.Distinct().ToArray() } } };
 }
 
 /// <summary>
@@ -103,36 +100,50 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
     /// <summary>The claimed attempts' sends that a delivery status already reported, with the message's wamid.</summary>
     public IReadOnlyDictionary<(Guid PostId, string CallbackRef), string> ReportedSends => reportedSends;
 
+    /// <summary>
+    /// Writes the outcomes: the posts, their runs and their channels in one round trip (one batch of statements, each
+    /// set-based), then the next occurrence of each recurring post that finished.
+    /// </summary>
     public async Task WriteAsync(IReadOnlyList<OutcomeWrite> writes, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (writes.Count == 0)
         {
             return;
         }
-        await UpdatePostsAsync(writes, cancellationToken);
-        await UpdateRunsAsync(writes, cancellationToken);
-        var disconnected = writes.Where(w => w.DisconnectsChannel).Select(w => w.ChannelId).Distinct().ToArray();
-        if (disconnected.Length > 0)
+        await using (var batch = new NpgsqlBatch(connection, transaction))
         {
-            await using var channel = new NpgsqlCommand(
-                "update channels set state = 'needs_reconnect', state_reason = @reason where id = any(@ids) and not holds_posts(state)",
-                connection, transaction);
-            channel.Parameters.AddWithValue("reason", OutcomeRules.ReconnectReason);
-            channel.Parameters.AddWithValue("ids", disconnected);
-            await channel.ExecuteNonQueryAsync(cancellationToken);
-        }
-        var limited = writes.Where(w => w.ChannelRateLimitedUntil is not null).ToList();
-        if (limited.Count > 0)
-        {
-            // Kept on the channel for every publisher replica (RunStore hands it out with the channel's next runs).
-            await using var hold = new NpgsqlCommand("""
-                update channels c set rate_limited_until = greatest(c.rate_limited_until, u.until)
-                from (select id, max(until) as until from unnest(@ids, @untils) as l(id, until) group by id) as u
-                where c.id = u.id
-                """, connection, transaction);
-            hold.Parameters.AddWithValue("ids", limited.Select(w => w.ChannelId).ToArray());
-            hold.Parameters.Add(TimestampArray("untils", limited.Select(w => w.ChannelRateLimitedUntil)));
-            await hold.ExecuteNonQueryAsync(cancellationToken);
+            batch.BatchCommands.Add(UpdatePosts(writes));
+            if (UpdateRuns(writes) is { } runs)
+            {
+                batch.BatchCommands.Add(runs);
+            }
+            var disconnected = writes.Where(w => w.DisconnectsChannel).Select(w => w.ChannelId).Distinct().ToArray();
+            if (disconnected.Length > 0)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                    "update channels set state = 'needs_reconnect', state_reason = @reason where id = any(@ids) and not holds_posts(state)")
+                {
+                    Parameters = { new NpgsqlParameter("reason", OutcomeRules.ReconnectReason), new NpgsqlParameter("ids", disconnected) },
+                });
+            }
+            var limited = writes.Where(w => w.ChannelRateLimitedUntil is not null).ToList();
+            if (limited.Count > 0)
+            {
+                // Kept on the channel for every publisher replica (RunStore hands it out with the channel's next runs).
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+                    update channels c set rate_limited_until = greatest(c.rate_limited_until, u.until)
+                    from (select id, max(until) as until from unnest(@ids, @untils) as l(id, until) group by id) as u
+                    where c.id = u.id
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter("ids", limited.Select(w => w.ChannelId).ToArray()),
+                        TimestampArray("untils", limited.Select(w => w.ChannelRateLimitedUntil)),
+                    },
+                });
+            }
+            await batch.ExecuteNonQueryAsync(cancellationToken);
         }
         // A recurring post's next occurrence is created in the transaction that finishes this one.
         foreach (var write in writes.Where(w => w.ContinuesSeries))
@@ -149,9 +160,9 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
         await connection.DisposeAsync();
     }
 
-    private async Task UpdatePostsAsync(IReadOnlyList<OutcomeWrite> writes, CancellationToken cancellationToken)
+    private static NpgsqlBatchCommand UpdatePosts(IReadOnlyList<OutcomeWrite> writes)
     {
-        await using var update = new NpgsqlCommand("""
+        var update = new NpgsqlBatchCommand("""
             update scheduled_posts p set
                 status = u.status,
                 due_at = coalesce(u.due_at, p.due_at),
@@ -170,7 +181,7 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
                 as u(post_id, attempt, status, due_at, retry_count, platform_post_id, permalink, finished_at, error, platform_state, traceparent,
                      unconfirmed_send)
             where p.id = any(@ids) and p.id = u.post_id and p.attempt = u.attempt
-            """, connection, transaction);
+            """);
         update.Parameters.AddWithValue("ids", writes.Select(w => w.PostId).ToArray());
         update.Parameters.AddWithValue("attempts", writes.Select(w => w.Attempt).ToArray());
         update.Parameters.AddWithValue("statuses", writes.Select(w => w.Decision.Status.ToDb()).ToArray());
@@ -184,23 +195,24 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
         update.Parameters.Add(TextArray("traceparents", writes.Select(w => w.Traceparent)));
         // The send a delivery status may still settle (DeliveryStore); any other outcome forgets it.
         update.Parameters.Add(TextArray("unconfirmed_sends", writes.Select(w => w.UnconfirmedSendRef)));
-        await update.ExecuteNonQueryAsync(cancellationToken);
+        return update;
     }
 
-    private async Task UpdateRunsAsync(IReadOnlyList<OutcomeWrite> writes, CancellationToken cancellationToken)
+    /// <summary>The runs' closing statement; null when no outcome closes a run.</summary>
+    private static NpgsqlBatchCommand? UpdateRuns(IReadOnlyList<OutcomeWrite> writes)
     {
         var runs = writes.Where(w => w.Decision.RunStatus is not null && w.RunId is not null).ToList();
         if (runs.Count == 0)
         {
-            return;
+            return null;
         }
-        await using var update = new NpgsqlCommand("""
+        var update = new NpgsqlBatchCommand("""
             update post_runs r set status = u.status, finished_at = u.finished_at, error = u.error,
                 error_code = u.error_code, error_class = u.error_class
             from unnest(@run_ids, @post_ids, @attempts, @statuses, @finished_ats, @errors, @codes, @classes)
                 as u(run_id, post_id, attempt, status, finished_at, error, error_code, error_class)
             where r.id = any(@run_ids) and r.id = u.run_id and r.scheduled_post_id = u.post_id and r.attempt = u.attempt
-            """, connection, transaction);
+            """);
         update.Parameters.AddWithValue("run_ids", runs.Select(r => r.RunId!.Value).ToArray());
         update.Parameters.AddWithValue("post_ids", runs.Select(r => r.PostId).ToArray());
         update.Parameters.AddWithValue("attempts", runs.Select(r => r.Attempt).ToArray());
@@ -212,7 +224,7 @@ public sealed class OutcomeBatch(NpgsqlConnection connection, NpgsqlTransaction 
             Value = runs.Select(r => r.ErrorCode == 0 ? (int?)null : r.ErrorCode).ToArray(),
         });
         update.Parameters.Add(TextArray("classes", runs.Select(r => r.Decision.ErrorClass)));
-        await update.ExecuteNonQueryAsync(cancellationToken);
+        return update;
     }
 
     private static NpgsqlParameter TextArray(string name, IEnumerable<string?> values) =>
