@@ -28,6 +28,7 @@ public sealed class OutcomeStore(PostsDatabase database)
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var distinctIds = ids.Distinct().ToArray();
             // One round trip: the sends are read by the statement after the lock, in the same transaction, so they
             // are those of the attempts just locked.
             await using var batch = new NpgsqlBatch(connection, transaction)
@@ -40,8 +41,8 @@ public sealed class OutcomeStore(PostsDatabase database)
                         where id = any($1) and status = 'publishing'
                         order by id
                         for update
-                        """) { Parameters = { new NpgsqlParameter { Value = ids.Distinct().ToArray() } } },
-                    ReportedSendsCommand(ids),
+                        """) { Parameters = { new NpgsqlParameter { Value = distinctIds } } },
+                    ReportedSendsCommand(distinctIds),
                 },
             };
             var claims = new Dictionary<Guid, CurrentClaim>();
@@ -84,7 +85,7 @@ public sealed class OutcomeStore(PostsDatabase database)
             from delivery_statuses d join scheduled_posts p on d.post_id = p.id and d.attempt <= p.attempt
             where p.id = any($1) and p.status = 'publishing' and d.callback_ref is not null
             group by d.post_id, d.callback_ref
-            """) { Parameters = { new NpgsqlParameter { Value = ids.Distinct().ToArray() } } };
+            """) { Parameters = { new NpgsqlParameter { Value = ids } } };
 }
 
 /// <summary>
