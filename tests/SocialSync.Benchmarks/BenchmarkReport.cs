@@ -4,6 +4,15 @@ using System.Text;
 
 namespace SocialSync.Benchmarks;
 
+/// <summary>What the sampled processes and the whole machine used during one phase of <paramref name="ElapsedSeconds"/>.</summary>
+public sealed record PhaseUsage(IReadOnlyList<ProcessUsage> Processes, double MachineBusySeconds, double ElapsedSeconds)
+{
+    /// <summary>All the cores' time over the phase: what the machine could have spent.</summary>
+    public double CoreSeconds => ElapsedSeconds * Environment.ProcessorCount;
+
+    public double BusyShare => CoreSeconds == 0 ? 0 : MachineBusySeconds / CoreSeconds;
+}
+
 /// <summary>Every figure of a run, written as bench/report.md with a PNG of the lateness distributions.</summary>
 public sealed class BenchmarkReport(BenchmarkOptions options)
 {
@@ -17,7 +26,10 @@ public sealed class BenchmarkReport(BenchmarkOptions options)
     public List<double> TrickleLateness { get; set; } = [];
     public int TrickleReceived { get; set; }
     public int TrickleDistinct { get; set; }
-    public IReadOnlyList<(string Name, double PeakRssMb, double CpuSeconds)> Resources { get; set; } = [];
+    /// <summary>What each process used during the unary creates.</summary>
+    public PhaseUsage? CreateUsage { get; set; }
+    /// <summary>What each process used during the burst.</summary>
+    public PhaseUsage? BurstUsage { get; set; }
     /// <summary>pgbench's rate just before and just after the unary create phase: the rate the creates are held to is their mean.</summary>
     public (double Before, double After) PostgresInsertRates { get; set; }
     public double PostgresInsertRate => (PostgresInsertRates.Before + PostgresInsertRates.After) / 2;
@@ -60,9 +72,26 @@ public sealed class BenchmarkReport(BenchmarkOptions options)
         sb.AppendLine(inv, $"| burst: messages received / distinct posts | {BurstReceived} / {BurstDistinct} | {options.BurstPosts} / {options.BurstPosts} | {Met(BurstReceived == options.BurstPosts && BurstDistinct == options.BurstPosts)} |");
         sb.AppendLine(inv, $"| trickle {options.TrickleRate}/s for {options.TrickleSeconds} s, lateness p50 / p99 / max | {trickle.P50:F0} / {trickle.P99:F0} / {trickle.Max:F0} ms | p99 ≤ 100 ms | {Met(trickle.P99 <= 100)} |");
         sb.AppendLine(inv, $"| trickle: messages received / distinct posts | {TrickleReceived} / {TrickleDistinct} | {options.TrickleRate * options.TrickleSeconds} | {Met(TrickleReceived == options.TrickleRate * options.TrickleSeconds && TrickleDistinct == TrickleReceived)} |");
-        foreach (var (name, rss, cpu) in Resources)
+        foreach (var (name, rss, cpu) in BurstUsage?.Processes ?? [])
         {
-            sb.AppendLine(inv, $"| {name}: peak RSS / CPU during the burst | {rss:F0} MB / {cpu:F1} s | ≤ 200 MB | {Met(rss <= 200)} |");
+            if (rss is { } peak)
+            {
+                sb.AppendLine(inv, $"| {name}: peak RSS / CPU during the burst | {peak:F0} MB / {cpu:F1} s | ≤ 200 MB | {Met(peak <= 200)} |");
+            }
+            else
+            {
+                sb.AppendLine(inv, $"| {name}: CPU during the burst | {cpu:F1} s | | |");
+            }
+        }
+        if (BurstUsage is { } burstUsage)
+        {
+            sb.AppendLine(inv, $"| the machine: CPU busy during the burst, of all its cores' time | {burstUsage.MachineBusySeconds:F1} s of {burstUsage.CoreSeconds:F1} s ({burstUsage.BusyShare:P0}) | | |");
+        }
+        if (CreateUsage is { } createUsage)
+        {
+            var perCreate = string.Join(", ", createUsage.Processes.Select(p => $"{p.Name} {(1000 * p.CpuSeconds / options.CreatePosts).ToString("F3", inv)}"));
+            sb.AppendLine(inv, $"| unary creates: CPU per create, by process (ms) | {perCreate} | | |");
+            sb.AppendLine(inv, $"| the machine: CPU busy during the unary creates, of all its cores' time | {createUsage.MachineBusySeconds:F1} s of {createUsage.CoreSeconds:F1} s ({createUsage.BusyShare:P0}); {1000 * createUsage.MachineBusySeconds / options.CreatePosts:F3} ms a create | | |");
         }
         sb.AppendLine(inv, $"| Redis memory per indexed post | {RedisBytesPerPost:F0} bytes | | |");
         sb.AppendLine(inv, $"| raw PostgreSQL single-row INSERT commits (pgbench, {options.CreateConcurrency} clients, {RawInsertSeconds} s just before and just after the unary creates): mean (before / after) | {PostgresInsertRate:F0} /s ({PostgresInsertRates.Before:F0} / {PostgresInsertRates.After:F0}) | | |");
@@ -86,6 +115,10 @@ public sealed class BenchmarkReport(BenchmarkOptions options)
         sb.AppendLine("message received and the last `published` status committed. BullMQ's burst runs after SocialSync's phases, on the");
         sb.AppendLine("same redis-server (its own database), warmed up with as many rounds and jobs as SocialSync's warm-up; its time ends");
         sb.AppendLine("at the worker's last `completed` event, and its lateness is each job's completion time minus the due instant.");
+        sb.AppendLine();
+        sb.AppendLine("CPU is read from /proc: each process's own time (PostgreSQL's with all its backends) and the whole machine's");
+        sb.AppendLine("busy time over all cores, the burst's from its due instant until the polls saw it done, the creates' over the");
+        sb.AppendLine("unary creates. The processes' times add up to nearly all of the machine's: they say where a phase's CPU went.");
         sb.AppendLine();
         sb.AppendLine("The floor is what the machine alone allows, measured in the same run: both raw rates use both cores, so their");
         sb.AppendLine("times add. It is lower than any real publish needs (a publish writes a claim, a run and an outcome, not one row),");

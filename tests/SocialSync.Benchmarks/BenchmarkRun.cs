@@ -36,7 +36,9 @@ public static class BenchmarkRun
         var insertsBefore = await RawLimits.PostgresInsertsPerSecondAsync(system, options.CreateConcurrency, BenchmarkReport.RawInsertSeconds);
         var memoryBefore = await UsedMemoryAsync(redis, system);
         var farAhead = DateTimeOffset.UtcNow.AddDays(7);
+        await using var createSampler = new ResourceSampler(SampledProcesses(system));
         report.CreateRate = await workload.CreatePostsAsync("create", Enumerable.Range(0, options.CreatePosts).Select(i => farAhead.AddMilliseconds(i)).ToList(), options.CreateConcurrency);
+        report.CreateUsage = new PhaseUsage(await createSampler.StopAsync(), createSampler.MachineBusySeconds, createSampler.ElapsedSeconds);
         await WaitForIndexAsync(redis, options.CreatePosts);
         report.PostgresInsertRates = (insertsBefore, await RawLimits.PostgresInsertsPerSecondAsync(system, options.CreateConcurrency, BenchmarkReport.RawInsertSeconds));
         report.RedisBytesPerPost = (await UsedMemoryAsync(redis, system) - memoryBefore) / (double)options.CreatePosts;
@@ -48,14 +50,15 @@ public static class BenchmarkRun
         // 2. Burst: every post due at the same instant.
         var (burstAt, messagesBefore) = await LoadPhases.ScheduleBurstAsync(workload, "burst", options.BurstPosts, report.BatchCreateRate);
         log.WriteLine($"burst: {options.BurstPosts} posts due at {burstAt:HH:mm:ss.fff}");
-        var sampler = new ResourceSampler(new Dictionary<string, int>
+        // Sampled from the due instant until the polls see the burst done: its CPU, not the creates' before it nor the
+        // read of its messages after it.
+        if (burstAt - DateTimeOffset.UtcNow is { Ticks: > 0 } untilDue)
         {
-            ["posts-service"] = system.Posts.ProcessId!.Value,
-            ["scheduler-service"] = system.Schedulers[0].ProcessId!.Value,
-            ["publisher-service"] = system.Publisher.ProcessId!.Value,
-        });
-        var burst = await LoadPhases.AwaitBurstAsync(workload, "burst", options.BurstPosts, burstAt, messagesBefore);
-        report.Resources = await sampler.StopAsync();
+            await Task.Delay(untilDue);
+        }
+        await using var sampler = new ResourceSampler(SampledProcesses(system));
+        var burst = await LoadPhases.AwaitBurstAsync(workload, "burst", options.BurstPosts, burstAt, messagesBefore,
+            whenPublished: async () => report.BurstUsage = new PhaseUsage(await sampler.StopAsync(), sampler.MachineBusySeconds, sampler.ElapsedSeconds));
         report.BurstLateness = burst.Lateness;
         report.BurstReceived = burst.Received;
         report.BurstDistinct = burst.Distinct;
@@ -80,6 +83,21 @@ public static class BenchmarkRun
         log.WriteLine($"bullmq {report.BullMq.BullmqVersion}: {report.BullMq.Seconds:F2} s; SocialSync's burst {report.BurstSeconds:F2} s, ratio {report.BurstSeconds / report.BullMq.Seconds:F2}");
         return report;
     }
+
+    /// <summary>
+    /// The services (memory and CPU) and, for CPU alone, the servers beside them and this process (the benchmark's
+    /// client): together they say where a phase's CPU went.
+    /// </summary>
+    private static List<SampledProcess> SampledProcesses(SocialSyncSystem system) =>
+    [
+        new("posts-service", system.Posts.ProcessId!.Value),
+        new("scheduler-service", system.Schedulers[0].ProcessId!.Value),
+        new("publisher-service", system.Publisher.ProcessId!.Value),
+        new("PostgreSQL", system.Postgres.ProcessId!.Value, WithDescendants: true, PeakMemory: false),
+        new("Redis", system.Redis.ProcessId!.Value, PeakMemory: false),
+        new("emulator", system.Emulator.ProcessId!.Value, PeakMemory: false),
+        new("benchmark client", Environment.ProcessId, PeakMemory: false),
+    ];
 
     /// <summary>
     /// Runs every measured path at volume (unary and batch create, a burst published) until JIT tiering is done: with

@@ -24,14 +24,22 @@ public static class LoadPhases
         return (burstAt, await workload.WhatsAppMessagesAsync());
     }
 
-    /// <summary>Waits for a scheduled burst to be sent and persisted as published, and measures it.</summary>
-    public static async Task<PhaseResult> AwaitBurstAsync(Workload workload, string label, int posts, DateTimeOffset burstAt, long messagesBefore)
+    /// <summary>
+    /// Waits for a scheduled burst to be sent and persisted as published, and measures it. <paramref name="whenPublished"/>
+    /// runs as soon as the polls see it done, before the burst's messages are read back (a read that costs CPU of its own).
+    /// </summary>
+    public static async Task<PhaseResult> AwaitBurstAsync(Workload workload, string label, int posts, DateTimeOffset burstAt, long messagesBefore,
+        Func<Task>? whenPublished = null)
     {
         // The emulator's counter first, then PostgreSQL, slowly: that poll would take CPU from the burst it measures.
         // The burst's end is read from the rows, not from when a poll saw it.
         await BenchmarkRun.WaitUntilAsync(async () => await workload.WhatsAppMessagesAsync() >= messagesBefore + posts, "the burst to reach the emulator");
         await BenchmarkRun.WaitUntilAsync(async () => (await workload.PersistedAsync(label)).Published >= posts, "the burst to be published",
             pollInterval: TimeSpan.FromMilliseconds(250));
+        if (whenPublished is not null)
+        {
+            await whenPublished();
+        }
         var burst = await workload.ReceivedAsync(label);
         var (_, lastPersisted) = await workload.PersistedAsync(label);
         var lastReceived = burst.Max(r => r.Received);

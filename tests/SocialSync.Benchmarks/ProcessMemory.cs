@@ -37,7 +37,7 @@ public static class ProcessMemory
         return null;
     }
 
-    private static IEnumerable<int> Descendants(int rootPid, Dictionary<int, int> parents)
+    internal static IEnumerable<int> Descendants(int rootPid, Dictionary<int, int> parents)
     {
         var children = parents.ToLookup(p => p.Value, p => p.Key);
         var pending = new Stack<int>(children[rootPid]);
@@ -51,7 +51,7 @@ public static class ProcessMemory
         }
     }
 
-    private static Dictionary<int, int> ParentsById()
+    internal static Dictionary<int, int> ParentsById()
     {
         var parents = new Dictionary<int, int>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))

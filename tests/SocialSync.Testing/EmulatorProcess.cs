@@ -18,6 +18,9 @@ public sealed class EmulatorProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The emulator's process; null once it has exited.</summary>
+    public int? ProcessId => _process.HasExited ? null : _process.Id;
+
     public HttpClient Http { get; }
 
     /// <summary>Media files the emulator serves to the media checks, as a CDN would.</summary>

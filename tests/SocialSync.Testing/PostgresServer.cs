@@ -36,6 +36,9 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The server's launching process (its backends are descendants); null while it is down.</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
     public static async Task<PostgresServer> StartAsync(bool durable = false, bool synchronousReplication = false)
     {
         for (var attempt = 1; ; attempt++)

@@ -15,6 +15,9 @@ public sealed class RedisServer : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The redis-server process; null while it is down.</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
     public static async Task<RedisServer> StartAsync()
     {
         var server = new RedisServer(Ports.Free());
