@@ -101,13 +101,16 @@ public sealed class ResourceSampler : IAsyncDisposable
         }
     }
 
-    /// <summary>Busy CPU-seconds of all cores since boot (/proc/stat: everything but idle and iowait).</summary>
+    /// <summary>
+    /// Busy CPU-seconds of all cores since boot (/proc/stat: user, nice, system, irq and softirq; not idle, iowait, or
+    /// steal, which is time the hypervisor gave to other machines).
+    /// </summary>
     private static double MachineBusyTotal()
     {
         var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
             .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
         // user nice system idle iowait irq softirq steal (guest time is already in user)
-        return (fields.Take(8).Sum() - fields[3] - fields[4]) / TicksPerSecond;
+        return (fields.Take(7).Sum() - fields[3] - fields[4]) / TicksPerSecond;
     }
 
     public async ValueTask DisposeAsync()
