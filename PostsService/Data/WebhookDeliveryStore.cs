@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using SocialSync.PostsService.Domain;
 
 namespace SocialSync.PostsService.Data;
 
@@ -107,7 +108,8 @@ public sealed class WebhookDeliveryStore(PostsDatabase database, AccessTokenProt
     /// Records an attempt: its log row; the delivery delivered, retried at <paramref name="retryAt"/> or given up (no
     /// retry left); the endpoint's failures counted or cleared; and the endpoint disabled with
     /// <paramref name="disableReason"/> once <paramref name="disableAfterFailures"/> attempts in a row failed over at
-    /// least <paramref name="disableAfterFailingFor"/>. True when this attempt disabled it.
+    /// least <paramref name="disableAfterFailingFor"/>, announced to the workspace's other endpoints as
+    /// <see cref="WebhookRules.WebhookEndpointDisabled"/>. True when this attempt disabled it.
     /// </summary>
     public async Task<bool> RecordAttemptAsync(DueWebhook delivery, WebhookAttemptResult result, DateTimeOffset now, DateTimeOffset? retryAt,
         int disableAfterFailures, TimeSpan disableAfterFailingFor, string disableReason, CancellationToken cancellationToken)
@@ -146,16 +148,36 @@ public sealed class WebhookDeliveryStore(PostsDatabase database, AccessTokenProt
         if (!result.Succeeded)
         {
             // After the count above committed its row lock's new values: the rule reads the endpoint as this attempt left it.
+            // The workspace's other endpoints that ask for it hear of the disabling from the same transaction, like
+            // channel.needs_reconnect (0031): queued only if the disabling commits, once per disabling (the event id
+            // names the endpoint and the instant). The statement's snapshot still shows this endpoint enabled, hence
+            // the id excluded by name.
             await using var disable = new NpgsqlCommand("""
-                update webhook_endpoints set enabled = false, disabled_reason = @reason, disabled_at = @now
-                where id = @endpoint and enabled and consecutive_failures >= @failures and failing_since <= @now - @span
+                with disabled as (
+                    update webhook_endpoints set enabled = false, disabled_reason = @reason, disabled_at = @now
+                    where id = @endpoint and enabled and consecutive_failures >= @failures and failing_since <= @now - @span
+                    returning id, workspace_id, url, description, consecutive_failures),
+                announced as (
+                    insert into webhook_deliveries (endpoint_id, workspace_id, event_id, event_type, payload)
+                    select e.id, e.workspace_id, @event_id, @event_type,
+                           jsonb_build_object('type', @event_type::text,
+                                              'timestamp', to_char(@now at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                                              'data', jsonb_build_object('endpoint_id', d.id, 'workspace_id', d.workspace_id, 'url', d.url,
+                                                                         'description', d.description, 'disabled_reason', @reason::text,
+                                                                         'consecutive_failures', d.consecutive_failures))::text
+                    from disabled d join webhook_endpoints e
+                        on e.workspace_id = d.workspace_id and e.id <> d.id and e.enabled and webhook_wants(e.event_types, @event_type)
+                    on conflict (endpoint_id, event_id) do nothing)
+                select count(*)::int from disabled
                 """, connection, transaction);
             disable.Parameters.AddWithValue("endpoint", delivery.EndpointId);
             disable.Parameters.AddWithValue("reason", disableReason);
             disable.Parameters.AddWithValue("now", now);
             disable.Parameters.AddWithValue("failures", disableAfterFailures);
             disable.Parameters.AddWithValue("span", disableAfterFailingFor);
-            disabled = await disable.ExecuteNonQueryAsync(cancellationToken) == 1;
+            disable.Parameters.AddWithValue("event_id", $"evt_endpoint_disabled_{delivery.EndpointId:N}_{now.ToUnixTimeMilliseconds()}");
+            disable.Parameters.AddWithValue("event_type", WebhookRules.WebhookEndpointDisabled);
+            disabled = (int)(await disable.ExecuteScalarAsync(cancellationToken))! == 1;
         }
         await transaction.CommitAsync(cancellationToken);
         return disabled;

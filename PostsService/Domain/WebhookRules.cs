@@ -80,12 +80,16 @@ public static class WebhookRules
     /// <summary>An A/B experiment was decided (docs/experiments.md); queued by <c>ExperimentStore.FinishDueAsync</c>.</summary>
     public const string ExperimentFinished = "experiment.finished";
 
-    /// <summary>Every event type an endpoint may ask for: a post's create, edit and deletion, each post status it may reach, a channel needing reconnection, and an experiment finished.</summary>
+    /// <summary>Another endpoint of the workspace was disabled after persistent failure; queued by <c>WebhookDeliveryStore.RecordAttemptAsync</c>.</summary>
+    public const string WebhookEndpointDisabled = "webhook_endpoint.disabled";
+
+    /// <summary>Every event type an endpoint may ask for: a post's create, edit and deletion, each post status it may reach, a channel needing reconnection, an experiment finished, and another endpoint disabled.</summary>
     public static readonly IReadOnlySet<string> EventTypes = new[] { "created", "edited", "deleted" }
         .Concat(Enum.GetValues<Posts.V1.PostStatus>().Where(s => s != Posts.V1.PostStatus.Unspecified).Select(Contracts.Vocabulary.ToDb))
         .Select(word => "post." + word)
         .Append(ChannelNeedsReconnect)
         .Append(ExperimentFinished)
+        .Append(WebhookEndpointDisabled)
         .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Checks an endpoint's URL (under <paramref name="field"/>): absolute, https (unless allowed), no credentials, not an internal host (unless allowed).</summary>

@@ -157,14 +157,8 @@ public sealed class WebhookTests(WebhooksFixture fixture) : IClassFixture<Webhoo
         var user = fixture.NewUser();
         var created = await fixture.Webhooks.CreateWebhookEndpointAsync(new CreateWebhookEndpointRequest { Url = receiver.Url }, user.Headers);
         var channel = await fixture.CreateWhatsAppChannelAsync(user);
-        for (var i = 0; i < 6; i++)
-        {
-            await fixture.CreatePostAsync(user, channel, $"post {i}");
-        }
 
-        var disabled = await Polling.UntilAsync(
-            () => fixture.Webhooks.GetWebhookEndpointAsync(new GetWebhookEndpointRequest { Id = created.Endpoint.Id }, user.Headers).ResponseAsync,
-            endpoint => !endpoint.Enabled, Patience, "the endpoint disabled");
+        var disabled = await FailUntilDisabledAsync(user, channel, created.Endpoint.Id);
         Assert.True(disabled.ConsecutiveFailures >= WebhooksFixture.DisableAfterFailures, $"disabled after {disabled.ConsecutiveFailures} failures");
         var firstFailure = receiver.Received.Min(r => r.At);
         Assert.True(disabled.DisableTime.ToDateTimeOffset() - firstFailure >= WebhooksFixture.DisableAfterFailingFor - TimeSpan.FromMilliseconds(100),
@@ -191,6 +185,62 @@ public sealed class WebhookTests(WebhooksFixture fixture) : IClassFixture<Webhoo
             UpdateMask = new FieldMask { Paths = { "enabled" } },
         }, user.Headers);
         await receiver.UntilAsync(r => r.Any(w => w.AnsweredWith == 200), "a delivery after enabling", Patience);
+    }
+
+    [Fact]
+    public async Task A_disabled_endpoint_is_announced_once_to_the_workspaces_other_endpoints_that_ask_for_it()
+    {
+        await using var failing = WebhookReceiver.Start();
+        failing.Answer = _ => 503;
+        await using var watcher = WebhookReceiver.Start();
+        await using var postsOnly = WebhookReceiver.Start();
+        var user = fixture.NewUser();
+        var stranger = fixture.NewUser();
+        await using var strangersReceiver = WebhookReceiver.Start();
+        var broken = await fixture.Webhooks.CreateWebhookEndpointAsync(
+            new CreateWebhookEndpointRequest { Url = failing.Url, Description = "the CRM's hook" }, user.Headers);
+        var watching = await fixture.Webhooks.CreateWebhookEndpointAsync(
+            new CreateWebhookEndpointRequest { Url = watcher.Url, EventTypes = { "webhook_endpoint.*" } }, user.Headers);
+        await fixture.Webhooks.CreateWebhookEndpointAsync(new CreateWebhookEndpointRequest { Url = postsOnly.Url, EventTypes = { "post.*" } }, user.Headers);
+        // Another workspace's endpoint that wants every event.
+        await fixture.Webhooks.CreateWebhookEndpointAsync(new CreateWebhookEndpointRequest { Url = strangersReceiver.Url }, stranger.Headers);
+        var channel = await fixture.CreateWhatsAppChannelAsync(user);
+
+        var disabled = await FailUntilDisabledAsync(user, channel, broken.Endpoint.Id);
+        await watcher.UntilAsync(r => r.Count >= 1, "the disabling announced", Patience);
+        // The failing endpoint's last retries cannot add a second disabling: let them pass, then count.
+        await Task.Delay(1500);
+
+        var announcement = Assert.Single(watcher.Received);
+        Assert.True(StandardWebhooksVerifier.Verifies(announcement, watching.Secret), "signed with the watching endpoint's secret");
+        using var body = JsonDocument.Parse(announcement.Body);
+        Assert.Equal("webhook_endpoint.disabled", body.RootElement.GetProperty("type").GetString());
+        var data = body.RootElement.GetProperty("data");
+        Assert.Equal(broken.Endpoint.Id, data.GetProperty("endpoint_id").GetString());
+        Assert.Equal(user.Id.ToString(), data.GetProperty("workspace_id").GetString());
+        Assert.Equal(failing.Url, data.GetProperty("url").GetString());
+        Assert.Equal("the CRM's hook", data.GetProperty("description").GetString());
+        Assert.Equal(disabled.DisabledReason, data.GetProperty("disabled_reason").GetString());
+        Assert.Equal(disabled.ConsecutiveFailures, data.GetProperty("consecutive_failures").GetInt32());
+        Assert.StartsWith("evt_endpoint_disabled_", announcement.Id, StringComparison.Ordinal);
+
+        // Not to an endpoint that filters it out, nor to another workspace's, nor to the disabled one itself.
+        Assert.NotEmpty(postsOnly.Received);
+        Assert.DoesNotContain(postsOnly.Received, r => r.Body.Contains("webhook_endpoint.disabled", StringComparison.Ordinal));
+        Assert.DoesNotContain(strangersReceiver.Received, r => r.Body.Contains("webhook_endpoint.disabled", StringComparison.Ordinal));
+        Assert.DoesNotContain(failing.Received, r => r.Body.Contains("webhook_endpoint.disabled", StringComparison.Ordinal));
+    }
+
+    /// <summary>Creates six posts (sixty attempts with the shortened schedule) for an endpoint that fails them all; returns it once disabled.</summary>
+    private async Task<WebhookEndpoint> FailUntilDisabledAsync(TestUser user, Channel channel, string endpointId)
+    {
+        for (var i = 0; i < 6; i++)
+        {
+            await fixture.CreatePostAsync(user, channel, $"post {i}");
+        }
+        return await Polling.UntilAsync(
+            () => fixture.Webhooks.GetWebhookEndpointAsync(new GetWebhookEndpointRequest { Id = endpointId }, user.Headers).ResponseAsync,
+            endpoint => !endpoint.Enabled, Patience, "the endpoint disabled");
     }
 
     [Fact]
