@@ -3,18 +3,38 @@ using Xunit.Abstractions;
 
 namespace SocialSync.Chaos.Tests;
 
-/// <summary>The small chaos run of the normal test command: a few hundred posts, every fault once.</summary>
+/// <summary>
+/// The small chaos runs of the normal test command: a few hundred posts, every fault once; the schedulers' index on
+/// one redis-server, then on a Redis Cluster. One class, so the two runs take the machine one after the other.
+/// </summary>
 public sealed class SmallChaosRunTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Under_every_fault_once_no_post_is_lost_duplicated_published_early_or_published_after_cancel()
     {
+        await RunAsync(ChaosOptions.Small(), "SmallChaosRunTests (ChaosOptions.Small)");
+    }
+
+    [Fact]
+    public async Task With_the_index_on_a_Redis_Cluster_whose_master_is_killed_and_masters_flushed_no_post_is_lost_duplicated_or_early()
+    {
+        var result = await RunAsync(ChaosOptions.Small(seed: 11) with { RedisCluster = true }, "SmallChaosRunTests (ChaosOptions.Small, --redis-cluster)");
+
+        // The Redis faults were the cluster's: a master killed and replaced by its replica, then back as a replica.
+        var kill = Assert.Single(result.Faults, f => f.Kind == FaultKind.StopRedis);
+        Assert.Contains("SIGKILLed, its replica on port", kill.Detail, StringComparison.Ordinal);
+        Assert.Contains("back empty as a replica", kill.Detail, StringComparison.Ordinal);
+        Assert.Contains("every master of the cluster", Assert.Single(result.Faults, f => f.Kind == FaultKind.FlushRedis).Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs <paramref name="options"/> and asserts the run's promises: nothing lost, twice, early or after a cancel, every fault applied.</summary>
+    private async Task<ChaosResult> RunAsync(ChaosOptions options, string command)
+    {
         var writer = new StringWriter();
-        var options = ChaosOptions.Small();
         ChaosResult result;
         try
         {
-            result = await ChaosRun.RunAsync(options, writer, "SmallChaosRunTests (ChaosOptions.Small)");
+            result = await ChaosRun.RunAsync(options, writer, command);
         }
         finally
         {
@@ -33,5 +53,6 @@ public sealed class SmallChaosRunTests(ITestOutputHelper output)
         Assert.Empty(verdict.UnknownEffects);
         Assert.All(result.Faults, f => Assert.Null(f.Error));
         Assert.Equal(Enum.GetValues<FaultKind>().Length, result.Faults.Count);
+        return result;
     }
 }

@@ -43,6 +43,13 @@ public sealed record ChaosOptions
 
     public IReadOnlyList<string> Platforms { get; init; } = ["whatsapp", "instagram"];
 
+    /// <summary>
+    /// The schedulers' index on a Redis Cluster (3 masters, 1 replica each, docs/scale.md) instead of one redis-server:
+    /// the Redis faults then kill a master (its replica takes over, the old master rejoins as a replica) and flush
+    /// every master.
+    /// </summary>
+    public bool RedisCluster { get; init; }
+
     public string ReportPath { get; init; } = "chaos-report.md";
 
     /// <summary>Where service output is kept for a failed run (null: not kept).</summary>
@@ -67,7 +74,7 @@ public sealed record ChaosOptions
     public const string Usage = """
         usage: ./build.sh chaos [--posts N] [--seed S] [--users N] [--window SECONDS] [--bursts N] [--rounds N]
                                 [--redis-outage SECONDS] [--scheduler-outage SECONDS] [--convergence SECONDS]
-                                [--platforms whatsapp,instagram] [--report PATH] [--small]
+                                [--platforms whatsapp,instagram] [--report PATH] [--small] [--redis-cluster]
         """;
 
     /// <summary>Reads the command line; without --window the window grows with the number of posts.</summary>
@@ -80,6 +87,11 @@ public sealed record ChaosOptions
             var name = args[i];
             if (name == "--small")
             {
+                continue;
+            }
+            if (name == "--redis-cluster")
+            {
+                options = options with { RedisCluster = true };
                 continue;
             }
             if (i + 1 >= args.Count)

@@ -35,7 +35,7 @@ public static class ChaosReport
         s.AppendLine();
         s.AppendLine(CultureInfo.InvariantCulture, $"- posts: {planned.Count} planned — steady stream {planned.Count(p => !p.Burst)} (created during the faults: {planned.Count(p => p.Live)}), bursts {o.Bursts} × ~{(o.Bursts > 0 ? planned.Count(p => p.Burst) / o.Bursts : 0)} due at the same instant");
         s.AppendLine(CultureInfo.InvariantCulture, $"- approval: the first user's channels need it; a teammate approved {run.Workload.Approved} posts before they were due (never moved or cancelled)");
-        s.AppendLine(CultureInfo.InvariantCulture, $"- users {o.Users}, channels {run.Workload.Channels.Count} ({string.Join(", ", run.Workload.Channels.GroupBy(c => c.Platform).Select(g => $"{Name(g.Key)} {g.Count()}"))}); window {o.Window.TotalSeconds:0} s; seed {o.Seed}; two scheduler replicas; PostgreSQL durable (fsync on)");
+        s.AppendLine(CultureInfo.InvariantCulture, $"- users {o.Users}, channels {run.Workload.Channels.Count} ({string.Join(", ", run.Workload.Channels.GroupBy(c => c.Platform).Select(g => $"{Name(g.Key)} {g.Count()}"))}); window {o.Window.TotalSeconds:0} s; seed {o.Seed}; replicas: PostsService {ChaosRun.PostsReplicas}, PublisherService {ChaosRun.PublisherReplicas}, SchedulerService {ChaosRun.SchedulerReplicas}; PostgreSQL durable (fsync on) with a synchronous standby; Redis {(o.RedisCluster ? "Cluster (3 masters, 1 replica each)" : "one redis-server")}");
         s.AppendLine(CultureInfo.InvariantCulture, $"- settings: {string.Join(", ", ChaosRun.SystemSettings.Select(kv => $"{kv.Key}={kv.Value}"))}");
         foreach (var note in run.Notes)
         {

@@ -30,12 +30,16 @@ public static class ChaosRun
         ["Meta__ContainerPollInterval"] = "00:00:00.500",
     };
 
+    public const int PostsReplicas = 2;
+    public const int PublisherReplicas = 2;
+    public const int SchedulerReplicas = 3;
+
     public static async Task<ChaosResult> RunAsync(ChaosOptions options, TextWriter output, string command, CancellationToken cancellationToken = default)
     {
         var log = TextWriter.Synchronized(output);
         var clock = Stopwatch.StartNew();
         var runTag = new Random(options.Seed).Next(0x100000, 0xFFFFFF).ToString("x6", CultureInfo.InvariantCulture);
-        log.WriteLine($"chaos: {options.Posts} posts, seed {options.Seed}, window {options.Window.TotalSeconds:0} s, {options.FaultRounds} round(s) of every fault; starting the system");
+        log.WriteLine($"chaos: {options.Posts} posts, seed {options.Seed}, window {options.Window.TotalSeconds:0} s, {options.FaultRounds} round(s) of every fault, Redis {(options.RedisCluster ? "Cluster" : "single")}; starting the system");
 
         await using var system = await SocialSyncSystem.StartAsync(new SystemOptions
         {
@@ -44,9 +48,10 @@ public static class ChaosRun
             PostgresStandby = true,
             // Replicas of every service, as a deployment past one machine runs them: nothing that must be shared may
             // live in one process's memory (issue 18).
-            PostsReplicas = 2,
-            PublisherReplicas = 2,
-            SchedulerReplicas = 3,
+            PostsReplicas = PostsReplicas,
+            PublisherReplicas = PublisherReplicas,
+            SchedulerReplicas = SchedulerReplicas,
+            RedisCluster = options.RedisCluster,
             // Meta's status webhooks arrive, so a WhatsApp send whose answer was lost is settled by its status
             // (docs/webhooks.md); no automatic resend window, so nothing is sent twice on a guess.
             MetaWebhooks = true,

@@ -115,9 +115,16 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
             case FaultKind.KillOneSchedulerReplica:
                 await KillAndRestartAsync(system.Schedulers[^1], options.SchedulerOutage, fault, cancellationToken);
                 break;
+            case FaultKind.FlushRedis when system.Cluster is { } cluster:
+                await cluster.FlushAllAsync();
+                fault.Detail = "FLUSHALL on every master of the cluster";
+                break;
             case FaultKind.FlushRedis:
                 await system.Redis.FlushAllAsync();
                 fault.Detail = "FLUSHALL";
+                break;
+            case FaultKind.StopRedis when system.Cluster is { } cluster:
+                await KillRedisMasterAsync(cluster, fault, cancellationToken);
                 break;
             case FaultKind.StopRedis:
                 await system.Redis.StopAsync(crash: true);
@@ -305,6 +312,24 @@ public sealed class FaultInjector(ChaosOptions options, SocialSyncSystem system,
             update.Parameters.AddWithValue("id", Guid.Parse(channel.ChannelId));
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// A cluster's form of a Redis crash: SIGKILL of the master of a random slot. Its replica takes the slots over
+    /// (data kept up to the last replicated write); the old master stays down for <see cref="ChaosOptions.RedisOutage"/>,
+    /// then comes back empty and rejoins as the new master's replica.
+    /// </summary>
+    private async Task KillRedisMasterAsync(RedisCluster cluster, FaultRecord fault, CancellationToken cancellationToken)
+    {
+        var killed = await cluster.KillMasterOfAsync(_random.Next(0, 16384));
+        var killedAt = DateTimeOffset.UtcNow;
+        var promoted = await cluster.WaitForFailoverAsync(killed, RestartTimeout);
+        var failover = DateTimeOffset.UtcNow - killedAt;
+        await Task.Delay(options.RedisOutage, cancellationToken);
+        await cluster.RestartAsync(killed, RestartTimeout);
+        var slots = string.Join(",", killed.Slots.Select(r => $"{r.From}-{r.To}"));
+        fault.Detail = $"master on port {killed.Port} (slots {slots}) SIGKILLed, its replica on port {promoted.Port} took over in "
+            + $"{failover.TotalSeconds:0.0} s; the old master down {options.RedisOutage.TotalSeconds:0} s, back empty as a replica";
     }
 
     private SemaphoreSlim Lock(string target)

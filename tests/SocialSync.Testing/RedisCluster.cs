@@ -55,14 +55,7 @@ public sealed class RedisCluster : IAsyncDisposable
         Directory.CreateDirectory(_directory);
         foreach (var port in Ports)
         {
-            var p = port.ToString(CultureInfo.InvariantCulture);
-            _nodes[port] = ManagedProcess.Start($"redis-{port}", "redis-server",
-            [
-                "--port", p, "--bind", "127.0.0.1", "--dir", _directory,
-                "--cluster-enabled", "yes", "--cluster-config-file", $"nodes-{p}.conf",
-                "--cluster-node-timeout", ((int)NodeTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
-                "--save", "", "--appendonly", "no",
-            ]);
+            StartNode(port);
         }
         await Task.WhenAll(Ports.Select(p => Testing.Ports.WaitUntilListeningAsync(p, TimeSpan.FromSeconds(20), () => !_nodes[p].HasExited)));
 
@@ -92,6 +85,37 @@ public sealed class RedisCluster : IAsyncDisposable
             }
             return nodes.Count(n => n.IsMaster) * (1 + replicasPerMaster) == Ports.Count;
         }, ok => ok, TimeSpan.FromSeconds(60), "the cluster to be up with every replica in sync");
+    }
+
+    /// <summary>A node's redis-server; its nodes-PORT.conf keeps its identity and the cluster's layout across a restart.</summary>
+    private void StartNode(int port)
+    {
+        var p = Port(port);
+        _nodes[port] = ManagedProcess.Start($"redis-{port}", "redis-server",
+        [
+            "--port", p, "--bind", "127.0.0.1", "--dir", _directory,
+            "--cluster-enabled", "yes", "--cluster-config-file", $"nodes-{p}.conf",
+            "--cluster-node-timeout", ((int)NodeTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
+            "--save", "", "--appendonly", "no",
+        ]);
+    }
+
+    /// <summary>
+    /// Starts a killed node again, as an operator would: it comes back empty (no persistence), rejoins under its old
+    /// identity, finds its slots served by the replica promoted meanwhile, and becomes that master's replica. Returns
+    /// once it is one, in sync, so the shard can survive the loss of its master again.
+    /// </summary>
+    public async Task RestartAsync(Node killed, TimeSpan timeout)
+    {
+        await _nodes[killed.Port].DisposeAsync();
+        StartNode(killed.Port);
+        await Testing.Ports.WaitUntilListeningAsync(killed.Port, TimeSpan.FromSeconds(20), () => !_nodes[killed.Port].HasExited);
+        await Polling.UntilAsync(async () =>
+        {
+            var self = (await NodesAsync()).SingleOrDefault(n => n.Port == killed.Port);
+            return self is { IsMaster: false, Failed: false }
+                && (await RedisCliAsync(["-p", Port(killed.Port), "info", "replication"])).Contains("master_link_status:up", StringComparison.Ordinal);
+        }, rejoined => rejoined, timeout, $"the node on port {killed.Port} to rejoin as a replica in sync");
     }
 
     /// <summary>A node as CLUSTER NODES describes it.</summary>
