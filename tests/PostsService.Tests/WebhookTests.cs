@@ -221,7 +221,9 @@ public sealed class WebhookTests(WebhooksFixture fixture) : IClassFixture<Webhoo
         Assert.Equal(failing.Url, data.GetProperty("url").GetString());
         Assert.Equal("the CRM's hook", data.GetProperty("description").GetString());
         Assert.Equal(disabled.DisabledReason, data.GetProperty("disabled_reason").GetString());
-        Assert.Equal(disabled.ConsecutiveFailures, data.GetProperty("consecutive_failures").GetInt32());
+        // The count when it was disabled: attempts already in flight then may still add their failures to the endpoint's.
+        var failuresWhenDisabled = data.GetProperty("consecutive_failures").GetInt32();
+        Assert.InRange(failuresWhenDisabled, WebhooksFixture.DisableAfterFailures, disabled.ConsecutiveFailures);
         Assert.StartsWith("evt_endpoint_disabled_", announcement.Id, StringComparison.Ordinal);
 
         // Not to an endpoint that filters it out, nor to another workspace's, nor to the disabled one itself.
