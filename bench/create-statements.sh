@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What PostgreSQL alone spends on the unary create's statements, with no service in the way.
-# usage: bench/create-statements.sh            (about two minutes; prints a small table)
+# usage: bench/create-statements.sh            (about a minute; prints a small table)
 #
 # A throwaway PostgreSQL (fsync on, as in ./build.sh bench) gets PostsService's migrations and 32 users, each the
 # owner of a workspace with one WhatsApp channel. pgbench then replays a group commit as CreatePostBatcher writes it:
