@@ -5,8 +5,9 @@
 # A throwaway PostgreSQL (fsync on, as in ./build.sh bench) gets PostsService's migrations and 32 users, each the
 # owner of a workspace with one WhatsApp channel. pgbench then replays a group commit as CreatePostBatcher writes it:
 # the group's users set for row-level security, the channels' read (PostInserts.LoadChannelsAsync) and the insert
-# (PostInserts.InsertCommand), then COMMIT; each group of K posts is K users' posts, one each. The statements are
-# copied from PostInserts: when those change, change them here too.
+# (PostInserts.InsertSql), then COMMIT; each group of K posts is K users' posts, one each. The statements are
+# copied from PostInserts with literal values for its parameters: when those change, change them here too
+# (tests/PostsService.Tests/CreateStatementsScriptTests.cs fails until the copy matches again).
 #
 # It prints PostgreSQL's own CPU (its postmaster and every backend, from /proc) per group for groups of 1, 8 and 32
 # posts from one client, the straight line through them (a fixed cost per group commit and a cost per post), and the

@@ -38,13 +38,7 @@ public static class PostInserts
             BatchCommands =
             {
                 SetGroupCommitUsers(users.Select(u => u.UserId)),
-                new NpgsqlBatchCommand($"""
-                    select {QualifiedChannelColumns}, m.role, m.requires_approval, p.ord
-                    from unnest($1::int[], $2::uuid[], $3::uuid[]) as p(ord, poster, channel)
-                    join channels c on c.id = p.channel and c.deleted_at is null
-                    join app_batch_memberships() m on m.workspace = c.workspace_id and m.member = p.poster
-                    for share of c
-                    """)
+                new NpgsqlBatchCommand(ChannelsReadSql)
                 {
                     Parameters =
                     {
@@ -132,8 +126,38 @@ public static class PostInserts
         "c.id, c.platform, c.account_id, c.display_name, c.settings::text, c.state, c.state_reason, c.created_at, c.updated_at, c.version, " +
         "c.token_expires_at, c.token_expiring_reason, c.workspace_id";
 
+    // The group commit's statements, public because bench/create-statements.sh replays them with pgbench and a
+    // test holds its copy to these texts.
+
+    /// <summary>The channels' read of <see cref="LoadChannelsAsync"/>: (ordinal, poster, channel) arrays in, each channel paired with its poster's membership.</summary>
+    public const string ChannelsReadSql = $"""
+        select {QualifiedChannelColumns}, m.role, m.requires_approval, p.ord
+        from unnest($1::int[], $2::uuid[], $3::uuid[]) as p(ord, poster, channel)
+        join channels c on c.id = p.channel and c.deleted_at is null
+        join app_batch_memberships() m on m.workspace = c.workspace_id and m.member = p.poster
+        for share of c
+        """;
+
+    /// <summary>The insert of <see cref="InsertAsync"/>: one array a column, one element a post.</summary>
+    public const string InsertSql = $"""
+        insert into scheduled_posts (id, user_id, workspace_id, status, needs_approval, submitted_by, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash,
+                                     traceparent, recipients)
+        select p.id, p.user_id, p.workspace_id, p.status, p.needs_approval, case when p.status = 'pending_approval' then p.user_id end,
+            p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash,
+            p.traceparent,
+            -- unnest flattens a two-dimensional array, so each post's recipients come as one JSON array.
+            case when p.recipients is not null then array(select jsonb_array_elements_text(p.recipients::jsonb)) end
+        from unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            as p(id, user_id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients, workspace_id, status, needs_approval)
+        on conflict (user_id, request_id) where request_id is not null do nothing
+        returning {PostRows.Columns}
+        """;
+
+    /// <summary>Names the group commit's users for the row-level security policies, for the rest of the transaction.</summary>
+    public const string SetGroupCommitUsersSql = "select set_config('app.batch_user_ids', $1, true)";
+
     private static NpgsqlBatchCommand SetGroupCommitUsers(IEnumerable<Guid> users) =>
-        new("select set_config('app.batch_user_ids', $1, true)")
+        new(SetGroupCommitUsersSql)
         {
             Parameters = { new NpgsqlParameter { Value = "{" + string.Join(',', users.Distinct()) + "}" } },
         };
@@ -142,19 +166,7 @@ public static class PostInserts
         new("select set_config('app.user_id', $1, true)") { Parameters = { new NpgsqlParameter { Value = userId.ToString() } } };
 
     private static NpgsqlBatchCommand InsertCommand(IReadOnlyList<PostRow> rows) =>
-        new($"""
-            insert into scheduled_posts (id, user_id, workspace_id, status, needs_approval, submitted_by, channel_id, platform, content_json, publish_at, due_at, time_zone, rrule, request_id, request_hash,
-                                         traceparent, recipients)
-            select p.id, p.user_id, p.workspace_id, p.status, p.needs_approval, case when p.status = 'pending_approval' then p.user_id end,
-                p.channel_id, p.platform, p.content::jsonb, p.publish_at, p.publish_at, p.time_zone, p.rrule, p.request_id, p.request_hash,
-                p.traceparent,
-                -- unnest flattens a two-dimensional array, so each post's recipients come as one JSON array.
-                case when p.recipients is not null then array(select jsonb_array_elements_text(p.recipients::jsonb)) end
-            from unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-                as p(id, user_id, channel_id, platform, content, publish_at, time_zone, rrule, request_id, traceparent, request_hash, recipients, workspace_id, status, needs_approval)
-            on conflict (user_id, request_id) where request_id is not null do nothing
-            returning {PostRows.Columns}
-            """)
+        new(InsertSql)
         {
             Parameters =
             {
