@@ -70,7 +70,9 @@ var gateway = builder.AddProject<Projects.SocialSync_Gateway>("gateway", launchP
     .WithExternalHttpEndpoints()
     .WithReference(posts).WaitFor(posts)
     .WithSignInBy(identity)
-    .WithDashboardLinks();
+    .WithSharedSessionKeyRing()
+    .WithDashboardLinks()
+    .WithReplicas(replicas);
 identity.WithWebClientAt(gateway.GetEndpoint("http"));
 
 builder.Build().Run();

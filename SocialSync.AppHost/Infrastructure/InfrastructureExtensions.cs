@@ -230,7 +230,8 @@ public static class InfrastructureExtensions
         return name;
     }
 
-    private static string DataDirectory(IDistributedApplicationBuilder builder)
+    /// <summary>The folder this run keeps its servers' data in (SocialSync:DataDirectory, else .data beside the AppHost).</summary>
+    internal static string DataDirectory(IDistributedApplicationBuilder builder)
     {
         var configured = builder.Configuration["SocialSync:DataDirectory"];
         var dir = string.IsNullOrWhiteSpace(configured)

@@ -52,6 +52,16 @@ public static class ServiceResourceExtensions
         return dashboard is null ? gateway : gateway.WithEnvironment("Gateway__DashboardUrl", dashboard);
     }
 
+    /// <summary>
+    /// Every gateway replica seals and opens session cookies with one key ring, kept in this run's data folder so
+    /// that sessions also outlive a restart. A published manifest leaves it to the deployment (a volume the gateway
+    /// pods share, docs/gateway.md), as a developer's folder means nothing there.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithSharedSessionKeyRing(this IResourceBuilder<ProjectResource> gateway) =>
+        gateway.ApplicationBuilder.ExecutionContext.IsRunMode
+            ? gateway.WithEnvironment("Gateway__KeyRingPath", Path.Combine(InfrastructureExtensions.DataDirectory(gateway.ApplicationBuilder), "gateway-keys"))
+            : gateway;
+
     /// <summary>The web app's client may receive its codes at the gateway and return there after sign-out.</summary>
     public static IResourceBuilder<ProjectResource> WithWebClientAt(this IResourceBuilder<ProjectResource> identity, EndpointReference gateway) =>
         identity

@@ -14,6 +14,7 @@ public static class Extensions
         var section = builder.Configuration.GetSection(GatewayOptions.SectionName);
         builder.Services.Configure<GatewayOptions>(section);
         var options = section.Get<GatewayOptions>() ?? new GatewayOptions();
+        builder.AddSessionKeyRing(options);
         builder.AddBrowserSession(options);
         builder.AddApiProxy(options);
         builder.Services.AddHealthChecks();
@@ -21,6 +22,7 @@ public static class Extensions
 
     public static void MapGateway(this WebApplication app)
     {
+        app.WarnIfKeyRingIsPerMachine();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealthChecks("/health");

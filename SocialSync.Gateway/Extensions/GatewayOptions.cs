@@ -27,6 +27,13 @@ public sealed class GatewayOptions
     public TimeSpan RefreshBefore { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// The folder of the key ring that seals session cookies, shared by every replica and kept across restarts (in a
+    /// cluster, a volume every gateway pod mounts). Unset, each machine keeps its own ring in the user's profile: one
+    /// gateway on one machine only. The AppHost sets it under its data folder.
+    /// </summary>
+    public string? KeyRingPath { get; set; }
+
+    /// <summary>
     /// The Aspire dashboard, where the web app links a post's trace (<c>{DashboardUrl}/traces/detail/{traceId}</c>);
     /// the AppHost sets it, and without it the app shows no link.
     /// </summary>

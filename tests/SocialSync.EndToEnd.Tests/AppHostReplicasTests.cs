@@ -1,6 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using SocialSync.Testing;
 
 namespace SocialSync.EndToEnd.Tests;
@@ -11,7 +12,7 @@ namespace SocialSync.EndToEnd.Tests;
 /// </summary>
 public sealed class AppHostReplicasTests
 {
-    private static readonly string[] Services = ["posts-service", "scheduler-service", "publisher-service"];
+    private static readonly string[] Services = ["posts-service", "scheduler-service", "publisher-service", "gateway"];
 
     [Fact]
     public async Task The_replicas_setting_gives_every_service_that_many_replicas()
@@ -27,6 +28,32 @@ public sealed class AppHostReplicasTests
         var replicas = await ReplicasAsync();
 
         Assert.All(Services, service => Assert.Equal(1, replicas[service]));
+    }
+
+    [Fact]
+    public async Task Every_gateway_replica_is_given_the_one_key_ring_in_the_runs_data_folder()
+    {
+        // GatewayTests shows two gateways reading each other's sessions through such a folder, and a gateway without
+        // it refusing them.
+        var data = Directory.CreateTempSubdirectory("socialsync-apphost-data-").FullName;
+        try
+        {
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.SocialSync_AppHost>(
+                ["SocialSync:Infrastructure=local", $"SocialSync:DataDirectory={data}", "SocialSync:Replicas=2", .. TestTokens.AppHostSecretArguments]);
+            await using var app = await builder.BuildAsync();
+            var gateway = builder.Resources.Single(r => r.Name == "gateway");
+            var environment = new EnvironmentCallbackContext(app.Services.GetRequiredService<DistributedApplicationExecutionContext>(), gateway);
+            foreach (var callback in gateway.Annotations.OfType<EnvironmentCallbackAnnotation>())
+            {
+                await callback.Callback(environment);
+            }
+
+            Assert.Equal(Path.Combine(data, "gateway-keys"), environment.EnvironmentVariables["Gateway__KeyRingPath"]);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
     }
 
     private static async Task<Dictionary<string, int>> ReplicasAsync(params string[] settings)

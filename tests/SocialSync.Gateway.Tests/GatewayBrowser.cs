@@ -33,6 +33,14 @@ public sealed class GatewayBrowser : IDisposable
     /// <summary>The Set-Cookie headers that started the session (their attributes, which a cookie jar does not keep).</summary>
     public IReadOnlyList<string> SessionCookieHeaders { get; set; } = [];
 
+    /// <summary>The same browser (its cookies copied) calling another gateway: as a load balancer sends a request to another replica.</summary>
+    public GatewayBrowser At(Uri otherGateway)
+    {
+        var moved = new GatewayBrowser(otherGateway, Email) { SessionCookieHeaders = SessionCookieHeaders };
+        moved.Cookies.Add(Cookies.GetAllCookies());
+        return moved;
+    }
+
     public Task<HttpResponseMessage> GetAsync(string pathAndQuery) => _http.GetAsync(pathAndQuery);
 
     /// <summary>A request as the web app's code sends it: with the antiforgery header unless told otherwise.</summary>

@@ -11,6 +11,7 @@ public sealed class GatewayFixture : IAsyncLifetime
 {
     public const string Password = "correct horse battery staple";
 
+    private readonly List<string> _homes = [];
     private GatewaySystem _system = null!;
 
     public ServiceProcess Identity => _system.Identity;
@@ -19,8 +20,39 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public Uri CallbackUri => _system.CallbackUri;
 
+    /// <summary>The gateways' shared key ring (Gateway:KeyRingPath), as the AppHost gives its replicas one.</summary>
+    public string KeyRing { get; } = Directory.CreateTempSubdirectory("socialsync-gateway-keys-").FullName;
+
     public async Task InitializeAsync() =>
-        _system = await GatewaySystem.StartAsync(new Dictionary<string, string?> { ["Gateway__RefreshBefore"] = "00:59:00" });
+        _system = await GatewaySystem.StartAsync(GatewaySettings(sharedKeyRing: true));
+
+    /// <summary>
+    /// Another gateway in front of the same provider and PostsService, as a second replica on a machine of its own
+    /// (a home folder of its own, where ASP.NET Core keeps a ring it is not told where to keep), with the shared key
+    /// ring or without it.
+    /// </summary>
+    public async Task<ServiceProcess> AnotherGatewayAsync(bool sharedKeyRing)
+    {
+        var gateway = new ServiceProcess("gateway-replica", "SocialSync.Gateway", new Dictionary<string, string?>(GatewaySettings(sharedKeyRing))
+        {
+            ["Gateway__RequireHttps"] = "false",
+            ["Gateway__Authority"] = Identity.HttpAddress.AbsoluteUri,
+            ["services__posts-service__http__0"] = _system.Posts.HttpAddress.AbsoluteUri,
+        });
+        await gateway.StartAsync();
+        return gateway;
+    }
+
+    private Dictionary<string, string?> GatewaySettings(bool sharedKeyRing)
+    {
+        _homes.Add(Directory.CreateTempSubdirectory("socialsync-gateway-home-").FullName);
+        return new()
+        {
+            ["Gateway__RefreshBefore"] = "00:59:00",
+            ["Gateway__KeyRingPath"] = sharedKeyRing ? KeyRing : null,
+            ["HOME"] = _homes[^1],
+        };
+    }
 
     /// <summary>A new account signed up at the provider, and a browser at the gateway signed in with it.</summary>
     public async Task<GatewayBrowser> SignedInAsync()
@@ -52,6 +84,10 @@ public sealed class GatewayFixture : IAsyncLifetime
         if (_system is not null)
         {
             await _system.DisposeAsync();
+        }
+        foreach (var folder in _homes.Append(KeyRing))
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 }

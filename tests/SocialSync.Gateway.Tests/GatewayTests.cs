@@ -170,6 +170,34 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     [Fact]
+    public async Task A_session_begun_at_one_gateway_replica_is_read_by_another_that_shares_its_key_ring()
+    {
+        using var browser = await fixture.SignedInAsync();
+        await using var replica = await fixture.AnotherGatewayAsync(sharedKeyRing: true);
+        using var atReplica = browser.At(replica.HttpAddress);
+
+        using var user = await atReplica.SendAsync(HttpMethod.Get, "/bff/user");
+        Assert.Equal(HttpStatusCode.OK, user.StatusCode);
+        using var who = JsonDocument.Parse(await user.Content.ReadAsStringAsync());
+        Assert.Equal(browser.Email, who.RootElement.GetProperty("email").GetString());
+        // The replica renews the session's access token (RefreshBefore) and calls the API as the same user.
+        using var grpcWeb = atReplica.GrpcWeb();
+        var workspaces = await new WorkspaceService.WorkspaceServiceClient(grpcWeb).ListWorkspacesAsync(new ListWorkspacesRequest());
+        Assert.Equal(who.RootElement.GetProperty("id").GetString(), Assert.Single(workspaces.Workspaces).Id);
+    }
+
+    [Fact]
+    public async Task A_gateway_on_another_machine_without_the_shared_key_ring_cannot_read_the_session()
+    {
+        await using var stranger = await fixture.AnotherGatewayAsync(sharedKeyRing: false);
+        using var browser = await fixture.SignedInAsync();
+        using var atStranger = browser.At(stranger.HttpAddress);
+
+        using var user = await atStranger.SendAsync(HttpMethod.Get, "/bff/user");
+        Assert.Equal(HttpStatusCode.Unauthorized, user.StatusCode);
+    }
+
+    [Fact]
     public async Task A_scripts_own_bearer_token_passes_through_without_a_session()
     {
         using var browser = await fixture.SignedInAsync();
