@@ -22,7 +22,7 @@ public static class Extensions
 
     public static void MapGateway(this WebApplication app)
     {
-        app.WarnIfKeyRingIsPerMachine();
+        app.LoadSessionKeyRing();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealthChecks("/health");

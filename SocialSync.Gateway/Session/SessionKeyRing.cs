@@ -15,6 +15,11 @@ public static partial class SessionKeyRing
 {
     public const string ApplicationName = "socialsync-gateway";
 
+    /// <summary>The file replicas lock while they load the ring (and make its first key when it has none).</summary>
+    public const string LockFileName = "key-ring.lock";
+
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
+
     public static void AddSessionKeyRing(this WebApplicationBuilder builder, GatewayOptions options)
     {
         var dataProtection = builder.Services.AddDataProtection().SetApplicationName(ApplicationName);
@@ -24,16 +29,56 @@ public static partial class SessionKeyRing
         }
     }
 
-    /// <summary>Says at start-up, outside development, that sessions will not survive a move to another machine or a second replica.</summary>
-    public static void WarnIfKeyRingIsPerMachine(this WebApplication app)
+    /// <summary>
+    /// Loads the shared ring before the gateway serves anyone, one replica at a time. Replicas that start together on
+    /// an empty ring would otherwise each make a first key of their own, and a replica that read the folder before
+    /// another's key was written looks again for an unknown key only in its first two minutes: after that, each
+    /// signs out the people whose cookies the other sealed, until its cached ring expires a day later.
+    /// </summary>
+    public static void LoadSessionKeyRing(this WebApplication app)
     {
-        if (!app.Environment.IsDevelopment() && string.IsNullOrWhiteSpace(app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.KeyRingPath))
+        var path = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.KeyRingPath;
+        if (string.IsNullOrWhiteSpace(path))
         {
-            LogKeyRingPerMachine(app.Logger);
+            if (!app.Environment.IsDevelopment())
+            {
+                LogKeyRingPerMachine(app.Logger);
+            }
+            return;
+        }
+        Directory.CreateDirectory(path);
+        using var held = HoldLock(Path.Combine(path, LockFileName), app.Logger);
+        // Protecting anything makes Data Protection read the ring, and write its first key when it has none.
+        app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector(ApplicationName).Protect([]);
+    }
+
+    private static FileStream? HoldLock(string lockFile, ILogger logger)
+    {
+        var giveUpAt = DateTime.UtcNow + LockWait;
+        while (true)
+        {
+            try
+            {
+                // FileShare.None is an exclusive lock on the file for as long as it stays open, across processes.
+                return new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < giveUpAt)
+            {
+                Thread.Sleep(100);
+            }
+            catch (IOException exception)
+            {
+                LogKeyRingLockNotTaken(logger, lockFile, exception.Message);
+                return null;
+            }
         }
     }
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning,
         Message = "Gateway:KeyRingPath is not set: session cookies are sealed with this machine's own keys, so another gateway replica, or this one moved elsewhere, signs everyone out (docs/gateway.md)")]
     private static partial void LogKeyRingPerMachine(ILogger logger);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
+        Message = "The key ring's lock {LockFile} was not free after 30 s ({Error}); loading the ring without it")]
+    private static partial void LogKeyRingLockNotTaken(ILogger logger, string lockFile, string error);
 }

@@ -11,7 +11,7 @@ public sealed class GatewayFixture : IAsyncLifetime
 {
     public const string Password = "correct horse battery staple";
 
-    private readonly List<string> _homes = [];
+    private readonly List<string> _folders = [];
     private GatewaySystem _system = null!;
 
     public ServiceProcess Identity => _system.Identity;
@@ -24,16 +24,16 @@ public sealed class GatewayFixture : IAsyncLifetime
     public string KeyRing { get; } = Directory.CreateTempSubdirectory("socialsync-gateway-keys-").FullName;
 
     public async Task InitializeAsync() =>
-        _system = await GatewaySystem.StartAsync(GatewaySettings(sharedKeyRing: true));
+        _system = await GatewaySystem.StartAsync(GatewaySettings(KeyRing));
 
     /// <summary>
     /// Another gateway in front of the same provider and PostsService, as a second replica on a machine of its own
-    /// (a home folder of its own, where ASP.NET Core keeps a ring it is not told where to keep), with the shared key
-    /// ring or without it.
+    /// (a home folder of its own, where ASP.NET Core keeps a ring it is not told where to keep), with the key ring
+    /// <paramref name="keyRing"/> (the fixture's <see cref="KeyRing"/> to share the first gateway's) or none.
     /// </summary>
-    public async Task<ServiceProcess> AnotherGatewayAsync(bool sharedKeyRing)
+    public async Task<ServiceProcess> AnotherGatewayAsync(string? keyRing)
     {
-        var gateway = new ServiceProcess("gateway-replica", "SocialSync.Gateway", new Dictionary<string, string?>(GatewaySettings(sharedKeyRing))
+        var gateway = new ServiceProcess("gateway-replica", "SocialSync.Gateway", new Dictionary<string, string?>(GatewaySettings(keyRing))
         {
             ["Gateway__RequireHttps"] = "false",
             ["Gateway__Authority"] = Identity.HttpAddress.AbsoluteUri,
@@ -43,16 +43,19 @@ public sealed class GatewayFixture : IAsyncLifetime
         return gateway;
     }
 
-    private Dictionary<string, string?> GatewaySettings(bool sharedKeyRing)
+    /// <summary>An empty folder for a key ring, removed with the fixture.</summary>
+    public string NewFolder()
     {
-        _homes.Add(Directory.CreateTempSubdirectory("socialsync-gateway-home-").FullName);
-        return new()
-        {
-            ["Gateway__RefreshBefore"] = "00:59:00",
-            ["Gateway__KeyRingPath"] = sharedKeyRing ? KeyRing : null,
-            ["HOME"] = _homes[^1],
-        };
+        _folders.Add(Directory.CreateTempSubdirectory("socialsync-gateway-").FullName);
+        return _folders[^1];
     }
+
+    private Dictionary<string, string?> GatewaySettings(string? keyRing) => new()
+    {
+        ["Gateway__RefreshBefore"] = "00:59:00",
+        ["Gateway__KeyRingPath"] = keyRing,
+        ["HOME"] = NewFolder(),
+    };
 
     /// <summary>A new account signed up at the provider, and a browser at the gateway signed in with it.</summary>
     public async Task<GatewayBrowser> SignedInAsync()
@@ -85,7 +88,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         {
             await _system.DisposeAsync();
         }
-        foreach (var folder in _homes.Append(KeyRing))
+        foreach (var folder in _folders.Append(KeyRing))
         {
             Directory.Delete(folder, recursive: true);
         }

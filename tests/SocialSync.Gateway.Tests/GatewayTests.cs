@@ -173,7 +173,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     public async Task A_session_begun_at_one_gateway_replica_is_read_by_another_that_shares_its_key_ring()
     {
         using var browser = await fixture.SignedInAsync();
-        await using var replica = await fixture.AnotherGatewayAsync(sharedKeyRing: true);
+        await using var replica = await fixture.AnotherGatewayAsync(fixture.KeyRing);
         using var atReplica = browser.At(replica.HttpAddress);
 
         using var user = await atReplica.SendAsync(HttpMethod.Get, "/bff/user");
@@ -189,12 +189,45 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     [Fact]
     public async Task A_gateway_on_another_machine_without_the_shared_key_ring_cannot_read_the_session()
     {
-        await using var stranger = await fixture.AnotherGatewayAsync(sharedKeyRing: false);
+        await using var stranger = await fixture.AnotherGatewayAsync(keyRing: null);
         using var browser = await fixture.SignedInAsync();
         using var atStranger = browser.At(stranger.HttpAddress);
 
         using var user = await atStranger.SendAsync(HttpMethod.Get, "/bff/user");
         Assert.Equal(HttpStatusCode.Unauthorized, user.StatusCode);
+    }
+
+    [Fact]
+    public async Task Replicas_starting_together_on_an_empty_key_ring_make_one_key_between_them()
+    {
+        // Each would otherwise make a first key of its own, and could go on sealing sessions the other cannot open.
+        var keyRing = fixture.NewFolder();
+        var started = await Task.WhenAll(fixture.AnotherGatewayAsync(keyRing), fixture.AnotherGatewayAsync(keyRing));
+        await using var first = started[0];
+        await using var second = started[1];
+
+        Assert.Single(Directory.GetFiles(keyRing, "key-*.xml"));
+    }
+
+    [Fact]
+    public async Task A_replica_waits_while_another_loads_the_key_ring_and_makes_no_key_of_its_own_meanwhile()
+    {
+        var keyRing = fixture.NewFolder();
+        // Held as a replica holds it while it loads the ring (SessionKeyRing.LockFileName).
+        var loading = new FileStream(Path.Combine(keyRing, "key-ring.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var starting = fixture.AnotherGatewayAsync(keyRing);
+        try
+        {
+            Assert.NotSame(starting, await Task.WhenAny(starting, Task.Delay(TimeSpan.FromSeconds(5))));
+            Assert.Empty(Directory.GetFiles(keyRing, "key-*.xml"));
+        }
+        finally
+        {
+            // Let the gateway finish starting, then stop it, whatever was asserted: it must not outlive the run.
+            await loading.DisposeAsync();
+            await (await starting).DisposeAsync();
+        }
+        Assert.Single(Directory.GetFiles(keyRing, "key-*.xml"));
     }
 
     [Fact]
