@@ -68,7 +68,7 @@ public static partial class SessionKeyRing
             }
             catch (IOException exception)
             {
-                LogKeyRingLockNotTaken(logger, lockFile, exception.Message);
+                LogKeyRingLockNotTaken(logger, lockFile, LockWait.TotalSeconds, exception.Message);
                 return null;
             }
         }
@@ -79,6 +79,6 @@ public static partial class SessionKeyRing
     private static partial void LogKeyRingPerMachine(ILogger logger);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
-        Message = "The key ring's lock {LockFile} was not free after 30 s ({Error}); loading the ring without it")]
-    private static partial void LogKeyRingLockNotTaken(ILogger logger, string lockFile, string error);
+        Message = "The key ring's lock {LockFile} was not free after {WaitSeconds} s ({Error}); loading the ring without it")]
+    private static partial void LogKeyRingLockNotTaken(ILogger logger, string lockFile, double waitSeconds, string error);
 }
